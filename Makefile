@@ -1,0 +1,55 @@
+# The commands people type. The real build is Meson (out of tree, in build/).
+PREFIX ?= /usr/local
+BUILD  ?= build/default
+MESON_OPTS ?=
+
+.PHONY: all deps build demo check install uninstall clean format fuzz help
+
+all: build
+
+help:
+	@echo "make demo      build and run the demo (installs Debian packages if missing)"
+	@echo "make check     all tests: gcc and clang+ASan/UBSan builds, lint, model"
+	@echo "make build     build into $(BUILD)"
+	@echo "make install   install (PREFIX=$(PREFIX), DESTDIR honoured)"
+	@echo "make fuzz      long fuzzing run of the ring core (FUZZ_SECONDS=600)"
+	@echo "make format    reformat all C files with .clang-format"
+	@echo "make clean     remove build/"
+
+deps:
+	@tests/scripts/deps.sh build
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --prefix=$(PREFIX) $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+demo: build
+	$(BUILD)/examples/ring-demo
+
+check:
+	@tests/scripts/deps.sh check
+	@tests/scripts/check.sh
+
+install: build
+	meson configure $(BUILD) --prefix=$(PREFIX)
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(DESTDIR))
+
+uninstall:
+	ninja -C $(BUILD) uninstall
+
+FUZZ_SECONDS ?= 600
+fuzz:
+	@tests/scripts/deps.sh check
+	CC=clang meson setup build/fuzz -Db_sanitize=address,undefined -Db_lundef=false \
+		2>/dev/null || true
+	ninja -C build/fuzz tests/fuzz-core
+	mkdir -p build/fuzz/corpus
+	build/fuzz/tests/fuzz-core -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus
+
+format:
+	clang-format -i $$(git ls-files '*.[ch]')
+
+clean:
+	rm -rf build

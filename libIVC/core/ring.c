@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring.c - the freestanding ring core (protocol-spec/ivc-protocol.md).
+ *
+ * Rules kept throughout, because the peer may be hostile:
+ *  - every value the peer writes is loaded exactly once per operation into
+ *    a local, through the helpers below, and validated before use;
+ *  - our own indexes live in local state and are only ever stored to
+ *    shared memory, never read back from it;
+ *  - geometry (size, mask, max_msg) comes from the validated local copy
+ *    made at create/attach time;
+ *  - a violation makes the channel fail with a sticky -EPROTO.
+ */
+#include "ivc_core.h"
+
+/* The one libc function the core needs; a freestanding build supplies it. */
+void *memcpy(void *restrict dst, const void *restrict src, size_t n);
+
+/* ---- memory ordering ------------------------------------------------ */
+
+/* Load an index the peer publishes. Acquire: every access to ring memory
+ * that depends on this value (reading data below prod, overwriting space
+ * below cons) happens after the load, never speculatively before it. */
+static inline uint32_t load_peer_idx(const uint32_t *p)
+{
+	return atomic_load_explicit((const _Atomic uint32_t *)p, memory_order_acquire);
+}
+
+/* Publish our own index. Release: our writes of payload (producer) or our
+ * reads of payload (consumer) are complete before the peer can see the
+ * index move, so it never reads unwritten data nor overwrites unread data. */
+static inline void store_own_idx(uint32_t *p, uint32_t v)
+{
+	atomic_store_explicit((_Atomic uint32_t *)p, v, memory_order_release);
+}
+
+/* A peer value with no data depending on it (its request counter). Relaxed:
+ * ordering comes from the full fence that precedes every such load. */
+static inline uint32_t load_peer_word(const uint32_t *p)
+{
+	return atomic_load_explicit((const _Atomic uint32_t *)p, memory_order_relaxed);
+}
+
+/* Our request counter. Relaxed: the full fence that follows orders it. */
+static inline void store_own_word(uint32_t *p, uint32_t v)
+{
+	atomic_store_explicit((_Atomic uint32_t *)p, v, memory_order_relaxed);
+}
+
+/* Monitoring counters: nobody orders anything on them. */
+static inline void store_counter(uint64_t *p, uint64_t v)
+{
+	atomic_store_explicit((_Atomic uint64_t *)p, v, memory_order_relaxed);
+}
+
+/* Peer state bytes. Acquire: the peer stores `closed` with release after
+ * its last index update, so once we see it, a re-read of the index sees
+ * everything it ever published. */
+static inline uint8_t load_peer_byte(const uint8_t *p)
+{
+	return atomic_load_explicit((const _Atomic uint8_t *)p, memory_order_acquire);
+}
+
+/* Our state bytes. Release: every index we published precedes the state
+ * change (matters for `closed`: the peer drains before it reports EOF). */
+static inline void store_own_byte(uint8_t *p, uint8_t v)
+{
+	atomic_store_explicit((_Atomic uint8_t *)p, v, memory_order_release);
+}
+
+/* Header fields: no ordering needed (publication is done by the platform),
+ * but they must be single loads the compiler cannot repeat. */
+static inline uint32_t load_hdr_word(const uint32_t *p)
+{
+	return atomic_load_explicit((const _Atomic uint32_t *)p, memory_order_relaxed);
+}
+
+/* Full fence, the Dekker step of the notification protocol. It orders our
+ * preceding store (an index, or a request counter) before our following
+ * load (the peer's request counter, or the peer's index). The peer runs
+ * the mirror image, so at least one of us sees the other's store and no
+ * wake-up is lost. */
+static inline void full_fence(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+_Static_assert(sizeof(_Atomic uint32_t) == 4 && _Alignof(_Atomic uint32_t) == 4,
+	       "atomic u32 must overlay a wire u32");
+_Static_assert(sizeof(_Atomic uint64_t) == 8, "atomic u64 must overlay a wire u64");
+_Static_assert(sizeof(_Atomic uint8_t) == 1, "atomic u8 must overlay a wire u8");
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int fail(struct ivc_core *c, int err)
+{
+	if (!c->error)
+		c->error = err;
+	return c->error;
+}
+
+static uint32_t get_le32(const uint8_t b[4])
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static void put_le32(uint8_t b[4], uint32_t v)
+{
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+	b[2] = (uint8_t)(v >> 16);
+	b[3] = (uint8_t)(v >> 24);
+}
+
+/* Copies in and out of ring memory at a free-running index, wrapping. */
+static void ring_put(struct ivc_core_ring *r, uint32_t idx, const void *src, uint32_t n)
+{
+	uint32_t off = idx & r->mask;
+	uint32_t first = r->size - off < n ? r->size - off : n;
+
+	if (first)
+		memcpy(r->data + off, src, first);
+	if (n > first)
+		memcpy(r->data, (const uint8_t *)src + first, n - first);
+}
+
+static void ring_get(const struct ivc_core_ring *r, uint32_t idx, void *dst, uint32_t n)
+{
+	uint32_t off = idx & r->mask;
+	uint32_t first = r->size - off < n ? r->size - off : n;
+
+	if (first)
+		memcpy(dst, r->data + off, first);
+	if (n > first)
+		memcpy((uint8_t *)dst + first, r->data, n - first);
+}
+
+static void ring_spans(const struct ivc_core_ring *r, uint32_t idx, uint32_t n,
+		       struct ivc_core_span span[2])
+{
+	uint32_t off = idx & r->mask;
+	uint32_t first = r->size - off < n ? r->size - off : n;
+
+	span[0].base = r->data + off;
+	span[0].len = first;
+	span[1].base = r->data;
+	span[1].len = n - first;
+}
+
+/* Advance our index by `adv` ring bytes carrying `payload` bytes. */
+static void publish(struct ivc_core_ring *r, uint32_t adv, uint32_t payload)
+{
+	r->msgs++;
+	r->bytes += payload;
+	store_counter(r->sh_msgs, r->msgs);
+	store_counter(r->sh_bytes, r->bytes);
+	r->idx += adv;
+	store_own_idx(r->sh_idx, r->idx);
+	r->moved = true;
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+int ivc_core_params_check(struct ivc_core_params *p)
+{
+	if (p->mode != IVC_WIRE_MODE_MESSAGE && p->mode != IVC_WIRE_MODE_STREAM)
+		return -IVC_CORE_EINVAL;
+	if (p->order[0] == IVC_WIRE_ORDER_NONE && p->order[1] == IVC_WIRE_ORDER_NONE)
+		return -IVC_CORE_EINVAL;
+	for (unsigned r = 0; r < 2; r++) {
+		uint32_t o = p->order[r];
+
+		if (o == IVC_WIRE_ORDER_NONE) {
+			if (p->max_msg[r] != 0)
+				return -IVC_CORE_EINVAL;
+			continue;
+		}
+		if (o < IVC_WIRE_MIN_ORDER || o > IVC_WIRE_MAX_ORDER)
+			return -IVC_CORE_EINVAL;
+		if (p->mode == IVC_WIRE_MODE_STREAM ? p->max_msg[r] != 0
+						    : p->max_msg[r] > (1u << o) - IVC_WIRE_MSG_HDR)
+			return -IVC_CORE_EINVAL;
+	}
+	p->ctrl_pages = ivc_wire_ctrl_pages(p->order[0], p->order[1]);
+	return 0;
+}
+
+static void ring_setup(struct ivc_core_ring *r, struct ivc_wire_ring *w, void *data, uint32_t order,
+		       uint32_t max_msg, bool producer)
+{
+	r->data = order == IVC_WIRE_ORDER_NONE ? (uint8_t *)0 : (uint8_t *)data;
+	r->size = order == IVC_WIRE_ORDER_NONE ? 0u : 1u << order;
+	r->mask = r->size ? r->size - 1 : 0;
+	r->max_msg = max_msg;
+	r->idx = 0;
+	r->req = 0;
+	r->peer_req_seen = 0;
+	r->moved = false;
+	r->have_hdr = false;
+	r->hdr_len = 0;
+	r->reserved = false;
+	r->resv_len = 0;
+	r->msgs = 0;
+	r->bytes = 0;
+	if (producer) {
+		r->sh_idx = &w->p.prod;
+		r->sh_req = &w->p.space_req;
+		r->sh_peer_idx = &w->c.cons;
+		r->sh_peer_req = &w->c.data_req;
+		r->sh_msgs = &w->p.msgs;
+		r->sh_bytes = &w->p.bytes;
+	} else {
+		r->sh_idx = &w->c.cons;
+		r->sh_req = &w->c.data_req;
+		r->sh_peer_idx = &w->p.prod;
+		r->sh_peer_req = &w->p.space_req;
+		r->sh_msgs = &w->c.msgs;
+		r->sh_bytes = &w->c.bytes;
+	}
+}
+
+static void core_setup(struct ivc_core *c, void *ctrl, unsigned side,
+		       const struct ivc_core_params *p, void *data0, void *data1)
+{
+	struct ivc_wire_ctrl *w = ctrl;
+	void *data[2] = { data0, data1 };
+	unsigned peer = side ^ 1u;
+
+	c->ctrl = w;
+	c->side = side;
+	c->mode = p->mode;
+	c->peer_was_live = false;
+	c->peer_final = 0;
+	c->closed = false;
+	c->error = 0;
+	c->notifies = 0;
+	c->waits = 0;
+	/* Ring `side` carries our data to the peer; ring `peer` the reverse. */
+	ring_setup(&c->tx, &w->ring[side], data[side], p->order[side], p->max_msg[side], true);
+	ring_setup(&c->rx, &w->ring[peer], data[peer], p->order[peer], p->max_msg[peer], false);
+}
+
+static bool ctrl_ok(const void *ctrl, size_t ctrl_len, uint32_t pages)
+{
+	return ctrl && ((uintptr_t)ctrl & (IVC_WIRE_PAGE_SIZE - 1)) == 0 &&
+	       ctrl_len / IVC_WIRE_PAGE_SIZE >= pages;
+}
+
+static bool data_ok(const struct ivc_core_params *p, const void *data0, const void *data1)
+{
+	return (p->order[0] == IVC_WIRE_ORDER_NONE || data0) &&
+	       (p->order[1] == IVC_WIRE_ORDER_NONE || data1);
+}
+
+int ivc_core_create(struct ivc_core *c, void *ctrl, size_t ctrl_len,
+		    const struct ivc_core_params *p, void *data0, void *data1)
+{
+	struct ivc_core_params q = *p;
+	struct ivc_wire_ctrl *w = ctrl;
+
+	if (ivc_core_params_check(&q) || !ctrl_ok(ctrl, ctrl_len, q.ctrl_pages) ||
+	    !data_ok(&q, data0, data1))
+		return -IVC_CORE_EINVAL;
+
+	/* Zero the whole control area word by word. Atomic stores keep the
+	 * compiler from turning this into a call to memset, which a
+	 * freestanding build does not have. */
+	_Atomic uint32_t *words = ctrl;
+	for (size_t i = 0; i < (size_t)q.ctrl_pages * IVC_WIRE_PAGE_SIZE / 4; i++)
+		atomic_store_explicit(&words[i], 0, memory_order_relaxed);
+
+	w->hdr.magic = IVC_WIRE_MAGIC;
+	w->hdr.version = IVC_WIRE_VERSION;
+	w->hdr.mode = q.mode;
+	w->hdr.ctrl_pages = q.ctrl_pages;
+	for (unsigned r = 0; r < 2; r++) {
+		w->hdr.ring[r].order = q.order[r];
+		w->hdr.ring[r].max_msg = q.max_msg[r];
+	}
+	core_setup(c, ctrl, 0, &q, data0, data1);
+	/* live before attached: spec 6.1, see ivc_core_peer */
+	store_own_byte(&w->side[0].live, IVC_WIRE_LIVE_UP);
+	store_own_byte(&w->side[0].attached, IVC_WIRE_ATTACHED_YES);
+	return 0;
+}
+
+int ivc_core_read_params(const void *ctrl, size_t ctrl_len, struct ivc_core_params *out)
+{
+	const struct ivc_wire_header *h = ctrl;
+	struct ivc_core_params q;
+	uint32_t magic, version, pages;
+
+	if (!ctrl_ok(ctrl, ctrl_len, 1))
+		return -IVC_CORE_EINVAL;
+	/* One load per field; from here on only the locals are used. */
+	magic = load_hdr_word(&h->magic);
+	version = load_hdr_word(&h->version);
+	q.mode = load_hdr_word(&h->mode);
+	pages = load_hdr_word(&h->ctrl_pages);
+	for (unsigned r = 0; r < 2; r++) {
+		q.order[r] = load_hdr_word(&h->ring[r].order);
+		q.max_msg[r] = load_hdr_word(&h->ring[r].max_msg);
+	}
+	if (magic != IVC_WIRE_MAGIC)
+		return -IVC_CORE_EPROTO;
+	if (version != IVC_WIRE_VERSION)
+		return -IVC_CORE_EPROTONOSUPPORT;
+	if (ivc_core_params_check(&q) || pages != q.ctrl_pages ||
+	    ctrl_len / IVC_WIRE_PAGE_SIZE < pages)
+		return -IVC_CORE_EPROTO;
+	*out = q;
+	return 0;
+}
+
+int ivc_core_attach(struct ivc_core *c, void *ctrl, size_t ctrl_len,
+		    const struct ivc_core_params *p, void *data0, void *data1)
+{
+	struct ivc_core_params q = *p;
+	struct ivc_wire_ctrl *w = ctrl;
+
+	if (ivc_core_params_check(&q) || !ctrl_ok(ctrl, ctrl_len, q.ctrl_pages) ||
+	    !data_ok(&q, data0, data1))
+		return -IVC_CORE_EINVAL;
+	/* Side 0 must be up and not closed; side 1's own line must be unused
+	 * (an area serves exactly one attachment). */
+	if (load_peer_byte(&w->side[0].live) != IVC_WIRE_LIVE_UP ||
+	    load_peer_byte(&w->side[0].closed) != IVC_WIRE_CLOSED_NO ||
+	    load_peer_byte(&w->side[1].live) || load_peer_byte(&w->side[1].closed) ||
+	    load_peer_byte(&w->side[1].attached))
+		return -IVC_CORE_ECONNREFUSED;
+	core_setup(c, ctrl, 1, &q, data0, data1);
+	c->peer_was_live = true;
+	store_own_byte(&w->side[1].live, IVC_WIRE_LIVE_UP);
+	store_own_byte(&w->side[1].attached, IVC_WIRE_ATTACHED_YES);
+	return 0;
+}
+
+/* ---- peer state ------------------------------------------------------- */
+
+int ivc_core_peer(struct ivc_core *c)
+{
+	const struct ivc_wire_side *s = &c->ctrl->side[c->side ^ 1u];
+	uint8_t attached, live, closed;
+
+	if (c->peer_final)
+		return c->peer_final;
+	/* Spec 6.3: attached, then live, then closed. The peer stores live
+	 * before attached and closed before its live byte is cleared, so in
+	 * this order neither an attach nor a close racing with us can make a
+	 * healthy peer look dead. */
+	attached = load_peer_byte(&s->attached);
+	live = load_peer_byte(&s->live);
+	closed = load_peer_byte(&s->closed);
+	if (closed > IVC_WIRE_CLOSED_YES || live > IVC_WIRE_LIVE_UP ||
+	    attached > IVC_WIRE_ATTACHED_YES)
+		return fail(c, -IVC_CORE_EPROTO);
+	if (closed)
+		return c->peer_final = IVC_CORE_PEER_CLOSED;
+	if (live) {
+		c->peer_was_live = true;
+		return IVC_CORE_PEER_UP;
+	}
+	/* Once seen up, always known: a peer that later clears `attached`
+	 * still reads as dead, not as not-yet-attached. */
+	if (c->peer_was_live || attached)
+		return c->peer_final = IVC_CORE_PEER_DEAD;
+	return IVC_CORE_PEER_WAITING;
+}
+
+void ivc_core_set_peer_dead(struct ivc_core *c)
+{
+	if (!c->peer_final)
+		c->peer_final = IVC_CORE_PEER_DEAD;
+}
+
+/* ---- transmit --------------------------------------------------------- */
+
+static int tx_begin(struct ivc_core *c, uint32_t mode)
+{
+	int st;
+
+	if (c->error)
+		return c->error;
+	if (c->closed || !c->tx.data)
+		return -IVC_CORE_EBADF;
+	if (c->mode != mode)
+		return -IVC_CORE_EINVAL;
+	st = ivc_core_peer(c);
+	if (st < 0)
+		return st;
+	if (st == IVC_CORE_PEER_CLOSED)
+		return -IVC_CORE_EPIPE;
+	if (st == IVC_CORE_PEER_DEAD)
+		return -IVC_CORE_ECONNRESET;
+	return 0;
+}
+
+/* Free bytes in the tx ring, or -EPROTO if the peer's cons is impossible. */
+static int64_t tx_space(struct ivc_core *c)
+{
+	struct ivc_core_ring *r = &c->tx;
+	uint32_t cons = load_peer_idx(r->sh_peer_idx);
+	uint32_t used = r->idx - cons;
+
+	if (used > r->size)
+		return fail(c, -IVC_CORE_EPROTO);
+	return r->size - used;
+}
+
+int ivc_core_sendv(struct ivc_core *c, const struct ivc_core_seg *seg, unsigned nseg)
+{
+	struct ivc_core_ring *r = &c->tx;
+	uint8_t hdr[IVC_WIRE_MSG_HDR];
+	size_t total = 0;
+	int64_t space;
+	uint32_t idx;
+	int err = tx_begin(c, IVC_WIRE_MODE_MESSAGE);
+
+	if (err)
+		return err;
+	for (unsigned i = 0; i < nseg; i++) {
+		if (seg[i].len > r->max_msg - total)
+			return -IVC_CORE_EMSGSIZE;
+		total += seg[i].len;
+	}
+	space = tx_space(c);
+	if (space < 0)
+		return (int)space;
+	if ((uint64_t)space < IVC_WIRE_MSG_HDR + total)
+		return -IVC_CORE_EAGAIN;
+
+	r->reserved = false;
+	put_le32(hdr, (uint32_t)total);
+	ring_put(r, r->idx, hdr, sizeof hdr);
+	idx = r->idx + IVC_WIRE_MSG_HDR;
+	for (unsigned i = 0; i < nseg; i++) {
+		ring_put(r, idx, seg[i].base, (uint32_t)seg[i].len);
+		idx += (uint32_t)seg[i].len;
+	}
+	publish(r, IVC_WIRE_MSG_HDR + (uint32_t)total, (uint32_t)total);
+	return 0;
+}
+
+int ivc_core_send(struct ivc_core *c, const void *buf, size_t len)
+{
+	struct ivc_core_seg s = { buf, len };
+
+	return ivc_core_sendv(c, &s, 1);
+}
+
+int ivc_core_reserve(struct ivc_core *c, size_t len, struct ivc_core_span span[2])
+{
+	struct ivc_core_ring *r = &c->tx;
+	int64_t space;
+	int err = tx_begin(c, IVC_WIRE_MODE_MESSAGE);
+
+	if (err)
+		return err;
+	if (len > r->max_msg)
+		return -IVC_CORE_EMSGSIZE;
+	space = tx_space(c);
+	if (space < 0)
+		return (int)space;
+	if ((uint64_t)space < IVC_WIRE_MSG_HDR + len)
+		return -IVC_CORE_EAGAIN;
+	ring_spans(r, r->idx + IVC_WIRE_MSG_HDR, (uint32_t)len, span);
+	r->reserved = true;
+	r->resv_len = (uint32_t)len;
+	return 0;
+}
+
+int ivc_core_commit(struct ivc_core *c)
+{
+	struct ivc_core_ring *r = &c->tx;
+	uint8_t hdr[IVC_WIRE_MSG_HDR];
+	int err = tx_begin(c, IVC_WIRE_MODE_MESSAGE);
+
+	if (err)
+		return err;
+	if (!r->reserved)
+		return -IVC_CORE_EINVAL;
+	/* The space was ours at reserve time and only we can shrink it. */
+	r->reserved = false;
+	put_le32(hdr, r->resv_len);
+	ring_put(r, r->idx, hdr, sizeof hdr);
+	publish(r, IVC_WIRE_MSG_HDR + r->resv_len, r->resv_len);
+	return 0;
+}
+
+int ivc_core_write(struct ivc_core *c, const void *buf, size_t len)
+{
+	struct ivc_core_ring *r = &c->tx;
+	int64_t space;
+	uint32_t n;
+	int err = tx_begin(c, IVC_WIRE_MODE_STREAM);
+
+	if (err)
+		return err;
+	if (len == 0)
+		return 0;
+	space = tx_space(c);
+	if (space < 0)
+		return (int)space;
+	if (space == 0)
+		return -IVC_CORE_EAGAIN;
+	n = (uint64_t)space < len ? (uint32_t)space : (uint32_t)len;
+	ring_put(r, r->idx, buf, n);
+	publish(r, n, n);
+	return (int)n;
+}
+
+/* ---- receive ---------------------------------------------------------- */
+
+static int rx_begin(struct ivc_core *c, uint32_t mode)
+{
+	if (c->error)
+		return c->error;
+	if (c->closed || !c->rx.data)
+		return -IVC_CORE_EBADF;
+	if (c->mode != mode)
+		return -IVC_CORE_EINVAL;
+	return 0;
+}
+
+/* Bytes readable, or -EPROTO if the peer's prod is impossible. */
+static int64_t rx_avail(struct ivc_core *c)
+{
+	struct ivc_core_ring *r = &c->rx;
+	uint32_t prod = load_peer_idx(r->sh_peer_idx);
+	uint32_t avail = prod - r->idx;
+
+	if (avail > r->size)
+		return fail(c, -IVC_CORE_EPROTO);
+	return avail;
+}
+
+/* Called when the ring looked empty. -EAGAIN while the peer is up; else,
+ * after one more look at the ring (the acquire on the state byte makes all
+ * the peer ever published visible), EOF or reset. >0: data arrived. */
+static int64_t rx_empty(struct ivc_core *c)
+{
+	int64_t avail;
+	int st = ivc_core_peer(c);
+
+	if (st < 0)
+		return st;
+	if (st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_WAITING)
+		return -IVC_CORE_EAGAIN;
+	avail = rx_avail(c);
+	if (avail)
+		return avail;
+	return st == IVC_CORE_PEER_CLOSED ? -IVC_CORE_EPIPE : -IVC_CORE_ECONNRESET;
+}
+
+/* Bytes readable now, or a negative code when there are none. */
+static int64_t rx_ready(struct ivc_core *c)
+{
+	int64_t avail = rx_avail(c);
+
+	return avail ? avail : rx_empty(c);
+}
+
+/* Length of the message at our cons, validated and cached so that every
+ * later step uses the same value even if the peer rewrites the header. */
+static int rx_next(struct ivc_core *c)
+{
+	struct ivc_core_ring *r = &c->rx;
+	uint8_t hdr[IVC_WIRE_MSG_HDR];
+	uint32_t len;
+	int64_t avail;
+	int err = rx_begin(c, IVC_WIRE_MODE_MESSAGE);
+
+	if (err)
+		return err;
+	if (r->have_hdr)
+		return (int)r->hdr_len;
+	avail = rx_ready(c);
+	if (avail < 0)
+		return (int)avail;
+	if (avail < IVC_WIRE_MSG_HDR)
+		return fail(c, -IVC_CORE_EPROTO); /* partial header published */
+	ring_get(r, r->idx, hdr, sizeof hdr);
+	len = get_le32(hdr);
+	if (len > r->max_msg || len > avail - IVC_WIRE_MSG_HDR)
+		return fail(c, -IVC_CORE_EPROTO);
+	r->have_hdr = true;
+	r->hdr_len = len;
+	return (int)len;
+}
+
+static void rx_consume(struct ivc_core_ring *r)
+{
+	r->have_hdr = false;
+	publish(r, IVC_WIRE_MSG_HDR + r->hdr_len, r->hdr_len);
+}
+
+int ivc_core_peek_len(struct ivc_core *c)
+{
+	return rx_next(c);
+}
+
+int ivc_core_recv(struct ivc_core *c, void *buf, size_t cap)
+{
+	struct ivc_core_ring *r = &c->rx;
+	int len = rx_next(c);
+
+	if (len < 0)
+		return len;
+	if ((size_t)len > cap)
+		return -IVC_CORE_EMSGSIZE;
+	ring_get(r, r->idx + IVC_WIRE_MSG_HDR, buf, (uint32_t)len);
+	rx_consume(r);
+	return len;
+}
+
+int ivc_core_peek(struct ivc_core *c, struct ivc_core_span span[2])
+{
+	int len = rx_next(c);
+
+	if (len < 0)
+		return len;
+	ring_spans(&c->rx, c->rx.idx + IVC_WIRE_MSG_HDR, (uint32_t)len, span);
+	return len;
+}
+
+int ivc_core_consume(struct ivc_core *c)
+{
+	int err = rx_begin(c, IVC_WIRE_MODE_MESSAGE);
+
+	if (err)
+		return err;
+	if (!c->rx.have_hdr)
+		return -IVC_CORE_EINVAL;
+	rx_consume(&c->rx);
+	return 0;
+}
+
+int ivc_core_read(struct ivc_core *c, void *buf, size_t cap)
+{
+	struct ivc_core_ring *r = &c->rx;
+	int64_t avail;
+	uint32_t n;
+	int err = rx_begin(c, IVC_WIRE_MODE_STREAM);
+
+	if (err)
+		return err;
+	if (cap == 0)
+		return 0;
+	avail = rx_ready(c);
+	if (avail < 0)
+		return (int)avail;
+	n = (uint64_t)avail < cap ? (uint32_t)avail : (uint32_t)cap;
+	ring_get(r, r->idx, buf, n);
+	publish(r, n, n);
+	return (int)n;
+}
+
+/* ---- notification ----------------------------------------------------- */
+
+/* Answer the peer's request counter on ring r if it changed since we last
+ * answered it. Call only after the full fence. */
+static bool answer(struct ivc_core_ring *r)
+{
+	uint32_t req;
+
+	if (!r->moved)
+		return false;
+	r->moved = false;
+	req = load_peer_word(r->sh_peer_req);
+	if (req == r->peer_req_seen)
+		return false;
+	r->peer_req_seen = req;
+	return true;
+}
+
+bool ivc_core_notify_check(struct ivc_core *c)
+{
+	bool tx, rx;
+
+	if (!c->tx.moved && !c->rx.moved)
+		return false;
+	full_fence(); /* our index stores before the loads of the peer's requests */
+	tx = answer(&c->tx);
+	rx = answer(&c->rx);
+	if (tx || rx)
+		c->notifies++;
+	return tx || rx;
+}
+
+unsigned ivc_core_poll(struct ivc_core *c, unsigned events, size_t need)
+{
+	unsigned ready = 0;
+
+	if (c->error || c->closed)
+		return events; /* the next call reports it */
+	if (events & IVC_CORE_WAIT_RX) {
+		if (!c->rx.data || c->rx.have_hdr || rx_ready(c) != -IVC_CORE_EAGAIN)
+			ready |= IVC_CORE_WAIT_RX;
+	}
+	if (events & IVC_CORE_WAIT_TX) {
+		size_t want =
+		    c->mode == IVC_WIRE_MODE_MESSAGE ? IVC_WIRE_MSG_HDR + need : (need ? need : 1);
+		int st = ivc_core_peer(c);
+		int64_t space = c->tx.data ? tx_space(c) : -1;
+
+		/* A request larger than the ring can never be met: report it
+		 * ready so that the caller's next send fails with EMSGSIZE. */
+		if (space < 0 || (uint64_t)space >= want || want > c->tx.size ||
+		    (st != IVC_CORE_PEER_UP && st != IVC_CORE_PEER_WAITING))
+			ready |= IVC_CORE_WAIT_TX;
+	}
+	return ready;
+}
+
+int ivc_core_prepare_wait(struct ivc_core *c, unsigned events, size_t need)
+{
+	if (c->error)
+		return c->error;
+	if ((events & IVC_CORE_WAIT_RX) && c->rx.data)
+		store_own_word(c->rx.sh_req, ++c->rx.req);
+	if ((events & IVC_CORE_WAIT_TX) && c->tx.data)
+		store_own_word(c->tx.sh_req, ++c->tx.req);
+	full_fence(); /* our request stores before the re-check of the peer's indexes */
+	if (ivc_core_poll(c, events, need))
+		return 0;
+	c->waits++;
+	return 1;
+}
+
+/* ---- close and stats -------------------------------------------------- */
+
+void ivc_core_close(struct ivc_core *c)
+{
+	if (c->closed)
+		return;
+	c->closed = true;
+	store_own_byte(&c->ctrl->side[c->side].closed, IVC_WIRE_CLOSED_YES);
+}
+
+static uint32_t used_for_stats(uint32_t used, uint32_t size)
+{
+	/* Display only: an impossible value is reported by the next I/O call. */
+	return used > size ? size : used;
+}
+
+void ivc_core_get_stats(struct ivc_core *c, struct ivc_core_stats *st)
+{
+	st->tx_msgs = c->tx.msgs;
+	st->tx_bytes = c->tx.bytes;
+	st->rx_msgs = c->rx.msgs;
+	st->rx_bytes = c->rx.bytes;
+	st->notifies = c->notifies;
+	st->waits = c->waits;
+	st->tx_size = c->tx.size;
+	st->rx_size = c->rx.size;
+	st->tx_used = c->tx.data
+			  ? used_for_stats(c->tx.idx - load_peer_idx(c->tx.sh_peer_idx), c->tx.size)
+			  : 0;
+	st->rx_used = c->rx.data
+			  ? used_for_stats(load_peer_idx(c->rx.sh_peer_idx) - c->rx.idx, c->rx.size)
+			  : 0;
+}

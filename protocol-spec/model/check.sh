@@ -1,0 +1,165 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# check.sh - model-check the Promela models of this directory with spin.
+#
+# ivc_ring.pml (one ring, notification protocol, close) and peer_state.pml
+# (classification of the peer's side line) must verify with no errors over
+# their complete state spaces; every deliberately broken variant must be
+# rejected, for the expected reason. Exit status: 0 all expectations hold, 1 otherwise,
+# 77 when spin or a C compiler is missing (the automake "skip" code).
+#
+# Everything is generated in a temporary directory; nothing is written next
+# to the model. Environment: CC (C compiler), SPIN (spin binary),
+# PAN_CFLAGS (optimisation flags for pan.c, default -O2).
+
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd) || exit 1
+SPIN=${SPIN:-spin}
+PAN_CFLAGS=${PAN_CFLAGS:--O2}
+DEPTH=100000 # pan -m: must exceed the deepest path (under 400 today)
+
+if ! command -v "$SPIN" >/dev/null 2>&1; then
+	echo "skip - spin not found"
+	exit 77
+fi
+if [ -z "${CC:-}" ]; then
+	for c in cc gcc clang; do
+		if command -v "$c" >/dev/null 2>&1; then
+			CC=$c
+			break
+		fi
+	done
+fi
+if [ -z "${CC:-}" ] || ! command -v "$CC" >/dev/null 2>&1; then
+	echo "skip - no C compiler"
+	exit 77
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ivc-model.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT PIPE TERM
+
+failed=0
+n=0
+
+# verify MODEL NAME SPIN-FLAGS...: generate, compile and run the verifier
+# in its own directory. Sets $out to pan's output file. Returns 1 if a tool
+# failed.
+verify() {
+	model=$1
+	name=$2
+	shift 2
+	n=$((n + 1))
+	dir=$tmp/$n
+	mkdir "$dir" && cp "$here/$model" "$dir/" || return 1
+	out=$dir/pan.out
+	if ! (cd "$dir" && "$SPIN" "$@" -a "$model") >"$dir/spin.log" 2>&1; then
+		echo "not ok - $name: spin -a failed"
+		sed 's/^/#   /' "$dir/spin.log"
+		return 1
+	fi
+	# Exhaustive safety search: assertions and invalid end states, no
+	# partial-order reduction, compressed state vectors.
+	# shellcheck disable=SC2086
+	if ! (cd "$dir" && "$CC" $PAN_CFLAGS -DSAFETY -DNOREDUCE -DCOLLAPSE \
+		-o pan pan.c) >"$dir/cc.log" 2>&1; then
+		echo "not ok - $name: compiling pan.c failed"
+		sed 's/^/#   /' "$dir/cc.log"
+		return 1
+	fi
+	# pan's exit status does not tell errors apart; its output does.
+	(cd "$dir" && ./pan -m"$DEPTH" -w22) >"$out" 2>&1
+	return 0
+}
+
+errors_of() {
+	sed -n 's/.*errors: \([0-9][0-9]*\).*/\1/p' "$out" | head -n 1
+}
+
+fail() {
+	echo "not ok - $1"
+	sed 's/^/#   /' "$out"
+	failed=1
+}
+
+# good MODEL NAME FLAGS...: the correct protocol. No error, complete
+# search, nothing unreached.
+good() {
+	model=$1
+	name=$2
+	shift 2
+	verify "$model" "$name" "$@" || {
+		failed=1
+		return
+	}
+	e=$(errors_of)
+	states=$(awk '/states, stored/ { print $1; exit }' "$out")
+	depth=$(sed -n 's/.*depth reached \([0-9][0-9]*\).*/\1/p' "$out" | head -n 1)
+	if [ "$e" != 0 ]; then
+		fail "$name: ${e:-no} errors reported"
+	elif grep -q 'max search depth too small' "$out"; then
+		fail "$name: search truncated by depth (-m$DEPTH)"
+	elif grep -q -e 'Search not completed' -e 'out of memory' "$out"; then
+		fail "$name: search not completed"
+	elif ! grep -q 'Full statespace search' "$out" ||
+		! grep -Eq 'assertion violations[[:space:]]+\+' "$out" ||
+		! grep -Eq 'invalid end states[[:space:]]+\+' "$out"; then
+		fail "$name: not a full search for assertions and invalid end states"
+	elif grep -Eq '\([1-9][0-9]* of [0-9]+ states\)' "$out"; then
+		# Every statement, every sleep and end-of-stream, must be reached,
+		# or the model would verify vacuously.
+		fail "$name: unreached code"
+	else
+		echo "ok - $name: 0 errors, $states states, depth $depth, search complete"
+	fi
+}
+
+# broken MODEL NAME WHY PATTERN FLAGS...: a broken variant. pan must report
+# an error whose message matches PATTERN.
+broken() {
+	model=$1
+	name=$2
+	why=$3
+	pattern=$4
+	shift 4
+	verify "$model" "$name" "$@" || {
+		failed=1
+		return
+	}
+	e=$(errors_of)
+	if [ -z "$e" ] || [ "$e" -eq 0 ]; then
+		fail "$name: accepted, should have been rejected"
+	elif ! grep -Eq "^pan:1: ($pattern)" "$out"; then
+		fail "$name: rejected for an unexpected reason"
+	else
+		got=$(sed -n 's/^pan:1: //p' "$out" | head -n 1 | tr -s ' ' | cut -c 1-60)
+		echo "ok - $name rejected ($why): $got"
+	fi
+}
+
+stranded='assertion violated +!\(\(\(sleeping\['
+endstate='invalid end state'
+
+R=ivc_ring.pml
+good $R "ring: good model"
+for v in NO_RECHECK NO_SPACE_RECHECK NOTIFY_BEFORE_PUBLISH NO_CLOSE_SIGNAL; do
+	broken $R "ring: broken $v" "stranded sleeper or deadlock" \
+		"$stranded|$endstate" -D"$v"
+	broken $R "ring: broken $v, end-state check only" "deadlock" \
+		"$endstate" -D"$v" -DNO_STRANDED_ASSERTS
+done
+broken $R "ring: broken PUBLISH_BEFORE_WRITE" "payload integrity" \
+	'assertion violated \(ring\[' -DPUBLISH_BEFORE_WRITE
+broken $R "ring: broken EOF_NO_REREAD" "EOF before all messages" \
+	'assertion violated \(expect==' -DEOF_NO_REREAD
+
+S=peer_state.pml
+good $S "peer state: good model"
+for v in READ_CLOSED_FIRST WRITE_ATTACHED_FIRST; do
+	broken $S "peer state: broken $v" "live peer reported dead" \
+		'assertion violated \(\(st!=3\)\|\|crashed\)' -D"$v"
+done
+
+exit "$failed"

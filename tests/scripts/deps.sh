@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs the Debian 12 packages a target needs, if any are missing.
+# Usage: deps.sh build|check
+# As root it runs apt-get (one `apt-get update` first); otherwise it prints
+# the command to run and fails.
+set -eu
+build="gcc libc6-dev make meson ninja-build pkg-config python3"
+check="$build clang libclang-rt-14-dev clang-format spin"
+case "${1:-build}" in
+build) want=$build ;;
+check) want=$check ;;
+*) echo "usage: $0 build|check" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "install ok installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "Installing missing packages:$missing"
+if [ "$(id -u)" != 0 ]; then
+	echo "error: not root; run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing
