@@ -26,7 +26,7 @@ build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 demo: build
-	$(BUILD)/examples/ring-demo
+	examples/demo.sh $(BUILD)
 
 check:
 	@tests/scripts/deps.sh check

@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make check`: every test, in two builds.
 #  1. gcc, -Werror: all suites (core, lint, model).
-#  2. clang, -Werror, ASan+UBSan: the core suite again, and the fuzz smoke.
+#  2. clang, -Werror, ASan+UBSan: the core, sim and xenstore suites again,
+#     and the fuzz smoke.
 # Ends with one line `N passed, N failed[, N skipped]` over both.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -44,7 +45,7 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 
 run_build gcc gcc -- -Dwerror=true
-run_build clang-san clang --suite core --suite fuzz -- -Dwerror=true \
+run_build clang-san clang --suite core --suite fuzz --suite sim --suite xenstore -- -Dwerror=true \
 	-Db_sanitize=address,undefined -Db_lundef=false \
 	-Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all
 

@@ -4,7 +4,7 @@
 # As root it runs apt-get (one `apt-get update` first); otherwise it prints
 # the command to run and fails.
 set -eu
-build="gcc libc6-dev make meson ninja-build pkg-config python3"
+build="gcc libc6-dev make meson ninja-build pkg-config python3 libxen-dev xenstore-utils"
 check="$build clang libclang-rt-14-dev clang-format spin"
 case "${1:-build}" in
 build) want=$build ;;

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ivc-sim - run Linux processes as Xen domains on one host.
+ *
+ *   ivc-sim start                       start a simulated host (ivc-simd)
+ *   ivc-sim stop                        end it and every domain in it
+ *   ivc-sim run --domid N [--name NAME] -- CMD [ARGS...]
+ *                                       run CMD as domain N; when CMD exits
+ *                                       (in any way) the domain dies
+ *   ivc-sim ls                          list live domains
+ *   ivc-sim stats [--json]              per-domain resource counts
+ *
+ * The host's state lives in IVC_SIM_DIR (default /run/ivc-sim).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../simd-proto.h"
+
+static const char *dir;
+static struct simd_msg *msg;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ivc-sim start\n"
+		"       ivc-sim stop\n"
+		"       ivc-sim run --domid N [--name NAME] -- CMD [ARGS...]\n"
+		"       ivc-sim ls\n"
+		"       ivc-sim stats [--json]\n"
+		"State directory: $IVC_SIM_DIR (default %s)\n",
+		SIMD_DEFAULT_DIR);
+}
+
+static int admin_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s/admin.sock", dir);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static int call(int fd, uint32_t op)
+{
+	ssize_t r;
+
+	msg->op = op;
+	if (send(fd, msg, sizeof *msg + 4u * msg->n, MSG_NOSIGNAL) < 0)
+		return -errno;
+	r = recv(fd, msg, SIMD_MSG_MAX, 0);
+	if (r < (ssize_t)sizeof *msg)
+		return r < 0 ? -errno : -EPROTO;
+	return msg->err;
+}
+
+static int no_host(int err)
+{
+	fprintf(stderr, "ivc-sim: no simulated host running in %s (%s); run 'ivc-sim start'\n", dir,
+		strerror(-err));
+	return 1;
+}
+
+static const char *simd_path(void)
+{
+	static char buf[PATH_MAX];
+	const char *env = getenv("IVC_SIMD");
+	ssize_t n;
+
+	if (env)
+		return env;
+	n = readlink("/proc/self/exe", buf, sizeof buf - 16);
+	if (n > 0) {
+		buf[n] = 0;
+		char *slash = strrchr(buf, '/');
+		if (slash) {
+			strcpy(slash + 1, "ivc-simd");
+			if (access(buf, X_OK) == 0)
+				return buf;
+		}
+	}
+	return "ivc-simd";
+}
+
+static int cmd_start(void)
+{
+	int fd = admin_connect(), pfd[2];
+	char c, rfd[16];
+	pid_t pid;
+
+	if (fd >= 0) {
+		close(fd);
+		fprintf(stderr, "ivc-sim: a simulated host is already running in %s\n", dir);
+		return 1;
+	}
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "ivc-sim: cannot create %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	if (pipe2(pfd, O_CLOEXEC))
+		return perror("ivc-sim: pipe"), 1;
+	pid = fork();
+	if (pid < 0)
+		return perror("ivc-sim: fork"), 1;
+	if (pid == 0) {
+		/* Detach: own session, no terminal, stdio to the log. */
+		setsid();
+		if (fork() > 0)
+			_exit(0);
+		char log[PATH_MAX];
+		snprintf(log, sizeof log, "%s/simd.log", dir);
+		int lf = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul >= 0)
+			dup2(nul, 0);
+		if (lf >= 0) {
+			dup2(lf, 1);
+			dup2(lf, 2);
+		}
+		fcntl(pfd[1], F_SETFD, 0);
+		snprintf(rfd, sizeof rfd, "%d", pfd[1]);
+		execlp(simd_path(), "ivc-simd", "--dir", dir, "--ready-fd", rfd, (char *)NULL);
+		fprintf(stderr, "ivc-sim: cannot run ivc-simd: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	waitpid(pid, NULL, 0);
+	if (read(pfd[0], &c, 1) != 1) {
+		fprintf(stderr, "ivc-sim: the host did not start; see %s/simd.log\n", dir);
+		return 1;
+	}
+	printf("ivc-sim: host started in %s\n", dir);
+	return 0;
+}
+
+static pid_t read_pid(void)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int pid = 0;
+
+	snprintf(path, sizeof path, "%s/simd.pid", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	return pid;
+}
+
+static int cmd_stop(void)
+{
+	int fd = admin_connect(), err;
+	pid_t pid = read_pid();
+
+	if (fd < 0)
+		return no_host(fd);
+	msg->n = 0;
+	err = call(fd, SIMD_STOP);
+	close(fd);
+	if (err) {
+		fprintf(stderr, "ivc-sim: stop: %s\n", strerror(-err));
+		return 1;
+	}
+	/* Wait until it has really gone, so that a new start cannot race. */
+	for (int i = 0; pid > 0 && i < 1000 && kill(pid, 0) == 0; i++)
+		usleep(10000);
+	printf("ivc-sim: host stopped\n");
+	return 0;
+}
+
+static int cmd_text(uint32_t op, uint32_t arg)
+{
+	int fd = admin_connect(), err;
+
+	if (fd < 0)
+		return no_host(fd);
+	msg->n = 0;
+	msg->a[0] = arg;
+	err = call(fd, op);
+	close(fd);
+	if (err) {
+		fprintf(stderr, "ivc-sim: %s\n", strerror(-err));
+		return 1;
+	}
+	((char *)msg->data)[4u * SIMD_MAX_DATA - 1] = 0;
+	fputs((const char *)msg->data, stdout);
+	return 0;
+}
+
+static volatile sig_atomic_t child_pid;
+
+static void forward(int sig)
+{
+	if (child_pid > 0)
+		kill(-child_pid, sig);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	long domid = -1;
+	const char *name = NULL;
+	int i, fd = -1, err, status;
+	char env[PATH_MAX];
+
+	for (i = 0; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--domid") && i + 1 < argc)
+			domid = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--name") && i + 1 < argc)
+			name = argv[++i];
+		else
+			return usage(stderr), 2;
+	}
+	if (i >= argc - 1 || domid < 0 || domid > SIMD_MAX_DOMID)
+		return usage(stderr), 2;
+	argv += i + 1;
+
+	if (domid != 0) {
+		fd = admin_connect();
+		if (fd < 0)
+			return no_host(fd);
+		msg->a[0] = (uint32_t)domid;
+		msg->n = 0;
+		if (name) {
+			size_t len = strlen(name) + 1;
+			if (len > 63)
+				len = 63;
+			memset(msg->data, 0, 64);
+			memcpy(msg->data, name, len);
+			msg->n = 16;
+		}
+		err = call(fd, SIMD_DOMAIN_CREATE);
+		if (err) {
+			fprintf(stderr, "ivc-sim: cannot create domain %ld: %s\n", domid,
+				err == -EEXIST ? "it already exists" : strerror(-err));
+			return 1;
+		}
+	} else {
+		int probe = admin_connect();
+		if (probe < 0)
+			return no_host(probe);
+		close(probe);
+	}
+
+	pid_t pid = fork();
+	if (pid < 0)
+		return perror("ivc-sim: fork"), 1;
+	if (pid == 0) {
+		/* The domain is a process group; it dies with us if we die. */
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (fd >= 0)
+			close(fd);
+		setenv("IVC_SIM_DIR", dir, 1);
+		snprintf(env, sizeof env, "%ld", domid);
+		setenv("IVC_SIM_DOMID", env, 1);
+		snprintf(env, sizeof env, "%s/xs/dom%ld.sock", dir, domid);
+		setenv("XENSTORED_PATH", env, 1);
+		setenv("IVC_PLATFORM", "sim", 1);
+		execvp(argv[0], argv);
+		fprintf(stderr, "ivc-sim: %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	child_pid = pid;
+	if (fd >= 0) {
+		msg->a[0] = (uint32_t)pid;
+		msg->n = 0;
+		call(fd, SIMD_DOMAIN_PGID);
+	}
+	struct sigaction sa = { .sa_handler = forward };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	/* The domain dies with its main process: nothing of it survives. */
+	kill(-pid, SIGKILL);
+	if (fd >= 0) {
+		/* Closing the life connection destroys the domain; wait until the
+		 * host has reclaimed it so that callers see a clean state. */
+		shutdown(fd, SHUT_WR);
+		char b;
+		while (recv(fd, &b, 1, 0) > 0)
+			;
+		close(fd);
+		for (int k = 0; k < 500; k++) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof path, "%s/host/dom%ld.sock", dir, domid);
+			if (access(path, F_OK))
+				break;
+			usleep(2000);
+		}
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+int main(int argc, char **argv)
+{
+	dir = getenv("IVC_SIM_DIR") ? getenv("IVC_SIM_DIR") : SIMD_DEFAULT_DIR;
+	msg = calloc(1, SIMD_MSG_MAX);
+	if (!msg)
+		return 1;
+	if (argc < 2)
+		return usage(stderr), 2;
+	if (!strcmp(argv[1], "start"))
+		return cmd_start();
+	if (!strcmp(argv[1], "stop"))
+		return cmd_stop();
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "ls"))
+		return cmd_text(SIMD_LS, 0);
+	if (!strcmp(argv[1], "stats"))
+		return cmd_text(SIMD_STATS, argc > 2 && !strcmp(argv[2], "--json"));
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
+		return usage(stdout), 0;
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,1313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ivc-simd - the sim platform's host: Linux processes act as Xen domains.
+ *
+ * It plays the parts of the hypervisor and the toolstack that libIVC
+ * needs: grant tables (pages are memfds; a read-only grant hands out a
+ * read-only fd, so a write really faults), event channels (Linux evtchn
+ * device semantics: a pending port is delivered once and stays masked until
+ * unmasked), unmap-notify (clear a byte and/or send an event when a share
+ * or mapping goes away, including by process death), and domain lifecycle
+ * (XenStore entries and XS_INTRODUCE/XS_RELEASE through the real
+ * libxenstore against ivc-xenstored, as libxl does).
+ *
+ * One thread, one poll loop. A connection's domain is the socket it came
+ * in on, never something the client says.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "../../platform.h"
+#include "../simd-proto.h"
+
+#define PAGE 4096u
+#define FIRST_GREF 8u    /* Xen reserves the first grant entries */
+#define MAX_GREFS 65536u /* per granting domain */
+#define MAX_PORTS 4096u  /* per domain, as the 2-level ABI on x86-64 */
+#define MAX_CONNS 1024
+
+enum conn_kind { C_LISTEN_ADMIN, C_LISTEN_HOST, C_ADMIN, C_HOST, C_EVT };
+
+struct conn {
+	int fd;
+	enum conn_kind kind;
+	uint32_t domid;
+	struct conn *evt;  /* C_HOST: its event channel handle (daemon end) */
+	struct conn *host; /* C_EVT: the connection that opened it */
+	uint32_t life_of;  /* C_ADMIN: domain whose lifetime this is, or ~0 */
+	bool dead;
+};
+
+struct notify {
+	unsigned flags;
+	uint32_t offset, port;
+};
+
+struct alloc {
+	uint32_t id, domid, remote, npages;
+	bool ro;
+	int fd; /* memfd, read-write */
+	uint32_t *grefs;
+	struct conn *owner; /* NULL once freed by its owner (deferred) */
+	uint32_t mapped;    /* mapped pages, all mappings together */
+	struct notify notify;
+	struct alloc *next;
+};
+
+struct mapping {
+	uint32_t id, domid, npages;
+	struct alloc **al; /* per page */
+	uint32_t *page;    /* per page: page index within al[i] */
+	struct conn *owner;
+	struct notify notify;
+	struct mapping *next;
+};
+
+enum { P_FREE = IVC_PLAT_EVTCHN_CLOSED, P_UNBOUND, P_INTER };
+
+struct port {
+	int state;
+	uint32_t remote_dom, remote_port;
+	struct conn *owner; /* the C_EVT handle it delivers to */
+	bool pending, masked;
+};
+
+struct domain {
+	uint32_t domid;
+	bool live;
+	char name[64];
+	pid_t pgid;
+	time_t since;
+	struct conn *listen;
+	struct alloc **grefs; /* by gref */
+	struct port *ports;   /* by port number, [0] unused */
+	struct domain *next;
+};
+
+static const char *dir;
+static struct conn *conns[MAX_CONNS];
+static struct alloc *allocs;
+static struct mapping *mappings;
+static struct domain *domains;
+static uint32_t next_id = 1;
+static struct xs_handle *xs;
+static pid_t xenstored_pid;
+static FILE *logfp;
+static bool stopping;
+static struct simd_msg *req, *rsp;
+
+__attribute__((format(printf, 1, 2))) static void logmsg(const char *fmt, ...)
+{
+	va_list ap;
+	time_t t = time(NULL);
+	char ts[32];
+
+	if (!logfp)
+		return;
+	strftime(ts, sizeof ts, "%H:%M:%S", localtime(&t));
+	fprintf(logfp, "%s ", ts);
+	va_start(ap, fmt);
+	vfprintf(logfp, fmt, ap);
+	va_end(ap);
+	fputc('\n', logfp);
+	fflush(logfp);
+}
+
+static void die(const char *what)
+{
+	logmsg("fatal: %s: %s", what, strerror(errno));
+	fprintf(stderr, "ivc-simd: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* ---- connections ---------------------------------------------------- */
+
+static struct conn *conn_add(int fd, enum conn_kind kind, uint32_t domid)
+{
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (!conns[i]) {
+			struct conn *c = calloc(1, sizeof *c);
+			if (!c)
+				return NULL;
+			c->fd = fd;
+			c->kind = kind;
+			c->domid = domid;
+			c->life_of = ~0u;
+			conns[i] = c;
+			return c;
+		}
+	return NULL;
+}
+
+static int listen_at(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (strlen(path) >= sizeof sa.sun_path) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 64)) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static void host_sock_path(char *buf, size_t n, uint32_t domid)
+{
+	snprintf(buf, n, "%s/host/dom%u.sock", dir, domid);
+}
+
+/* ---- domains ---------------------------------------------------------- */
+
+static struct domain *dom_find(uint32_t domid)
+{
+	for (struct domain *d = domains; d; d = d->next)
+		if (d->domid == domid)
+			return d;
+	return NULL;
+}
+
+static struct domain *dom_live(uint32_t domid)
+{
+	struct domain *d = dom_find(domid);
+
+	return d && d->live ? d : NULL;
+}
+
+static struct domain *dom_new(uint32_t domid, const char *name)
+{
+	struct domain *d = calloc(1, sizeof *d);
+	char path[256];
+	int fd;
+
+	if (!d)
+		return NULL;
+	d->grefs = calloc(MAX_GREFS, sizeof *d->grefs);
+	d->ports = calloc(MAX_PORTS, sizeof *d->ports);
+	host_sock_path(path, sizeof path, domid);
+	fd = listen_at(path);
+	if (!d->grefs || !d->ports || fd < 0 || !(d->listen = conn_add(fd, C_LISTEN_HOST, domid))) {
+		if (fd >= 0)
+			close(fd);
+		free(d->grefs);
+		free(d->ports);
+		free(d);
+		return NULL;
+	}
+	d->domid = domid;
+	d->live = true;
+	d->since = time(NULL);
+	snprintf(d->name, sizeof d->name, "%s", name);
+	d->next = domains;
+	domains = d;
+	return d;
+}
+
+/* ---- event channels --------------------------------------------------- */
+
+static struct port *port_get(uint32_t domid, uint32_t port)
+{
+	struct domain *d = dom_find(domid);
+
+	if (!d || port == 0 || port >= MAX_PORTS)
+		return NULL;
+	return &d->ports[port];
+}
+
+static void port_deliver(uint32_t port, struct port *p)
+{
+	/* As the Linux evtchn device: deliver once, then keep the port
+	 * masked until the reader unmasks it; more events only set pending. */
+	if (p->masked || !p->owner || p->owner->fd < 0) {
+		p->pending = true;
+		return;
+	}
+	p->pending = false;
+	p->masked = true;
+	if (send(p->owner->fd, &port, sizeof port, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		p->pending = true; /* reader's queue full: stays pending */
+}
+
+static int port_notify(uint32_t domid, uint32_t port)
+{
+	struct port *p = port_get(domid, port), *q;
+
+	if (!p || p->state == P_FREE)
+		return -EINVAL;
+	if (p->state == P_UNBOUND)
+		return 0; /* Xen drops it silently */
+	q = port_get(p->remote_dom, p->remote_port);
+	if (q && q->state == P_INTER)
+		port_deliver(p->remote_port, q);
+	return 0;
+}
+
+static void port_close(uint32_t domid, uint32_t port)
+{
+	struct port *p = port_get(domid, port), *q;
+
+	if (!p || p->state == P_FREE)
+		return;
+	if (p->state == P_INTER) {
+		/* The peer's end reverts to unbound, as Xen does. */
+		q = port_get(p->remote_dom, p->remote_port);
+		if (q && q->state == P_INTER) {
+			q->state = P_UNBOUND;
+			q->remote_dom = domid;
+			q->remote_port = 0;
+		}
+	}
+	memset(p, 0, sizeof *p);
+}
+
+static int port_alloc(uint32_t domid, struct conn *evt, uint32_t *out)
+{
+	struct domain *d = dom_live(domid);
+
+	if (!d)
+		return -ESRCH;
+	for (uint32_t i = 1; i < MAX_PORTS; i++)
+		if (d->ports[i].state == P_FREE) {
+			memset(&d->ports[i], 0, sizeof d->ports[i]);
+			d->ports[i].owner = evt;
+			*out = i;
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+/* ---- grants ----------------------------------------------------------- */
+
+static void alloc_free(struct alloc *al)
+{
+	struct domain *d = dom_find(al->domid);
+
+	for (uint32_t i = 0; i < al->npages; i++)
+		if (d && al->grefs[i] < MAX_GREFS && d->grefs[al->grefs[i]] == al)
+			d->grefs[al->grefs[i]] = NULL;
+	for (struct alloc **pp = &allocs; *pp; pp = &(*pp)->next)
+		if (*pp == al) {
+			*pp = al->next;
+			break;
+		}
+	close(al->fd);
+	free(al->grefs);
+	free(al);
+}
+
+static void fire_notify(const struct notify *n, int fd, uint64_t byte_off, uint32_t domid)
+{
+	static const uint8_t zero;
+
+	if ((n->flags & IVC_PLAT_NOTIFY_CLEAR_BYTE) && fd >= 0)
+		if (pwrite(fd, &zero, 1, (off_t)byte_off) != 1)
+			logmsg("unmap-notify: clear byte failed: %s", strerror(errno));
+	if (n->flags & IVC_PLAT_NOTIFY_SEND_EVENT)
+		(void)port_notify(domid, n->port);
+}
+
+static void mapping_release(struct mapping *m, bool notify)
+{
+	if (notify && m->notify.flags) {
+		uint32_t pg = m->notify.offset / PAGE;
+		fire_notify(&m->notify, pg < m->npages ? m->al[pg]->fd : -1,
+			    pg < m->npages ? (uint64_t)m->page[pg] * PAGE + m->notify.offset % PAGE
+					   : 0,
+			    m->domid);
+	}
+	for (uint32_t i = 0; i < m->npages; i++) {
+		struct alloc *al = m->al[i];
+		if (--al->mapped == 0 && !al->owner)
+			alloc_free(al); /* deferred end of access completes */
+	}
+	for (struct mapping **pp = &mappings; *pp; pp = &(*pp)->next)
+		if (*pp == m) {
+			*pp = m->next;
+			break;
+		}
+	free(m->al);
+	free(m->page);
+	free(m);
+}
+
+static int gnt_alloc(struct conn *c, int *fd_out)
+{
+	struct domain *d = dom_live(c->domid);
+	uint32_t remote = req->a[0], n = req->a[1];
+	struct alloc *al;
+	uint32_t got = 0;
+	char name[32];
+
+	if (!d)
+		return -ESRCH;
+	if (n == 0 || n > 8192 || remote > SIMD_MAX_DOMID)
+		return -EINVAL;
+	al = calloc(1, sizeof *al);
+	if (!al || !(al->grefs = calloc(n, sizeof *al->grefs))) {
+		free(al);
+		return -ENOMEM;
+	}
+	snprintf(name, sizeof name, "ivc-grant-d%u", c->domid);
+	al->fd = memfd_create(name, MFD_CLOEXEC);
+	if (al->fd < 0 || ftruncate(al->fd, (off_t)n * PAGE)) {
+		int e = -errno;
+		if (al->fd >= 0)
+			close(al->fd);
+		free(al->grefs);
+		free(al);
+		return e;
+	}
+	for (uint32_t g = FIRST_GREF; g < MAX_GREFS && got < n; g++)
+		if (!d->grefs[g]) {
+			d->grefs[g] = al;
+			al->grefs[got++] = g;
+		}
+	al->id = next_id++;
+	al->domid = c->domid;
+	al->remote = remote;
+	al->npages = got;
+	al->ro = req->a[2] != 0;
+	al->owner = c;
+	al->next = allocs;
+	allocs = al;
+	if (got < n) {
+		alloc_free(al);
+		return -ENOSPC;
+	}
+	rsp->a[0] = al->id;
+	memcpy(rsp->data, al->grefs, n * 4u);
+	rsp->n = n;
+	*fd_out = al->fd;
+	return 0;
+}
+
+static struct alloc *alloc_of(struct conn *c, uint32_t id)
+{
+	for (struct alloc *al = allocs; al; al = al->next)
+		if (al->id == id && al->owner == c)
+			return al;
+	return NULL;
+}
+
+static struct mapping *mapping_of(struct conn *c, uint32_t id)
+{
+	for (struct mapping *m = mappings; m; m = m->next)
+		if (m->id == id && m->owner == c)
+			return m;
+	return NULL;
+}
+
+static int set_notify(struct notify *n, uint32_t size, uint32_t domid)
+{
+	unsigned flags = req->a[2];
+
+	if (flags & ~(IVC_PLAT_NOTIFY_CLEAR_BYTE | IVC_PLAT_NOTIFY_SEND_EVENT))
+		return -EINVAL;
+	if ((flags & IVC_PLAT_NOTIFY_CLEAR_BYTE) && req->a[1] >= size)
+		return -EINVAL;
+	if (flags & IVC_PLAT_NOTIFY_SEND_EVENT) {
+		struct port *p = port_get(domid, req->a[3]);
+		if (!p || p->state == P_FREE)
+			return -EINVAL;
+	}
+	n->flags = flags;
+	n->offset = req->a[1];
+	n->port = req->a[3];
+	return 0;
+}
+
+/* Map grefs of domain req->a[0]: one fd per distinct memfd, and for each
+ * page which fd and which page in it. */
+static int gnt_map(struct conn *c, int *fds, unsigned *nfds)
+{
+	uint32_t domid = req->a[0], n = req->n;
+	bool ro = req->a[1] != 0;
+	struct domain *g = dom_find(domid);
+	struct alloc *seen[SIMD_MAX_FDS];
+	struct mapping *m;
+	int err = 0;
+
+	if (!dom_live(c->domid))
+		return -ESRCH;
+	if (n == 0 || n > 8192)
+		return -EINVAL;
+	if (!g)
+		return -EINVAL;
+	m = calloc(1, sizeof *m);
+	if (!m || !(m->al = calloc(n, sizeof *m->al)) || !(m->page = calloc(n, 4))) {
+		if (m)
+			free(m->al);
+		free(m);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < n && !err; i++) {
+		uint32_t ref = req->data[i];
+		struct alloc *al = ref < MAX_GREFS ? g->grefs[ref] : NULL;
+
+		if (!al)
+			err = -EINVAL; /* GNTST_bad_gntref */
+		else if (al->remote != c->domid || (al->ro && !ro))
+			err = -EPERM; /* GNTST_permission_denied */
+		if (err)
+			break;
+		m->al[i] = al;
+		for (uint32_t k = 0; k < al->npages; k++)
+			if (al->grefs[k] == ref)
+				m->page[i] = k;
+	}
+	*nfds = 0;
+	for (uint32_t i = 0; i < n && !err; i++) {
+		unsigned k;
+		for (k = 0; k < *nfds; k++)
+			if (seen[k] == m->al[i])
+				break;
+		if (k == *nfds) {
+			if (k == SIMD_MAX_FDS) {
+				err = -E2BIG;
+				break;
+			}
+			seen[k] = m->al[i];
+			/* A read-only mapping gets a read-only fd: PROT_WRITE on a
+			 * shared mapping of it fails, so writes really fault. */
+			if (ro) {
+				char p[64];
+				snprintf(p, sizeof p, "/proc/self/fd/%d", m->al[i]->fd);
+				fds[k] = open(p, O_RDONLY | O_CLOEXEC);
+			} else {
+				fds[k] = dup(m->al[i]->fd);
+			}
+			if (fds[k] < 0) {
+				err = -errno;
+				break;
+			}
+			(*nfds)++;
+		}
+		rsp->data[2 * i] = k;
+		rsp->data[2 * i + 1] = m->page[i];
+	}
+	if (err) {
+		for (unsigned k = 0; k < *nfds; k++)
+			close(fds[k]);
+		*nfds = 0;
+		free(m->al);
+		free(m->page);
+		free(m);
+		return err;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		m->al[i]->mapped++;
+	m->id = next_id++;
+	m->domid = c->domid;
+	m->npages = n;
+	m->owner = c;
+	m->next = mappings;
+	mappings = m;
+	rsp->a[0] = m->id;
+	rsp->n = 2 * n;
+	return 0;
+}
+
+/* ---- toolstack (XenStore) --------------------------------------------- */
+
+static int xs_create_domain(uint32_t domid, const char *name)
+{
+	char path[64], val[16];
+	struct xs_permissions dom_perms[2] = { { 0, XS_PERM_NONE }, { domid, XS_PERM_READ } };
+	struct xs_permissions data_perms[1] = { { domid, XS_PERM_NONE } };
+	xs_transaction_t t;
+
+	/* As libxl: the domain path belongs to dom0 and is readable by the
+	 * domain; data/ belongs to the domain. Retried on EAGAIN. */
+	for (int tries = 0; tries < 100; tries++) {
+		t = xs_transaction_start(xs);
+		if (t == XBT_NULL)
+			return -errno;
+		snprintf(path, sizeof path, "/local/domain/%u", domid);
+		bool ok = xs_mkdir(xs, t, path) && xs_set_permissions(xs, t, path, dom_perms, 2);
+		snprintf(path, sizeof path, "/local/domain/%u/name", domid);
+		ok = ok && xs_write(xs, t, path, name, strlen(name)) &&
+		     xs_set_permissions(xs, t, path, dom_perms, 2);
+		snprintf(path, sizeof path, "/local/domain/%u/domid", domid);
+		snprintf(val, sizeof val, "%u", domid);
+		ok = ok && xs_write(xs, t, path, val, strlen(val)) &&
+		     xs_set_permissions(xs, t, path, dom_perms, 2);
+		snprintf(path, sizeof path, "/local/domain/%u/data", domid);
+		ok = ok && xs_mkdir(xs, t, path) && xs_set_permissions(xs, t, path, data_perms, 1);
+		if (!ok) {
+			int e = errno;
+			xs_transaction_end(xs, t, true);
+			return -e;
+		}
+		if (xs_transaction_end(xs, t, false))
+			break;
+		if (errno != EAGAIN)
+			return -errno;
+	}
+	if (!xs_introduce_domain(xs, domid, 0, 0))
+		return -errno;
+	return 0;
+}
+
+static void xs_destroy_domain(uint32_t domid)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/local/domain/%u", domid);
+	if (!xs_rm(xs, XBT_NULL, path) && errno != ENOENT)
+		logmsg("rm %s: %s", path, strerror(errno));
+	if (!xs_release_domain(xs, domid))
+		logmsg("release dom%u: %s", domid, strerror(errno));
+}
+
+/* ---- connection teardown ---------------------------------------------- */
+
+static void conn_close(struct conn *c);
+
+static void reclaim_conn(struct conn *c)
+{
+	/* Unmap-notify first (it may send events on ports still open), then
+	 * ports, then the memory. */
+	for (struct mapping *m = mappings, *nx; m; m = nx) {
+		nx = m->next;
+		if (m->owner == c)
+			mapping_release(m, true);
+	}
+	for (struct alloc *al = allocs, *nx; al; al = nx) {
+		nx = al->next;
+		if (al->owner != c)
+			continue;
+		if (al->notify.flags)
+			fire_notify(&al->notify, al->fd, al->notify.offset, al->domid);
+		al->owner = NULL;
+		if (!al->mapped)
+			alloc_free(al);
+	}
+	if (c->evt) {
+		struct domain *d = dom_find(c->domid);
+		for (uint32_t i = 1; d && i < MAX_PORTS; i++)
+			if (d->ports[i].state != P_FREE && d->ports[i].owner == c->evt)
+				port_close(c->domid, i);
+		struct conn *e = c->evt;
+		c->evt = NULL;
+		e->host = NULL;
+		conn_close(e);
+	}
+}
+
+static void domain_destroy(struct domain *d)
+{
+	if (!d->live)
+		return;
+	logmsg("dom%u (%s) dies", d->domid, d->name);
+	d->live = false;
+	if (d->pgid > 0)
+		kill(-d->pgid, SIGKILL);
+	for (int i = 0; i < MAX_CONNS; i++) {
+		struct conn *c = conns[i];
+		if (c && c->domid == d->domid && c->kind == C_HOST)
+			conn_close(c);
+	}
+	/* Ports of processes that never opened a handle cannot exist; close
+	 * whatever is left (the peers' ends revert to unbound). */
+	for (uint32_t i = 1; i < MAX_PORTS; i++)
+		port_close(d->domid, i);
+	if (d->listen) {
+		char path[256];
+		host_sock_path(path, sizeof path, d->domid);
+		unlink(path);
+		conn_close(d->listen);
+		d->listen = NULL;
+	}
+	xs_destroy_domain(d->domid);
+	for (struct domain **pp = &domains; *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	/* Shares of the dead domain still mapped by others stay (deferred);
+	 * they no longer belong to a gref table. */
+	for (struct alloc *al = allocs; al; al = al->next)
+		if (al->domid == d->domid)
+			for (uint32_t i = 0; i < al->npages; i++)
+				al->grefs[i] = ~0u;
+	free(d->grefs);
+	free(d->ports);
+	free(d);
+}
+
+static void conn_close(struct conn *c)
+{
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (conns[i] == c)
+			conns[i] = NULL;
+	if (c->kind == C_EVT && c->host) {
+		/* A dying process closes its sockets in no set order, but Linux
+		 * tears down its mappings (unmap-notify fires, possibly sending
+		 * on these ports) before it unbinds its event channels. So the
+		 * ports stay until the host connection goes; only the socket
+		 * goes now. (Our client never closes one without the other.) */
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		return;
+	}
+	if (c->kind == C_HOST)
+		reclaim_conn(c);
+	if (c->kind == C_ADMIN && c->life_of != ~0u) {
+		struct domain *d = dom_find(c->life_of);
+		if (d)
+			domain_destroy(d);
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+static int send_reply(struct conn *c, const int *fds, unsigned nfds)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * SIMD_MAX_FDS)];
+	struct iovec iov = { rsp, sizeof *rsp + 4u * rsp->n };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (nfds) {
+		memset(cbuf, 0, sizeof cbuf);
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+	}
+	/* Replies are small next to the socket buffer; a client that does not
+	 * read them is dropped rather than allowed to stall the host. */
+	if (sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
+static void dump_text(const char *s)
+{
+	size_t len = strlen(s) + 1;
+
+	if (len > 4u * SIMD_MAX_DATA)
+		len = 4u * SIMD_MAX_DATA;
+	memcpy(rsp->data, s, len);
+	((char *)rsp->data)[len - 1] = 0;
+	rsp->n = (uint32_t)((len + 3) / 4);
+}
+
+static int do_ls(void)
+{
+	static char out[4 * SIMD_MAX_DATA];
+	size_t o = 0;
+
+	o += (size_t)snprintf(out + o, sizeof out - o, "%-6s %-20s %-8s %s\n", "DOMID", "NAME",
+			      "PGID", "UP(s)");
+	o += (size_t)snprintf(out + o, sizeof out - o, "%-6u %-20s %-8s %s\n", 0u, "Domain-0", "-",
+			      "-");
+	for (struct domain *d = domains; d && o < sizeof out - 128; d = d->next)
+		if (d->domid != 0 && d->live)
+			o += (size_t)snprintf(out + o, sizeof out - o, "%-6u %-20s %-8d %ld\n",
+					      d->domid, d->name, (int)d->pgid,
+					      (long)(time(NULL) - d->since));
+	dump_text(out);
+	return 0;
+}
+
+struct dstat {
+	uint32_t domid;
+	long grants, mappings, evtchns, nodes, watches;
+};
+
+static struct dstat *stat_slot(struct dstat *st, int *n, uint32_t domid)
+{
+	for (int i = 0; i < *n; i++)
+		if (st[i].domid == domid)
+			return &st[i];
+	if (*n >= 512)
+		return NULL;
+	st[*n] = (struct dstat){ .domid = domid };
+	return &st[(*n)++];
+}
+
+/* Pulls "<key>":<number> for domain `domid` out of ivc-xenstored's JSON. */
+static long json_num(const char *js, uint32_t domid, const char *key)
+{
+	char pat[32];
+	const char *p;
+
+	snprintf(pat, sizeof pat, "\"%u\":{", domid);
+	p = js ? strstr(js, pat) : NULL;
+	if (!p)
+		return 0;
+	const char *end = strchr(p, '}');
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	p = strstr(p, pat);
+	if (!p || (end && p > end))
+		return 0;
+	return strtol(p + strlen(pat), NULL, 10);
+}
+
+static int do_stats(bool json)
+{
+	static struct dstat st[512];
+	static char out[4 * SIMD_MAX_DATA];
+	int n = 0;
+	size_t o = 0;
+	struct dstat *s;
+	char *js = xs_control_command(xs, "ivc-stats", NULL, 0);
+
+	stat_slot(st, &n, 0);
+	for (struct domain *d = domains; d; d = d->next) {
+		if (!(s = stat_slot(st, &n, d->domid)))
+			continue;
+		for (uint32_t i = 1; i < MAX_PORTS; i++)
+			s->evtchns += d->ports[i].state != P_FREE;
+	}
+	for (struct alloc *al = allocs; al; al = al->next)
+		if ((s = stat_slot(st, &n, al->domid)))
+			s->grants += al->npages;
+	for (struct mapping *m = mappings; m; m = m->next)
+		if ((s = stat_slot(st, &n, m->domid)))
+			s->mappings += m->npages;
+	/* Domains that only XenStore still knows about. */
+	for (const char *p = js; p && (p = strstr(p, "\":{")); p += 3) {
+		const char *q = p;
+		while (q > js && q[-1] != '"')
+			q--;
+		if (q > js && q < p)
+			stat_slot(st, &n, (uint32_t)strtoul(q, NULL, 10));
+	}
+	for (int i = 0; i < n; i++) {
+		st[i].nodes = json_num(js, st[i].domid, "nodes");
+		st[i].watches = json_num(js, st[i].domid, "watches");
+	}
+	free(js);
+	if (json)
+		o += (size_t)snprintf(out + o, sizeof out - o, "{\"domains\":[");
+	else
+		o += (size_t)snprintf(out + o, sizeof out - o, "%-6s %8s %8s %8s %8s %8s\n",
+				      "DOMID", "GRANTS", "MAPPED", "EVTCHNS", "XSNODES", "WATCHES");
+	for (int i = 0; i < n && o < sizeof out - 256; i++) {
+		s = &st[i];
+		if (json)
+			o += (size_t)snprintf(
+			    out + o, sizeof out - o,
+			    "%s{\"domid\":%u,\"live\":%s,\"grants\":%ld,"
+			    "\"mappings\":%ld,\"evtchns\":%ld,\"xs_nodes\":%ld,"
+			    "\"xs_watches\":%ld}",
+			    i ? "," : "", s->domid,
+			    s->domid == 0 || dom_live(s->domid) ? "true" : "false", s->grants,
+			    s->mappings, s->evtchns, s->nodes, s->watches);
+		else
+			o += (size_t)snprintf(
+			    out + o, sizeof out - o, "%-6u %8ld %8ld %8ld %8ld %8ld\n", s->domid,
+			    s->grants, s->mappings, s->evtchns, s->nodes, s->watches);
+	}
+	if (json)
+		snprintf(out + o, sizeof out - o, "]}\n");
+	dump_text(out);
+	return 0;
+}
+
+static int do_domain_create(struct conn *c)
+{
+	uint32_t domid = req->a[0];
+	char name[64] = "";
+	struct domain *d;
+	int err;
+
+	if (c->life_of != ~0u)
+		return -EISCONN;
+	if (domid == 0 || domid > SIMD_MAX_DOMID)
+		return -EINVAL;
+	if (dom_find(domid))
+		return -EEXIST;
+	if (req->n) {
+		size_t len = req->n * 4u < sizeof name ? req->n * 4u : sizeof name - 1;
+		memcpy(name, req->data, len);
+		name[sizeof name - 1] = 0;
+	}
+	if (!name[0])
+		snprintf(name, sizeof name, "dom%u", domid);
+	d = dom_new(domid, name);
+	if (!d)
+		return -ENOMEM;
+	err = xs_create_domain(domid, name);
+	if (err) {
+		logmsg("dom%u: xenstore: %s", domid, strerror(-err));
+		d->live = true;
+		domain_destroy(d);
+		return err;
+	}
+	c->life_of = domid;
+	logmsg("dom%u (%s) created", domid, name);
+	return 0;
+}
+
+static void handle(struct conn *c)
+{
+	int fds[SIMD_MAX_FDS];
+	unsigned nfds = 0;
+	int fd = -1, err = 0;
+	ssize_t r = recv(c->fd, req, SIMD_MSG_MAX, MSG_DONTWAIT);
+
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0) {
+		conn_close(c);
+		return;
+	}
+	if ((size_t)r < sizeof *req || req->n > SIMD_MAX_DATA ||
+	    (size_t)r < sizeof *req + 4u * req->n) {
+		conn_close(c); /* malformed: drop, as xenstored does */
+		return;
+	}
+	memset(rsp, 0, sizeof *rsp);
+	rsp->op = req->op;
+
+	if (c->kind == C_HOST && !dom_live(c->domid) && c->domid != 0) {
+		err = -ESRCH;
+	} else if (c->kind == C_HOST) {
+		struct alloc *al;
+		struct mapping *m;
+		struct port *p;
+
+		switch (req->op) {
+		case SIMD_HELLO:
+			rsp->a[0] = c->domid;
+			break;
+		case SIMD_GNT_ALLOC:
+			err = gnt_alloc(c, &fd);
+			break;
+		case SIMD_GNT_ALLOC_NOTIFY:
+			al = alloc_of(c, req->a[0]);
+			err = al ? set_notify(&al->notify, al->npages * PAGE, c->domid) : -ENOENT;
+			break;
+		case SIMD_GNT_FREE:
+			al = alloc_of(c, req->a[0]);
+			if (!al)
+				err = -ENOENT;
+			else if (al->mapped && !req->a[1])
+				err = -EBUSY; /* Xen refuses to end access to a mapped page */
+			else {
+				/* Deferred if still mapped: freed at the last unmap,
+				 * as gntalloc does. */
+				al->owner = NULL;
+				if (!al->mapped)
+					alloc_free(al);
+			}
+			break;
+		case SIMD_GNT_MAP:
+			err = gnt_map(c, fds, &nfds);
+			break;
+		case SIMD_GNT_MAP_NOTIFY:
+			m = mapping_of(c, req->a[0]);
+			err = m ? set_notify(&m->notify, m->npages * PAGE, c->domid) : -ENOENT;
+			break;
+		case SIMD_GNT_UNMAP:
+			m = mapping_of(c, req->a[0]);
+			if (m)
+				mapping_release(m, true);
+			else
+				err = -ENOENT;
+			break;
+		case SIMD_EVT_OPEN: {
+			int sv[2];
+			struct conn *e;
+			if (c->evt) {
+				err = -EBUSY;
+				break;
+			}
+			if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+				err = -errno;
+				break;
+			}
+			e = conn_add(sv[0], C_EVT, c->domid);
+			if (!e) {
+				close(sv[0]);
+				close(sv[1]);
+				err = -EMFILE;
+				break;
+			}
+			fcntl(sv[0], F_SETFL, O_NONBLOCK);
+			e->host = c;
+			c->evt = e;
+			fds[0] = sv[1];
+			nfds = 1;
+			break;
+		}
+		case SIMD_EVT_ALLOC_UNBOUND:
+			if (!c->evt) {
+				err = -EBADF;
+				break;
+			}
+			if (req->a[0] > SIMD_MAX_DOMID) {
+				err = -EINVAL;
+				break;
+			}
+			err = port_alloc(c->domid, c->evt, &rsp->a[0]);
+			if (!err) {
+				p = port_get(c->domid, rsp->a[0]);
+				p->state = P_UNBOUND;
+				p->remote_dom = req->a[0];
+			}
+			break;
+		case SIMD_EVT_BIND: {
+			struct port *q = port_get(req->a[0], req->a[1]);
+			if (!c->evt) {
+				err = -EBADF;
+				break;
+			}
+			if (!dom_live(req->a[0]) && req->a[0] != 0) {
+				err = -ESRCH;
+				break;
+			}
+			if (!q || q->state != P_UNBOUND || q->remote_dom != c->domid) {
+				err = -EINVAL;
+				break;
+			}
+			err = port_alloc(c->domid, c->evt, &rsp->a[0]);
+			if (!err) {
+				p = port_get(c->domid, rsp->a[0]);
+				q = port_get(req->a[0], req->a[1]);
+				p->state = q->state = P_INTER;
+				p->remote_dom = req->a[0];
+				p->remote_port = req->a[1];
+				q->remote_dom = c->domid;
+				q->remote_port = rsp->a[0];
+			}
+			break;
+		}
+		case SIMD_EVT_NOTIFY:
+			p = port_get(c->domid, req->a[0]);
+			err = p && c->evt && p->owner == c->evt ? port_notify(c->domid, req->a[0])
+								: -EINVAL;
+			break;
+		case SIMD_EVT_UNBIND:
+			p = port_get(c->domid, req->a[0]);
+			if (!p || p->state == P_FREE || p->owner != c->evt)
+				err = -EINVAL;
+			else
+				port_close(c->domid, req->a[0]);
+			break;
+		case SIMD_EVT_STATUS:
+			p = port_get(c->domid, req->a[0]);
+			if (!p) {
+				err = -EINVAL;
+				break;
+			}
+			rsp->a[0] = (uint32_t)p->state;
+			rsp->a[1] = p->remote_dom;
+			rsp->a[2] = p->remote_port;
+			break;
+		case SIMD_DOMAIN_ALIVE:
+			rsp->a[0] = req->a[0] == 0 || dom_live(req->a[0]);
+			break;
+		default:
+			err = -ENOSYS;
+		}
+	} else { /* admin */
+		switch (req->op) {
+		case SIMD_DOMAIN_CREATE:
+			err = do_domain_create(c);
+			break;
+		case SIMD_DOMAIN_PGID: {
+			struct domain *d = c->life_of != ~0u ? dom_find(c->life_of) : NULL;
+			if (d)
+				d->pgid = (pid_t)req->a[0];
+			else
+				err = -ENOENT;
+			break;
+		}
+		case SIMD_LS:
+			err = do_ls();
+			break;
+		case SIMD_STATS:
+			err = do_stats(req->a[0] != 0);
+			break;
+		case SIMD_STOP:
+			stopping = true;
+			break;
+		default:
+			err = -ENOSYS;
+		}
+	}
+	rsp->err = err;
+	if (fd >= 0) {
+		fds[0] = fd;
+		nfds = 1;
+	}
+	if (send_reply(c, fds, err ? 0 : nfds) < 0) {
+		logmsg("dom%u: reply failed, dropping connection", c->domid);
+		conn_close(c);
+	}
+	/* Our copies of fds handed out are not needed (except the memfd). */
+	for (unsigned i = 0; i < nfds; i++)
+		if (fds[i] != fd)
+			close(fds[i]);
+}
+
+static void handle_evt(struct conn *e)
+{
+	uint32_t port;
+	ssize_t r = recv(e->fd, &port, sizeof port, MSG_DONTWAIT);
+
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r != sizeof port) {
+		conn_close(e);
+		return;
+	}
+	struct port *p = port_get(e->domid, port);
+	if (p && p->state != P_FREE && p->owner == e) {
+		p->masked = false;
+		if (p->pending)
+			port_deliver(port, p);
+	}
+}
+
+static void accept_on(struct conn *l)
+{
+	int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	if (!conn_add(fd, l->kind == C_LISTEN_ADMIN ? C_ADMIN : C_HOST, l->domid))
+		close(fd);
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+static const char *find_xenstored(void)
+{
+	static char buf[4096];
+	const char *env = getenv("IVC_XENSTORED");
+	char *slash;
+	ssize_t n;
+
+	if (env)
+		return env;
+	n = readlink("/proc/self/exe", buf, sizeof buf - 32);
+	buf[n > 0 ? n : 0] = 0;
+	slash = strrchr(buf, '/');
+	if (slash) {
+		strcpy(slash + 1, "ivc-xenstored");
+		if (access(buf, X_OK) == 0)
+			return buf;
+		strcpy(slash + 1, "xenstored/ivc-xenstored"); /* build tree */
+		if (access(buf, X_OK) == 0)
+			return buf;
+	}
+	return "ivc-xenstored";
+}
+
+static void start_xenstored(void)
+{
+	int pfd[2];
+	char rfd[16], c;
+	const char *bin = find_xenstored();
+
+	if (pipe2(pfd, O_CLOEXEC))
+		die("pipe");
+	xenstored_pid = fork();
+	if (xenstored_pid < 0)
+		die("fork");
+	if (xenstored_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		fcntl(pfd[1], F_SETFD, 0);
+		snprintf(rfd, sizeof rfd, "%d", pfd[1]);
+		execlp(bin, "ivc-xenstored", "--dir", dir, "--ready-fd", rfd, (char *)NULL);
+		fprintf(stderr, "ivc-simd: cannot run %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &c, 1) != 1) {
+		errno = ECHILD;
+		die("ivc-xenstored did not start");
+	}
+	close(pfd[0]);
+	char path[256];
+	snprintf(path, sizeof path, "%s/xs/dom0.sock", dir);
+	setenv("XENSTORED_PATH", path, 1);
+	xs = xs_open(0);
+	if (!xs)
+		die("xs_open");
+	/* What xen-init-dom0 writes on a real host. */
+	if (!xs_write(xs, XBT_NULL, "/local/domain/0/name", "Domain-0", 8) ||
+	    !xs_write(xs, XBT_NULL, "/local/domain/0/domid", "0", 1))
+		die("xenstore: dom0 entries");
+}
+
+static void shutdown_all(void)
+{
+	for (struct domain *d = domains, *nx; d; d = nx) {
+		nx = d->next;
+		if (d->domid != 0)
+			domain_destroy(d);
+	}
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (conns[i])
+			conn_close(conns[i]);
+	while (domains) { /* dom0: its listener went with the connections */
+		struct domain *d = domains;
+		domains = d->next;
+		free(d->grefs);
+		free(d->ports);
+		free(d);
+	}
+	while (mappings)
+		mapping_release(mappings, false);
+	while (allocs)
+		alloc_free(allocs);
+	if (xs)
+		xs_close(xs);
+	if (xenstored_pid > 0) {
+		int st;
+		kill(xenstored_pid, SIGTERM);
+		waitpid(xenstored_pid, &st, 0);
+	}
+	char path[256];
+	snprintf(path, sizeof path, "%s/admin.sock", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/host/dom0.sock", dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/simd.pid", dir);
+	unlink(path);
+	logmsg("stopped");
+}
+
+static volatile sig_atomic_t got_term;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	got_term = 1;
+}
+
+int main(int argc, char **argv)
+{
+	int ready_fd = -1;
+	static const struct option opts[] = { { "dir", required_argument, 0, 'd' },
+					      { "ready-fd", required_argument, 0, 'r' },
+					      { 0, 0, 0, 0 } };
+	int o;
+	char path[512];
+
+	while ((o = getopt_long(argc, argv, "d:r:", opts, NULL)) != -1) {
+		if (o == 'd')
+			dir = optarg;
+		else if (o == 'r')
+			ready_fd = atoi(optarg);
+		else
+			return 2;
+	}
+	if (!dir)
+		dir = getenv("IVC_SIM_DIR") ? getenv("IVC_SIM_DIR") : SIMD_DEFAULT_DIR;
+	req = malloc(SIMD_MSG_MAX);
+	rsp = malloc(SIMD_MSG_MAX);
+	if (!req || !rsp)
+		die("malloc");
+	mkdir(dir, 0755);
+	snprintf(path, sizeof path, "%s/host", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/simd.log", dir);
+	logfp = fopen(path, "a");
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = { .sa_handler = on_term };
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	start_xenstored();
+	struct domain *d0 = dom_new(0, "Domain-0");
+	if (!d0)
+		die("dom0");
+	snprintf(path, sizeof path, "%s/admin.sock", dir);
+	int afd = listen_at(path);
+	if (afd < 0 || !conn_add(afd, C_LISTEN_ADMIN, 0)) {
+		errno = afd < 0 ? -afd : EMFILE;
+		die("admin socket");
+	}
+	snprintf(path, sizeof path, "%s/simd.pid", dir);
+	FILE *pf = fopen(path, "w");
+	if (pf) {
+		fprintf(pf, "%d\n", (int)getpid());
+		fclose(pf);
+	}
+	logmsg("started in %s", dir);
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "r", 1) != 1)
+			logmsg("ready-fd: %s", strerror(errno));
+		close(ready_fd);
+	}
+
+	while (!stopping && !got_term) {
+		struct pollfd pfds[MAX_CONNS];
+		struct conn *who[MAX_CONNS];
+		int n = 0;
+
+		for (int i = 0; i < MAX_CONNS; i++)
+			if (conns[i]) {
+				pfds[n] = (struct pollfd){ .fd = conns[i]->fd, .events = POLLIN };
+				who[n++] = conns[i];
+			}
+		if (poll(pfds, (nfds_t)n, 1000) < 0 && errno != EINTR)
+			die("poll");
+		for (int i = 0; i < n; i++) {
+			struct conn *c = who[i];
+			bool live = false;
+			/* An earlier handler in this round may have closed it. */
+			for (int k = 0; k < MAX_CONNS && !live; k++)
+				live = conns[k] == c;
+			if (!live || !(pfds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (c->kind == C_LISTEN_ADMIN || c->kind == C_LISTEN_HOST)
+				accept_on(c);
+			else if (c->kind == C_EVT)
+				handle_evt(c);
+			else
+				handle(c);
+		}
+		if (xenstored_pid > 0 && waitpid(xenstored_pid, NULL, WNOHANG) == xenstored_pid) {
+			logmsg("ivc-xenstored exited; stopping");
+			xenstored_pid = 0;
+			break;
+		}
+	}
+	shutdown_all();
+	free(req);
+	free(rsp);
+	if (logfp)
+		fclose(logfp);
+	return 0;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * simd-proto.h - the sim host daemon's protocol (internal; both ends are
+ * built from this tree). SOCK_SEQPACKET Unix sockets: one message per
+ * request, one per reply, file descriptors as SCM_RIGHTS.
+ *
+ * Run directory layout (IVC_SIM_DIR, default /run/ivc-sim):
+ *   admin.sock          ivc-sim CLI and `ivc-sim run`
+ *   host/dom<N>.sock    grant and event channel service for domain N
+ *                       (a connection's domain is the socket it came in on)
+ *   xs/dom<N>.sock      XenStore for domain N (ivc-xenstored)
+ *   simd.pid, simd.log
+ */
+#ifndef IVC_SIMD_PROTO_H
+#define IVC_SIMD_PROTO_H
+
+#include <stdint.h>
+
+#define SIMD_DEFAULT_DIR "/run/ivc-sim"
+#define SIMD_MAX_DATA 16400u /* u32 words: 2 per page for 8192 pages, + slack */
+#define SIMD_MAX_FDS 250u
+#define SIMD_MAX_DOMID 32751u /* DOMID_FIRST_RESERVED - 1 */
+
+enum simd_op {
+	/* host/dom<N>.sock */
+	SIMD_HELLO = 1,        /* -> a0 = domid */
+	SIMD_GNT_ALLOC,        /* a0 remote, a1 npages, a2 readonly -> a0 handle, data grefs, fd */
+	SIMD_GNT_ALLOC_NOTIFY, /* a0 handle, a1 offset, a2 flags, a3 port */
+	SIMD_GNT_FREE,         /* a0 handle, a1 defer -> -EBUSY if mapped and !defer */
+	SIMD_GNT_MAP, /* a0 domid, a1 readonly, data grefs -> a0 handle, data (fdidx,page)*, fds */
+	SIMD_GNT_MAP_NOTIFY,    /* a0 handle, a1 offset, a2 flags, a3 port */
+	SIMD_GNT_UNMAP,         /* a0 handle */
+	SIMD_EVT_OPEN,          /* -> fd: delivers u32 ports; write u32 port to unmask */
+	SIMD_EVT_ALLOC_UNBOUND, /* a0 remote -> a0 port */
+	SIMD_EVT_BIND,          /* a0 remote, a1 remote port -> a0 port */
+	SIMD_EVT_NOTIFY,        /* a0 port */
+	SIMD_EVT_UNBIND,        /* a0 port */
+	SIMD_EVT_STATUS,        /* a0 port -> a0 state, a1 remote, a2 remote port */
+	SIMD_DOMAIN_ALIVE,      /* a0 domid -> a0 0/1 */
+	/* admin.sock */
+	SIMD_DOMAIN_CREATE =
+	    100,          /* a0 domid, a1 pgid, data name -> the connection is the domain's life */
+	SIMD_DOMAIN_PGID, /* a0 pgid: the domain's process group, for kill on death */
+	SIMD_LS,          /* -> data text */
+	SIMD_STATS,       /* a0 json -> data text */
+	SIMD_STOP,
+};
+
+struct simd_msg {
+	uint32_t op;
+	int32_t err; /* replies: 0 or -errno */
+	uint32_t a[6];
+	uint32_t n; /* words used in data */
+	uint32_t data[];
+};
+
+#define SIMD_MSG_MAX (sizeof(struct simd_msg) + 4u * SIMD_MAX_DATA)
+
+#endif

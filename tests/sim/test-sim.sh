@@ -1,0 +1,147 @@
+#!/bin/sh
+# The sim platform end to end: a simulated host, domains as processes, grant
+# tables, event channels, unmap-notify, SIGKILL of a domain mid-transfer,
+# 50 domains at once, and nothing left over (ivc-sim stats, the real
+# xenstore tools, the process table).
+# usage: test-sim.sh IVC_SIM SIM_PEER
+set -u
+SIM=$1
+PEER=$2
+command -v python3 >/dev/null || { echo "SKIP: python3 needed"; exit 77; }
+command -v xenstore-read >/dev/null || { echo "SKIP: xenstore-utils needed"; exit 77; }
+IVC_SIM_DIR=$(mktemp -d /tmp/ivc-sim-test.XXXXXX)
+export IVC_SIM_DIR
+pass=0
+fail=0
+cleanup() {
+	"$SIM" stop >/dev/null 2>&1
+	rm -rf "$IVC_SIM_DIR"
+}
+trap cleanup EXIT
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+bad() { echo "not ok - $1"; fail=$((fail + 1)); }
+check() { # description, command...
+	d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+xs0() { XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock "$@"; }
+# Every domain but 0 gone or holding nothing; dom0 holding no grant,
+# mapping or event channel.
+clean() {
+	"$SIM" stats --json | python3 -c '
+import json, sys
+bad = []
+for d in json.load(sys.stdin)["domains"]:
+    keys = ["grants", "mappings", "evtchns"]
+    if d["domid"] != 0:
+        keys += ["xs_nodes", "xs_watches"]
+    bad += ["dom%d %s=%d" % (d["domid"], k, d[k]) for k in keys if d[k]]
+if bad:
+    print("left over: " + ", ".join(bad))
+    sys.exit(1)'
+}
+run() { # domid, args... (background; pid in $!)
+	dom=$1
+	shift
+	"$SIM" run --domid "$dom" -- "$PEER" "$@"
+}
+
+check "host starts" "$SIM" start
+check "dom0 in XenStore as xen-init-dom0 leaves it" [ "$(xs0 xenstore-read /local/domain/0/name)" = Domain-0 ]
+
+# 1. Pages and events between two domains, read-write.
+w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
+run 1 grant 2 4 "$w" rw & a=$!
+run 2 map 1 "$w" rw & b=$!
+wait $a; ra=$?
+wait $b; rb=$?
+check "rw share: contents, reply and events across domains" [ $ra = 0 -a $rb = 0 ]
+check "rw share: nothing left" clean
+
+# 2. Read-only: mapped read-only, a write faults, a third domain is refused.
+w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
+run 1 grant 2 3 "$w" ro & a=$!
+run 2 map 1 "$w" ro & b=$!
+run 3 probe 1 "$w" & c=$!
+wait $a; ra=$?
+wait $b; rb=$?
+wait $c; rc=$?
+check "ro share: read-only mapping, write faults, writable map refused" [ $ra = 0 -a $rb = 0 ]
+check "wrong domain / unknown ref / unknown domain refused" [ $rc = 0 ]
+check "ro share: nothing left" clean
+
+# 3. Event channel semantics.
+w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
+run 4 evt-a 5 "$w" & a=$!
+run 5 evt-b 4 "$w" & b=$!
+wait $a; ra=$?
+wait $b; rb=$?
+check "event channels: bind, deliver, mask/coalesce, unbound, closed" [ $ra = 0 -a $rb = 0 ]
+
+# 4. SIGKILL of a domain mid-transfer.
+w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
+run 6 grant 7 8 "$w" rw deathwatch & a=$!
+run 7 map 6 "$w" rw die & b=$!
+for i in $(seq 200); do [ -f "$w/mapper.pid" ] && [ -f "$w/mapped-seen" ] && break; sleep 0.05; done
+kill -9 "$(cat "$w/mapper.pid")"
+wait $b; rb=$?
+wait $a; ra=$?
+check "killed domain exits by SIGKILL" [ $rb = 137 ]
+check "survivor saw unmap-notify (byte cleared, event) and could end access" [ $ra = 0 ]
+check "killed domain's XenStore directory removed" sh -c \
+	"! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /local/domain/7"
+check "after SIGKILL: nothing left" clean
+
+# 5. 50 domains at once: 25 pairs exchanging pages and events.
+pids=""
+for i in $(seq 0 24); do
+	g=$((10 + 2 * i))
+	m=$((11 + 2 * i))
+	w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
+	run $g grant $m 2 "$w" rw & pids="$pids $!"
+	run $m map $g "$w" rw & pids="$pids $!"
+done
+nfail=0
+for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
+check "50 domains at once ($nfail failed)" [ $nfail = 0 ]
+check "50 domains: nothing left" clean
+
+# 6. A domain as Xen's toolstack makes it, seen with the real tools.
+"$SIM" run --domid 9 --name nine -- sleep 60 & a=$!
+for i in $(seq 100); do xs0 xenstore-exists /local/domain/9/name 2>/dev/null && break; sleep 0.05; done
+check "ivc-sim ls lists it" sh -c "'$SIM' ls | grep -q nine"
+check "name in XenStore" [ "$(xs0 xenstore-read /local/domain/9/name)" = nine ]
+check "domid in XenStore" [ "$(xs0 xenstore-read /local/domain/9/domid)" = 9 ]
+check "the domain reads its own name (relative path)" \
+	"$SIM" run --domid 19 -- sh -c "XENSTORED_PATH=$IVC_SIM_DIR/xs/dom9.sock xenstore-read name | grep -qx nine"
+check "the domain writes its data/ area" sh -c \
+	"XENSTORED_PATH=$IVC_SIM_DIR/xs/dom9.sock xenstore-write data/x 1"
+check "the domain cannot write dom0's area" sh -c \
+	"! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom9.sock xenstore-write /local/domain/0/x 1 2>/dev/null"
+check "the same domid cannot run twice" sh -c "! '$SIM' run --domid 9 -- true 2>/dev/null"
+pkill -9 -P $a # the domain's main process (sleep), child of `ivc-sim run`
+wait $a
+check "killed: gone from ivc-sim ls" sh -c "! '$SIM' ls | grep -q nine"
+check "killed: XenStore area removed" sh -c \
+	"! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /local/domain/9"
+check "all domains gone: nothing left" clean
+
+# 7. Stop ends everything.
+"$SIM" run --domid 30 -- sleep 60 & a=$!
+sleep 0.3
+check "stop" "$SIM" stop
+wait $a
+no_procs() { ! pgrep -f "[i]vc-(simd|xenstored) --dir $IVC_SIM_DIR" >/dev/null; }
+check "no process of the host survives" no_procs
+check "no socket left" sh -c "! ls '$IVC_SIM_DIR'/admin.sock '$IVC_SIM_DIR'/host/*.sock 2>/dev/null | grep -q ."
+
+# Under ASan/UBSan the daemons report leaks and errors on stderr, which is
+# the host's log.
+no_sanitizer_report() {
+	! grep -E "Sanitizer|runtime error" "$IVC_SIM_DIR/simd.log"
+}
+check "daemons exited without sanitizer reports" no_sanitizer_report
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
