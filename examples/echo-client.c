@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * echo-client: connects to an echo-server, sends COUNT messages of random
+ * sizes, checks every echo byte for byte and reports round-trip times.
+ *
+ * usage: echo-client SERVER_DOMID [--name NAME] [--count N] [--max BYTES]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ivc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const struct ivc_type echo_type = { "org.libivc.echo", 1, IVC_MESSAGE };
+
+static double now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = "echo";
+	long count = 1000;
+	size_t max = 4096;
+	struct ivc_ctx *ctx;
+	struct ivc_chan *c;
+	uint64_t seed = 1;
+	int err;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: echo-client SERVER_DOMID [--name NAME] [--count N] "
+				"[--max BYTES]\n");
+		return 2;
+	}
+	uint32_t server = (uint32_t)strtoul(argv[1], NULL, 10);
+	for (int i = 2; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--name"))
+			name = argv[i + 1];
+		else if (!strcmp(argv[i], "--count"))
+			count = atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--max"))
+			max = (size_t)atol(argv[i + 1]);
+	}
+	if (max < 1 || max > 65536 || count < 1)
+		return 2;
+	if ((err = ivc_open(&ctx, NULL))) {
+		fprintf(stderr, "echo-client: ivc_open: %s\n", strerror(-err));
+		return 1;
+	}
+	err = ivc_connect(ctx, server, name, &echo_type, IVC_INOUT, NULL, 10000, &c);
+	if (err) {
+		fprintf(stderr, "echo-client: connect to dom%u/%s: %s\n", server, name,
+			strerror(-err));
+		ivc_close(ctx);
+		return 1;
+	}
+	unsigned char *out = malloc(max), *in = malloc(max);
+	double *rtt = malloc(sizeof(double) * (size_t)count);
+	long bad = 0;
+	if (!out || !in || !rtt)
+		return 1;
+	for (long i = 0; i < count; i++) {
+		size_t len = (size_t)((seed = seed * 6364136223846793005ull + 1) >> 33) % (max + 1);
+		for (size_t k = 0; k < len; k++)
+			out[k] = (unsigned char)(i + k * 7);
+		double t0 = now_us();
+		if ((err = ivc_send(c, out, len, 5000)) < 0) {
+			fprintf(stderr, "echo-client: send: %s\n", strerror(-err));
+			return 1;
+		}
+		ssize_t r = ivc_recv(c, in, max, 5000);
+		if (r < 0) {
+			fprintf(stderr, "echo-client: recv: %s\n", strerror((int)-r));
+			return 1;
+		}
+		rtt[i] = now_us() - t0;
+		if ((size_t)r != len || memcmp(in, out, len))
+			bad++;
+	}
+	qsort(rtt, (size_t)count, sizeof *rtt, cmp);
+	printf("echo-client: dom%u <-> dom%u on %s: %ld messages, %ld bad; round trip median "
+	       "%.1f us, p99 %.1f us\n",
+	       ivc_domid(ctx), server, ivc_platform(ctx), count, bad, rtt[count / 2],
+	       rtt[count * 99 / 100]);
+	ivc_chan_close(c);
+	ivc_close(ctx);
+	free(out);
+	free(in);
+	free(rtt);
+	return bad ? 1 : 0;
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ivc.h - libIVC: typed inter-VM communication channels for Xen.
+ *
+ * A context (struct ivc_ctx) binds a process to a platform: "xen" (Linux
+ * dom0 or domU on Xen) or "sim" (a domain of an ivc-sim host). A service
+ * listens under a name with a type; clients connect to (server domid, name)
+ * and get one channel each. Types, directions and ring sizes are written to
+ * XenStore at rendezvous and checked by both sides.
+ *
+ * Conventions
+ *  - Every function that can fail returns 0 (or a count) on success and a
+ *    negative errno value on failure; errno itself is not used.
+ *  - timeout_ms: -1 waits forever, 0 never waits (-EAGAIN if it would),
+ *    > 0 waits at most that long (-ETIMEDOUT).
+ *  - End of stream: ivc_recv() returns -EPIPE, ivc_read() returns 0, once
+ *    everything the peer sent before closing has been read. A peer that
+ *    died: -ECONNRESET, after what it sent has been read.
+ *
+ * Thread safety
+ *  - ivc_open/ivc_close: not concurrently with other calls on the context.
+ *  - ivc_listen, ivc_accept, ivc_connect, ivc_chan_close: safe from
+ *    several threads on one context (the context serialises XenStore).
+ *  - A channel and a listener are used by one thread at a time. Different
+ *    channels may be used from different threads concurrently.
+ *  - ivc_chan_fd, ivc_stats, ivc_peer_domid: any thread, any time while the
+ *    channel is open.
+ */
+#ifndef IVC_H
+#define IVC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IVC_VERSION_MAJOR 0
+#define IVC_VERSION_MINOR 1
+
+struct ivc_ctx;
+struct ivc_listener;
+struct ivc_chan;
+
+/* Direction, from the point of view of the endpoint that declares it. */
+enum ivc_dir {
+	IVC_IN = 1,    /* this endpoint only receives */
+	IVC_OUT = 2,   /* this endpoint only sends */
+	IVC_INOUT = 3, /* both */
+};
+
+enum ivc_mode {
+	IVC_MESSAGE = 0, /* whole messages, boundaries kept, zero length allowed */
+	IVC_STREAM = 1,  /* a byte stream, partial reads and writes */
+};
+
+/* A channel type. Both ends must agree on name, version and mode. */
+struct ivc_type {
+	const char *name; /* [A-Za-z0-9._-], 1..64 chars, e.g. "org.example.echo" */
+	uint32_t version;
+	enum ivc_mode mode;
+};
+
+/* Options; a zeroed struct means the defaults. Sizes are in bytes, from
+ * the listener's point of view, and decided by the listener (it grants the
+ * memory); a client's options only bound what it accepts. */
+struct ivc_opts {
+	uint32_t tx_ring; /* listener -> client ring: power of two, 4 KiB..16 MiB;
+			     0: 64 KiB. Client: the least it accepts (0: any). */
+	uint32_t rx_ring; /* client -> listener ring, likewise */
+	uint32_t max_msg; /* message mode: largest message; 0: min(ring - 4, 64 KiB).
+			     Client: the least it accepts (0: any). */
+};
+
+/* ---- context ---- */
+
+/* Opens a context on `platform` ("xen", "sim") or, if NULL, on
+ * $IVC_PLATFORM, else xen when /dev/xen/evtchn exists, else sim when a sim
+ * host is reachable. -ENODEV: no platform available; -EHOSTDOWN: sim
+ * chosen but no host running; -EINVAL: unknown platform name. */
+int ivc_open(struct ivc_ctx **ctx, const char *platform);
+/* Closes the context. Close its channels and listeners first. */
+void ivc_close(struct ivc_ctx *ctx);
+/* "xen" or "sim". */
+const char *ivc_platform(const struct ivc_ctx *ctx);
+/* This domain's id. */
+uint32_t ivc_domid(const struct ivc_ctx *ctx);
+
+/* ---- rendezvous ---- */
+
+/* Publishes a service `name` of `type` under this domain's XenStore area.
+ * dir is the listener's direction. -EEXIST: already listening on `name`;
+ * -EINVAL: bad name, type or options. */
+int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *type, enum ivc_dir dir,
+	       const struct ivc_opts *opts, struct ivc_listener **out);
+/* Waits for the next client and returns its channel, once the client has
+ * attached. Requests that do not match the service's type, mode or
+ * direction are refused (the client gets -EPROTOTYPE) and not returned. */
+int ivc_accept(struct ivc_listener *l, int timeout_ms, struct ivc_chan **out);
+/* Readable when a client may be waiting; then call ivc_accept(l, 0, ...). */
+int ivc_listener_fd(const struct ivc_listener *l);
+/* Stops listening and removes the service from XenStore. Channels already
+ * accepted stay open. */
+void ivc_listener_close(struct ivc_listener *l);
+
+/* Connects to service `name` of domain `server`. dir is this client's
+ * direction: the complement of the listener's (IN with OUT, INOUT with
+ * INOUT). -ETIMEDOUT: no such service, or no answer in time;
+ * -EPROTOTYPE: type name, version, mode or direction do not match;
+ * -EMSGSIZE: the listener's sizes are below what opts asks for;
+ * -ECONNREFUSED: the listener refused or went away. */
+int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const struct ivc_type *type,
+		enum ivc_dir dir, const struct ivc_opts *opts, int timeout_ms,
+		struct ivc_chan **out);
+
+/* ---- channel I/O ---- */
+
+/* Message mode. send: 0, or -EAGAIN/-ETIMEDOUT (no room), -EMSGSIZE (over
+ * the maximum), -EPIPE (peer closed), -ECONNRESET (peer died), -EPROTO
+ * (peer broke the protocol), -EBADF (channel has no send direction),
+ * -EINVAL (stream channel). */
+int ivc_send(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms);
+int ivc_sendv(struct ivc_chan *c, const struct iovec *iov, int iovcnt, int timeout_ms);
+/* recv: the message's length (>= 0), or -EMSGSIZE (cap too small; the
+ * message stays), -EPIPE (end of stream), -ECONNRESET, -EPROTO, -EAGAIN,
+ * -ETIMEDOUT, -EBADF, -EINVAL. */
+ssize_t ivc_recv(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms);
+
+/* Stream mode. write: bytes accepted (>= 1; fewer than len when the ring
+ * fills), or an error as send. read: bytes read (>= 1), 0 at end of
+ * stream, or an error as recv. */
+ssize_t ivc_write(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms);
+ssize_t ivc_read(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms);
+
+/* Zero copy, message mode. reserve: room for a message of len bytes as up
+ * to two pieces of ring memory (iov[1].iov_len is 0 unless it wraps); fill
+ * them, then commit to send. Errors as send. peek: the next message in
+ * place, length returned; consume releases it. The peer can still write
+ * ring memory: copy what you must trust before checking it. */
+int ivc_reserve(struct ivc_chan *c, size_t len, struct iovec iov[2], int timeout_ms);
+int ivc_commit(struct ivc_chan *c);
+ssize_t ivc_peek(struct ivc_chan *c, struct iovec iov[2], int timeout_ms);
+int ivc_consume(struct ivc_chan *c);
+
+/* A file descriptor that polls readable when the channel may have become
+ * readable or writable, or the peer closed or died; then retry with
+ * timeout 0. Owned by the channel. */
+int ivc_chan_fd(const struct ivc_chan *c);
+
+/* Orderly close: the peer can still read everything sent, then sees end of
+ * stream. Releases everything: grants, mappings, event channel, XenStore
+ * keys. Returns 0, or the first error met while releasing (everything is
+ * released or handed to the platform to release anyway). */
+int ivc_chan_close(struct ivc_chan *c);
+
+/* ---- information ---- */
+
+struct ivc_stats {
+	uint64_t tx_msgs, tx_bytes; /* sent: messages (stream: writes), payload bytes */
+	uint64_t rx_msgs, rx_bytes; /* received */
+	uint64_t notify_tx;         /* event-channel signals sent */
+	uint64_t notify_rx;         /* wake-ups received */
+	uint64_t waits;             /* times a call slept */
+	uint32_t tx_ring, rx_ring;  /* ring sizes (0: direction absent) */
+	uint32_t tx_used, rx_used;  /* bytes queued now */
+	uint32_t max_msg_tx, max_msg_rx;
+};
+
+int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st);
+uint32_t ivc_peer_domid(const struct ivc_chan *c);
+/* The channel's type, direction (this end) and mode as negotiated. */
+const struct ivc_type *ivc_chan_type(const struct ivc_chan *c);
+enum ivc_dir ivc_chan_dir(const struct ivc_chan *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IVC_H */

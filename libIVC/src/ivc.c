@@ -1,0 +1,1205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ivc.c - libIVC's public API on top of the ring core and a platform.
+ *
+ * Rendezvous (direct mode, protocol-spec section 9): a listener in domain
+ * S publishes under /local/domain/S/data/ivc/<name>; a client C rings a
+ * doorbell it owns under requests/, the listener answers with an offer
+ * under conn/ readable only by C. See the spec for the keys.
+ */
+#define _GNU_SOURCE
+#include "ivc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#include "ivc_core.h"
+#include "platform.h"
+#ifdef IVC_HAVE_XEN
+#include "xen.h"
+#endif
+
+_Static_assert(IVC_CORE_EAGAIN == EAGAIN && IVC_CORE_EPIPE == EPIPE && IVC_CORE_EPROTO == EPROTO &&
+		   IVC_CORE_EMSGSIZE == EMSGSIZE && IVC_CORE_ECONNRESET == ECONNRESET &&
+		   IVC_CORE_EBADF == EBADF && IVC_CORE_EINVAL == EINVAL &&
+		   IVC_CORE_ECONNREFUSED == ECONNREFUSED &&
+		   IVC_CORE_EPROTONOSUPPORT == EPROTONOSUPPORT,
+	       "core error codes are Linux errno values");
+
+#define PAGE 4096u
+#define NAME_MAX_LEN 64
+#define DEFAULT_RING (64u * 1024)
+#define DEFAULT_MAX_MSG (64u * 1024)
+/* While blocked, look at the peer's domain this often: bounds how long a
+ * peer whose whole domain died (no unmap-notify can fire) goes unnoticed. */
+#define LIVENESS_MS 50
+/* How long an accepted client gets to map and attach. */
+#define ATTACH_MS 5000
+
+struct ivc_ctx {
+	const struct ivc_plat_ops *ops;
+	struct ivc_plat *plat;
+	struct xs_handle *xs;
+	pthread_mutex_t lock; /* serialises xs and plat */
+	uint32_t domid;
+	uint64_t nonce;
+};
+
+struct ivc_listener {
+	struct ivc_ctx *ctx;
+	struct xs_handle *xs; /* own handle: its fd carries this listener's watch */
+	char name[NAME_MAX_LEN + 1];
+	char type_name[NAME_MAX_LEN + 1];
+	struct ivc_type type;
+	enum ivc_dir dir;
+	struct ivc_core_params params;
+	char base[128];
+};
+
+struct ivc_chan {
+	struct ivc_ctx *ctx;
+	struct ivc_plat *plat; /* own handle: its evtchn fd is ivc_chan_fd() */
+	struct ivc_core core;
+	uint32_t peer, port;
+	int evfd;
+	unsigned side;
+	struct ivc_plat_share *share;
+	struct ivc_plat_map *ctrl_map, *ring_map[2];
+	char offer[160]; /* side 0: the offer directory to remove */
+	char type_name[NAME_MAX_LEN + 1];
+	struct ivc_type type;
+	enum ivc_dir dir;
+	uint64_t notify_tx, notify_rx, waits;
+};
+
+/* ---- small helpers -------------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Milliseconds left before deadline (-1: forever). */
+static int left_ms(int64_t deadline)
+{
+	int64_t l;
+
+	if (deadline < 0)
+		return -1;
+	l = deadline - now_ms();
+	return l < 0 ? 0 : l > 1000000000 ? 1000000000 : (int)l;
+}
+
+static int64_t deadline_of(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+}
+
+static bool name_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > NAME_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static bool type_ok(const struct ivc_type *t)
+{
+	return t && name_ok(t->name) && (t->mode == IVC_MESSAGE || t->mode == IVC_STREAM);
+}
+
+static const char *dir_str(enum ivc_dir d)
+{
+	return d == IVC_IN ? "in" : d == IVC_OUT ? "out" : "inout";
+}
+
+static int dir_parse(const char *s, enum ivc_dir *d)
+{
+	if (!strcmp(s, "in"))
+		*d = IVC_IN;
+	else if (!strcmp(s, "out"))
+		*d = IVC_OUT;
+	else if (!strcmp(s, "inout"))
+		*d = IVC_INOUT;
+	else
+		return -EPROTO;
+	return 0;
+}
+
+static bool dirs_fit(enum ivc_dir listener, enum ivc_dir client)
+{
+	return (listener == IVC_IN && client == IVC_OUT) ||
+	       (listener == IVC_OUT && client == IVC_IN) ||
+	       (listener == IVC_INOUT && client == IVC_INOUT);
+}
+
+static uint32_t order_of(uint32_t bytes)
+{
+	uint32_t o = 0;
+
+	while ((1u << o) < bytes && o < 31)
+		o++;
+	return (1u << o) == bytes ? o : 0;
+}
+
+/* Reads a XenStore value as a NUL-terminated string (caller frees). */
+static char *xs_get(struct xs_handle *xs, xs_transaction_t t, const char *dir, const char *key)
+{
+	char path[512];
+	unsigned int len;
+
+	snprintf(path, sizeof path, "%s/%s", dir, key);
+	return xs_read(xs, t, path, &len);
+}
+
+static bool xs_put(struct xs_handle *xs, xs_transaction_t t, const char *dir, const char *key,
+		   const char *val)
+{
+	char path[512];
+
+	snprintf(path, sizeof path, "%s/%s", dir, key);
+	return xs_write(xs, t, path, val, strlen(val));
+}
+
+/* Waits until `fd` is readable or ms pass; 1 readable, 0 not, <0 error. */
+static int wait_fd(int fd, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int r;
+
+	do
+		r = poll(&pfd, 1, ms);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
+/* ---- context -------------------------------------------------------- */
+
+static const struct ivc_plat_ops *pick_platform(const char *name)
+{
+	if (!strcmp(name, "sim"))
+		return &ivc_plat_sim;
+#ifdef IVC_HAVE_XEN
+	if (!strcmp(name, "xen"))
+		return &ivc_plat_xen;
+#endif
+	return NULL;
+}
+
+int ivc_open(struct ivc_ctx **out, const char *platform)
+{
+	struct ivc_ctx *ctx;
+	int err;
+
+	if (!out)
+		return -EINVAL;
+	if (!platform)
+		platform = getenv("IVC_PLATFORM");
+	ctx = calloc(1, sizeof *ctx);
+	if (!ctx)
+		return -ENOMEM;
+	if (platform && *platform) {
+		if (strcmp(platform, "sim") && strcmp(platform, "xen")) {
+			free(ctx);
+			return -EINVAL;
+		}
+		ctx->ops = pick_platform(platform);
+		if (!ctx->ops) { /* xen asked for, not built in */
+			free(ctx);
+			return -ENODEV;
+		}
+		err = ctx->ops->open(&ctx->plat);
+	} else {
+		err = -ENODEV;
+#ifdef IVC_HAVE_XEN
+		if (access("/dev/xen/evtchn", F_OK) == 0) {
+			ctx->ops = &ivc_plat_xen;
+			err = ctx->ops->open(&ctx->plat);
+		}
+#endif
+		if (!ctx->ops) {
+			ctx->ops = &ivc_plat_sim;
+			err = ctx->ops->open(&ctx->plat);
+			if (err == -EHOSTDOWN)
+				err = -ENODEV; /* neither Xen nor a sim host */
+		}
+	}
+	if (err) {
+		free(ctx);
+		return err;
+	}
+	ctx->xs = xs_open(0);
+	if (!ctx->xs) {
+		err = errno ? -errno : -ENOENT;
+		ctx->ops->close(ctx->plat);
+		free(ctx);
+		return err;
+	}
+	ctx->domid = ctx->ops->domid(ctx->plat);
+	ctx->nonce = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 20);
+	pthread_mutex_init(&ctx->lock, NULL);
+	*out = ctx;
+	return 0;
+}
+
+void ivc_close(struct ivc_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	xs_close(ctx->xs);
+	ctx->ops->close(ctx->plat);
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx);
+}
+
+const char *ivc_platform(const struct ivc_ctx *ctx)
+{
+	return ctx->ops->name;
+}
+
+uint32_t ivc_domid(const struct ivc_ctx *ctx)
+{
+	return ctx->domid;
+}
+
+/* ---- channels: events and waiting ------------------------------------ */
+
+static void drain_events(struct ivc_chan *c)
+{
+	uint32_t port;
+
+	while (c->ctx->ops->evtchn_pending(c->plat, &port) == 0) {
+		c->ctx->ops->evtchn_unmask(c->plat, port);
+		c->notify_rx++;
+	}
+}
+
+static int kick(struct ivc_chan *c)
+{
+	if (!ivc_core_notify_check(&c->core))
+		return 0;
+	c->notify_tx++;
+	return c->ctx->ops->evtchn_notify(c->plat, c->port);
+}
+
+/* The peer's domain is gone although no unmap-notify told us (a whole
+ * domain died): tell the core, so that calls report -ECONNRESET. */
+static void check_peer_domain(struct ivc_chan *c)
+{
+	if (c->ctx->ops->domain_alive(c->plat, c->peer) == 0)
+		ivc_core_set_peer_dead(&c->core);
+}
+
+/* Sleeps until an event, the deadline, or a liveness tick. 0: retry;
+ * -ETIMEDOUT: deadline passed. */
+static int chan_sleep(struct ivc_chan *c, int64_t deadline)
+{
+	int ms = left_ms(deadline), r;
+
+	if (ms == 0)
+		return -ETIMEDOUT;
+	if (ms < 0 || ms > LIVENESS_MS)
+		ms = LIVENESS_MS;
+	c->waits++;
+	r = wait_fd(c->evfd, ms);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		check_peer_domain(c);
+	return 0;
+}
+
+enum op { OP_SEND, OP_SENDV, OP_RECV, OP_WRITE, OP_READ, OP_RESERVE, OP_PEEK };
+
+struct io {
+	const void *cbuf;
+	void *buf;
+	size_t len;
+	const struct ivc_core_seg *segs;
+	unsigned nseg;
+	struct ivc_core_span *span;
+};
+
+static long core_op(struct ivc_chan *c, enum op op, struct io *io)
+{
+	switch (op) {
+	case OP_SEND:
+		return ivc_core_send(&c->core, io->cbuf, io->len);
+	case OP_SENDV:
+		return ivc_core_sendv(&c->core, io->segs, io->nseg);
+	case OP_RECV:
+		return ivc_core_recv(&c->core, io->buf, io->len);
+	case OP_WRITE:
+		return ivc_core_write(&c->core, io->cbuf, io->len);
+	case OP_READ:
+		return ivc_core_read(&c->core, io->buf, io->len);
+	case OP_RESERVE:
+		return ivc_core_reserve(&c->core, io->len, io->span);
+	default:
+		return ivc_core_peek(&c->core, io->span);
+	}
+}
+
+/* Runs a core operation, sleeping while it says -EAGAIN. */
+static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
+{
+	bool tx = op == OP_SEND || op == OP_SENDV || op == OP_WRITE || op == OP_RESERVE;
+	int64_t deadline = deadline_of(timeout_ms);
+
+	if (!c)
+		return -EINVAL;
+	for (;;) {
+		long r = core_op(c, op, io);
+		int w;
+
+		if (r != -EAGAIN) {
+			int k = kick(c);
+			return r >= 0 && k < 0 && k != -EINVAL ? k : r;
+		}
+		/* Clear what is pending first: whatever arrives after this point
+		 * leaves the fd readable, so no wake-up is lost. */
+		drain_events(c);
+		w = ivc_core_prepare_wait(&c->core, tx ? IVC_CORE_WAIT_TX : IVC_CORE_WAIT_RX,
+					  tx ? io->len : 0);
+		if (w < 0)
+			return w;
+		if (w == 0)
+			continue;
+		if (timeout_ms == 0)
+			return -EAGAIN;
+		w = chan_sleep(c, deadline);
+		if (w < 0)
+			return w;
+	}
+}
+
+int ivc_send(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms)
+{
+	struct io io = { .cbuf = buf, .len = len };
+
+	return (int)run(c, OP_SEND, &io, timeout_ms);
+}
+
+int ivc_sendv(struct ivc_chan *c, const struct iovec *iov, int iovcnt, int timeout_ms)
+{
+	struct ivc_core_seg seg[64];
+	struct io io = { .segs = seg };
+
+	if (iovcnt < 0 || iovcnt > 64 || (iovcnt && !iov))
+		return -EINVAL;
+	for (int i = 0; i < iovcnt; i++) {
+		seg[i] = (struct ivc_core_seg){ iov[i].iov_base, iov[i].iov_len };
+		io.len += iov[i].iov_len; /* what a blocked sender waits for */
+	}
+	io.nseg = (unsigned)iovcnt;
+	return (int)run(c, OP_SENDV, &io, timeout_ms);
+}
+
+ssize_t ivc_recv(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
+{
+	struct io io = { .buf = buf, .len = cap };
+
+	return run(c, OP_RECV, &io, timeout_ms);
+}
+
+ssize_t ivc_write(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms)
+{
+	struct io io = { .cbuf = buf, .len = len };
+
+	if (len == 0)
+		return 0;
+	return run(c, OP_WRITE, &io, timeout_ms);
+}
+
+ssize_t ivc_read(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
+{
+	struct io io = { .buf = buf, .len = cap };
+	long r;
+
+	if (cap == 0)
+		return 0;
+	r = run(c, OP_READ, &io, timeout_ms);
+	return r == -EPIPE ? 0 : r; /* end of stream reads as 0, as read(2) */
+}
+
+int ivc_reserve(struct ivc_chan *c, size_t len, struct iovec iov[2], int timeout_ms)
+{
+	struct ivc_core_span sp[2];
+	struct io io = { .len = len, .span = sp };
+	long r = run(c, OP_RESERVE, &io, timeout_ms);
+
+	if (r == 0)
+		for (int i = 0; i < 2; i++)
+			iov[i] = (struct iovec){ sp[i].base, sp[i].len };
+	return (int)r;
+}
+
+int ivc_commit(struct ivc_chan *c)
+{
+	int r = ivc_core_commit(&c->core);
+	int k = kick(c);
+
+	return r ? r : k < 0 && k != -EINVAL ? k : 0;
+}
+
+ssize_t ivc_peek(struct ivc_chan *c, struct iovec iov[2], int timeout_ms)
+{
+	struct ivc_core_span sp[2];
+	struct io io = { .span = sp };
+	long r = run(c, OP_PEEK, &io, timeout_ms);
+
+	if (r >= 0)
+		for (int i = 0; i < 2; i++)
+			iov[i] = (struct iovec){ sp[i].base, sp[i].len };
+	return r;
+}
+
+int ivc_consume(struct ivc_chan *c)
+{
+	int r = ivc_core_consume(&c->core);
+	int k = kick(c);
+
+	return r ? r : k < 0 && k != -EINVAL ? k : 0;
+}
+
+int ivc_chan_fd(const struct ivc_chan *c)
+{
+	return c->evfd;
+}
+
+int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st)
+{
+	struct ivc_core_stats cs;
+
+	if (!c || !st)
+		return -EINVAL;
+	ivc_core_get_stats((struct ivc_core *)&c->core, &cs);
+	*st = (struct ivc_stats){
+		.tx_msgs = cs.tx_msgs,
+		.tx_bytes = cs.tx_bytes,
+		.rx_msgs = cs.rx_msgs,
+		.rx_bytes = cs.rx_bytes,
+		.notify_tx = c->notify_tx,
+		.notify_rx = c->notify_rx,
+		.waits = c->waits,
+		.tx_ring = cs.tx_size,
+		.rx_ring = cs.rx_size,
+		.tx_used = cs.tx_used,
+		.rx_used = cs.rx_used,
+		.max_msg_tx = c->core.tx.max_msg,
+		.max_msg_rx = c->core.rx.max_msg,
+	};
+	return 0;
+}
+
+uint32_t ivc_peer_domid(const struct ivc_chan *c)
+{
+	return c->peer;
+}
+
+const struct ivc_type *ivc_chan_type(const struct ivc_chan *c)
+{
+	return &c->type;
+}
+
+enum ivc_dir ivc_chan_dir(const struct ivc_chan *c)
+{
+	return c->dir;
+}
+
+/* ---- channel setup and release --------------------------------------- */
+
+static struct ivc_chan *chan_new(struct ivc_ctx *ctx, const struct ivc_type *t, enum ivc_dir dir,
+				 uint32_t peer)
+{
+	struct ivc_chan *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	c->ctx = ctx;
+	c->peer = peer;
+	c->dir = dir;
+	c->evfd = -1;
+	snprintf(c->type_name, sizeof c->type_name, "%s", t->name);
+	c->type = (struct ivc_type){ c->type_name, t->version, t->mode };
+	if (ctx->ops->open(&c->plat)) {
+		free(c);
+		return NULL;
+	}
+	c->evfd = ctx->ops->evtchn_fd(c->plat);
+	if (c->evfd < 0) {
+		ctx->ops->close(c->plat);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Releases everything; 0 or the first error met. */
+static int chan_release(struct ivc_chan *c, bool orderly)
+{
+	const struct ivc_plat_ops *ops = c->ctx->ops;
+	int err = 0, r;
+
+	if (orderly && c->core.ctrl) {
+		ivc_core_close(&c->core);
+		/* The peer may be asleep: wake it whatever it asked for. */
+		if (c->port)
+			ops->evtchn_notify(c->plat, c->port);
+	}
+	if (c->offer[0]) {
+		pthread_mutex_lock(&c->ctx->lock);
+		if (!xs_rm(c->ctx->xs, XBT_NULL, c->offer) && errno != ENOENT && !err)
+			err = -errno;
+		pthread_mutex_unlock(&c->ctx->lock);
+	}
+	for (int i = 0; i < 2; i++)
+		if (c->ring_map[i] && (r = ops->unmap(c->plat, c->ring_map[i])) && !err)
+			err = r;
+	if (c->ctrl_map && (r = ops->unmap(c->plat, c->ctrl_map)) && !err)
+		err = r;
+	if (c->share && ops->unshare(c->plat, c->share) == -EBUSY)
+		/* The peer still maps it: Xen ends access once it unmaps. */
+		ops->unshare_defer(c->plat, c->share);
+	if (c->port && (r = ops->evtchn_unbind(c->plat, c->port)) && !err)
+		err = r;
+	ops->close(c->plat);
+	free(c);
+	return err;
+}
+
+int ivc_chan_close(struct ivc_chan *c)
+{
+	if (!c)
+		return -EINVAL;
+	return chan_release(c, true);
+}
+
+/* ---- listener ---------------------------------------------------------- */
+
+int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *type, enum ivc_dir dir,
+	       const struct ivc_opts *opts, struct ivc_listener **out)
+{
+	static const struct ivc_opts none;
+	struct ivc_listener *l;
+	struct ivc_core_params *p;
+	uint32_t ring[2];
+	char v[32];
+	int err = 0;
+
+	if (!ctx || !out || !name_ok(name) || !type_ok(type) || dir < IVC_IN || dir > IVC_INOUT)
+		return -EINVAL;
+	if (!opts)
+		opts = &none;
+	l = calloc(1, sizeof *l);
+	if (!l)
+		return -ENOMEM;
+	l->ctx = ctx;
+	l->dir = dir;
+	snprintf(l->name, sizeof l->name, "%s", name);
+	snprintf(l->type_name, sizeof l->type_name, "%s", type->name);
+	l->type = (struct ivc_type){ l->type_name, type->version, type->mode };
+	/* Ring 0 carries listener -> client, ring 1 client -> listener. */
+	ring[0] = dir & IVC_OUT ? (opts->tx_ring ? opts->tx_ring : DEFAULT_RING) : 0;
+	ring[1] = dir & IVC_IN ? (opts->rx_ring ? opts->rx_ring : DEFAULT_RING) : 0;
+	p = &l->params;
+	p->mode = type->mode == IVC_STREAM ? IVC_WIRE_MODE_STREAM : IVC_WIRE_MODE_MESSAGE;
+	for (int r = 0; r < 2; r++) {
+		p->order[r] = ring[r] ? order_of(ring[r]) : 0;
+		if (ring[r] && !p->order[r]) {
+			free(l);
+			return -EINVAL;
+		}
+		if (ring[r] && p->mode == IVC_WIRE_MODE_MESSAGE) {
+			uint32_t dflt =
+			    ring[r] - 4 < DEFAULT_MAX_MSG ? ring[r] - 4 : DEFAULT_MAX_MSG;
+			p->max_msg[r] = opts->max_msg ? opts->max_msg : dflt;
+		}
+	}
+	if (ivc_core_params_check(p)) {
+		free(l);
+		return -EINVAL;
+	}
+	l->xs = xs_open(0);
+	if (!l->xs) {
+		free(l);
+		return -errno;
+	}
+	snprintf(l->base, sizeof l->base, "/local/domain/%u/data/ivc/%s", ctx->domid, name);
+
+	/* The advertisement is readable by every domain; requests/ may be
+	 * written (not listed) by every domain; conn/ is ours alone. */
+	struct xs_permissions pub[1] = { { ctx->domid, XS_PERM_READ } };
+	struct xs_permissions req[1] = { { ctx->domid, XS_PERM_WRITE } };
+	struct xs_permissions own[1] = { { ctx->domid, XS_PERM_NONE } };
+	char path[192];
+	pthread_mutex_lock(&ctx->lock);
+	for (int tries = 0;; tries++) {
+		xs_transaction_t t = xs_transaction_start(ctx->xs);
+		unsigned int len;
+		char *old;
+		bool ok;
+
+		if (t == XBT_NULL) {
+			err = -errno;
+			break;
+		}
+		old = xs_read(ctx->xs, t, l->base, &len);
+		if (old) {
+			free(old);
+			xs_transaction_end(ctx->xs, t, true);
+			err = -EEXIST;
+			break;
+		}
+		ok = xs_mkdir(ctx->xs, t, l->base) &&
+		     xs_set_permissions(ctx->xs, t, l->base, pub, 1) &&
+		     xs_put(ctx->xs, t, l->base, "type", type->name);
+		snprintf(v, sizeof v, "%u", type->version);
+		ok = ok && xs_put(ctx->xs, t, l->base, "version", v) &&
+		     xs_put(ctx->xs, t, l->base, "mode",
+			    type->mode == IVC_STREAM ? "stream" : "message") &&
+		     xs_put(ctx->xs, t, l->base, "direction", dir_str(dir));
+		for (int r = 0; r < 2 && ok; r++) {
+			char key[32];
+			snprintf(key, sizeof key, "ring%d-bytes", r);
+			snprintf(v, sizeof v, "%u", ring[r]);
+			ok = xs_put(ctx->xs, t, l->base, key, v);
+			snprintf(key, sizeof key, "ring%d-max-msg", r);
+			snprintf(v, sizeof v, "%u", p->max_msg[r]);
+			ok = ok && xs_put(ctx->xs, t, l->base, key, v);
+		}
+		snprintf(path, sizeof path, "%s/requests", l->base);
+		ok = ok && xs_mkdir(ctx->xs, t, path) &&
+		     xs_set_permissions(ctx->xs, t, path, req, 1);
+		snprintf(path, sizeof path, "%s/conn", l->base);
+		ok = ok && xs_mkdir(ctx->xs, t, path) &&
+		     xs_set_permissions(ctx->xs, t, path, own, 1);
+		/* Written last: a client that sees it sees all of the above. */
+		snprintf(v, sizeof v, "%u", IVC_WIRE_VERSION);
+		ok = ok && xs_put(ctx->xs, t, l->base, "protocol", v);
+		if (!ok) {
+			err = -errno;
+			xs_transaction_end(ctx->xs, t, true);
+			break;
+		}
+		if (xs_transaction_end(ctx->xs, t, false))
+			break;
+		if (errno != EAGAIN || tries > 100) {
+			err = -errno;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	snprintf(path, sizeof path, "%s/requests", l->base);
+	if (!err && !xs_watch(l->xs, path, "ivc-requests"))
+		err = -errno;
+	if (err) {
+		if (err != -EEXIST) {
+			pthread_mutex_lock(&ctx->lock);
+			xs_rm(ctx->xs, XBT_NULL, l->base);
+			pthread_mutex_unlock(&ctx->lock);
+		}
+		xs_close(l->xs);
+		free(l);
+		return err;
+	}
+	*out = l;
+	return 0;
+}
+
+int ivc_listener_fd(const struct ivc_listener *l)
+{
+	return xs_fileno(l->xs);
+}
+
+void ivc_listener_close(struct ivc_listener *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->ctx->lock);
+	xs_rm(l->ctx->xs, XBT_NULL, l->base);
+	pthread_mutex_unlock(&l->ctx->lock);
+	xs_close(l->xs);
+	free(l);
+}
+
+/* A request: "type=<name> version=<n> mode=<m> dir=<d>". */
+struct request {
+	char type[NAME_MAX_LEN + 1];
+	uint32_t version;
+	char mode[16], dir[16];
+};
+
+static int parse_request(const char *s, struct request *rq)
+{
+	return sscanf(s, "type=%64s version=%u mode=%15s dir=%15s", rq->type, &rq->version,
+		      rq->mode, rq->dir) == 4
+		   ? 0
+		   : -EPROTO;
+}
+
+/* Writes the answer to one request: an offer (keys) or a refusal. */
+static int write_offer(struct ivc_ctx *ctx, const char *dir, uint32_t client, const char *refs,
+		       uint32_t port, const char *error)
+{
+	struct xs_permissions perms[2] = { { ctx->domid, XS_PERM_NONE }, { client, XS_PERM_READ } };
+	char v[16];
+	int err = 0;
+
+	pthread_mutex_lock(&ctx->lock);
+	for (int tries = 0;; tries++) {
+		xs_transaction_t t = xs_transaction_start(ctx->xs);
+		bool ok = t != XBT_NULL && xs_mkdir(ctx->xs, t, dir) &&
+			  xs_set_permissions(ctx->xs, t, dir, perms, 2);
+
+		if (error) {
+			ok = ok && xs_put(ctx->xs, t, dir, "error", error);
+		} else {
+			snprintf(v, sizeof v, "%u", port);
+			ok = ok && xs_put(ctx->xs, t, dir, "ring-ref", refs) &&
+			     xs_put(ctx->xs, t, dir, "event-channel", v);
+		}
+		if (!ok) {
+			err = -errno;
+			if (t != XBT_NULL)
+				xs_transaction_end(ctx->xs, t, true);
+			break;
+		}
+		if (xs_transaction_end(ctx->xs, t, false))
+			break;
+		if (errno != EAGAIN || tries > 100) {
+			err = -errno;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return err;
+}
+
+/* Builds the channel for an accepted request and waits for the client to
+ * attach. */
+static int offer_channel(struct ivc_listener *l, uint32_t client, const char *id, int64_t deadline,
+			 struct ivc_chan **out)
+{
+	struct ivc_ctx *ctx = l->ctx;
+	const struct ivc_plat_ops *ops = ctx->ops;
+	const struct ivc_core_params *p = &l->params;
+	enum ivc_dir mydir = l->dir;
+	uint32_t n0 = ivc_wire_ring_pages(p->order[0]), n1 = ivc_wire_ring_pages(p->order[1]);
+	uint32_t npages = p->ctrl_pages + n0 + n1;
+	uint32_t *grefs = calloc(npages, sizeof *grefs);
+	struct ivc_chan *c = chan_new(ctx, &l->type, mydir, client);
+	char refs[16 * 12] = "";
+	void *addr;
+	uint8_t *mem;
+	int err;
+
+	if (!grefs || !c) {
+		free(grefs);
+		if (c)
+			chan_release(c, false);
+		return -ENOMEM;
+	}
+	c->side = 0;
+	snprintf(c->offer, sizeof c->offer, "%s/conn/%s", l->base, id);
+	err = ops->evtchn_alloc_unbound(c->plat, client, &c->port);
+	if (!err)
+		err = ops->share(c->plat, client, npages, false, &addr, grefs, &c->share);
+	if (err)
+		goto fail;
+	mem = addr;
+	err = ivc_core_create(&c->core, mem, (size_t)p->ctrl_pages * PAGE, p,
+			      n0 ? mem + (size_t)p->ctrl_pages * PAGE : NULL,
+			      n1 ? mem + (size_t)(p->ctrl_pages + n0) * PAGE : NULL);
+	if (err)
+		goto fail;
+	memcpy(ivc_core_grefs(mem), grefs + p->ctrl_pages, (size_t)(n0 + n1) * 4);
+	/* If this process goes, the client sees our live byte cleared. */
+	err = ops->share_notify(c->plat, c->share, IVC_WIRE_LIVE_OFFSET(0),
+				IVC_PLAT_NOTIFY_CLEAR_BYTE | IVC_PLAT_NOTIFY_SEND_EVENT, c->port);
+	if (err)
+		goto fail;
+	for (uint32_t i = 0; i < p->ctrl_pages; i++)
+		snprintf(refs + strlen(refs), sizeof refs - strlen(refs), "%s%u", i ? "," : "",
+			 grefs[i]);
+	err = write_offer(ctx, c->offer, client, refs, c->port, NULL);
+	if (err)
+		goto fail;
+	/* The client signals once attached; give it a bounded time. */
+	int64_t attach_by = now_ms() + ATTACH_MS;
+	if (deadline >= 0 && deadline > attach_by)
+		attach_by = deadline;
+	while ((err = ivc_core_peer(&c->core)) == IVC_CORE_PEER_WAITING) {
+		int ms = left_ms(attach_by);
+		if (ms == 0) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		if (wait_fd(c->evfd, ms < LIVENESS_MS ? ms : LIVENESS_MS) == 0 &&
+		    ops->domain_alive(c->plat, client) == 0) {
+			err = -ECONNRESET;
+			break;
+		}
+		drain_events(c);
+	}
+	if (err != IVC_CORE_PEER_UP && err != IVC_CORE_PEER_CLOSED)
+		goto fail;
+	free(grefs);
+	*out = c;
+	return 0;
+fail:
+	free(grefs);
+	chan_release(c, false);
+	return err < 0 ? err : -ECONNRESET;
+}
+
+int ivc_accept(struct ivc_listener *l, int timeout_ms, struct ivc_chan **out)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+	char path[256];
+
+	if (!l || !out)
+		return -EINVAL;
+	for (;;) {
+		unsigned int n = 0;
+		char **ents;
+
+		snprintf(path, sizeof path, "%s/requests", l->base);
+		pthread_mutex_lock(&l->ctx->lock);
+		ents = xs_directory(l->ctx->xs, XBT_NULL, path, &n);
+		pthread_mutex_unlock(&l->ctx->lock);
+		for (unsigned i = 0; ents && i < n; i++) {
+			struct xs_permissions *perms;
+			unsigned int np = 0, len;
+			struct request rq;
+			uint32_t client;
+			char *val, *end, conn[224];
+			const char *refuse = NULL;
+			int err;
+
+			/* The entry is "<domid>-<nonce>"; the domain is trusted only
+			 * if XenStore says it owns the node (it cannot forge that). */
+			client = (uint32_t)strtoul(ents[i], &end, 10);
+			snprintf(path, sizeof path, "%s/requests/%s", l->base, ents[i]);
+			snprintf(conn, sizeof conn, "%s/conn/%s", l->base, ents[i]);
+			pthread_mutex_lock(&l->ctx->lock);
+			perms = xs_get_permissions(l->ctx->xs, XBT_NULL, path, &np);
+			val = xs_read(l->ctx->xs, XBT_NULL, path, &len);
+			xs_rm(l->ctx->xs, XBT_NULL, path);
+			pthread_mutex_unlock(&l->ctx->lock);
+			if (*end != '-' || !perms || np < 1 || perms[0].id != client || !val ||
+			    parse_request(val, &rq)) {
+				free(perms);
+				free(val);
+				continue; /* not a genuine request: ignore */
+			}
+			free(perms);
+			free(val);
+			enum ivc_dir cdir;
+			if (strcmp(rq.type, l->type.name) || rq.version != l->type.version ||
+			    strcmp(rq.mode, l->type.mode == IVC_STREAM ? "stream" : "message") ||
+			    dir_parse(rq.dir, &cdir) || !dirs_fit(l->dir, cdir))
+				refuse = "EPROTOTYPE";
+			if (refuse) {
+				write_offer(l->ctx, conn, client, NULL, 0, refuse);
+				continue;
+			}
+			err = offer_channel(l, client, ents[i], deadline, out);
+			if (err == 0) {
+				free(ents);
+				return 0;
+			}
+			/* The client went away or never attached: remove its offer. */
+			pthread_mutex_lock(&l->ctx->lock);
+			xs_rm(l->ctx->xs, XBT_NULL, conn);
+			pthread_mutex_unlock(&l->ctx->lock);
+		}
+		free(ents);
+		/* Wait for the requests/ watch to fire. */
+		int ms = left_ms(deadline);
+		if (ms == 0)
+			return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
+		if (wait_fd(xs_fileno(l->xs), ms) > 0) {
+			unsigned int num;
+			free(xs_read_watch(l->xs, &num));
+		}
+	}
+}
+
+/* ---- client ------------------------------------------------------------ */
+
+/* Waits until `path` can be read (watching it), or the deadline. */
+static char *wait_read(struct xs_handle *xs, const char *path, const char *token, int64_t deadline)
+{
+	unsigned int len, num;
+	char *v;
+
+	if (!xs_watch(xs, path, token))
+		return NULL;
+	for (;;) {
+		v = xs_read(xs, XBT_NULL, path, &len);
+		if (v)
+			break;
+		int ms = left_ms(deadline);
+		if (ms == 0) {
+			errno = ETIMEDOUT;
+			break;
+		}
+		if (wait_fd(xs_fileno(xs), ms) > 0)
+			free(xs_read_watch(xs, &num));
+	}
+	int e = errno;
+	xs_unwatch(xs, path, token);
+	errno = e;
+	return v;
+}
+
+static int read_u32(struct xs_handle *xs, const char *dir, const char *key, uint32_t *out)
+{
+	char *v = xs_get(xs, XBT_NULL, dir, key), *end;
+	int err = 0;
+
+	if (!v)
+		return -EPROTO;
+	*out = (uint32_t)strtoul(v, &end, 10);
+	if (end == v || *end)
+		err = -EPROTO;
+	free(v);
+	return err;
+}
+
+/* Checks the advertisement against what the client wants. */
+static int check_service(struct xs_handle *xs, const char *base, const struct ivc_type *type,
+			 enum ivc_dir dir, const struct ivc_opts *opts)
+{
+	char *tname = xs_get(xs, XBT_NULL, base, "type");
+	char *mode = xs_get(xs, XBT_NULL, base, "mode");
+	char *ldir = xs_get(xs, XBT_NULL, base, "direction");
+	uint32_t version, ring[2] = { 0, 0 }, max[2] = { 0, 0 };
+	enum ivc_dir d;
+	int err = 0;
+
+	if (!tname || !mode || !ldir || read_u32(xs, base, "version", &version) ||
+	    read_u32(xs, base, "ring0-bytes", &ring[0]) ||
+	    read_u32(xs, base, "ring1-bytes", &ring[1]) ||
+	    read_u32(xs, base, "ring0-max-msg", &max[0]) ||
+	    read_u32(xs, base, "ring1-max-msg", &max[1]) || dir_parse(ldir, &d))
+		err = -EPROTO;
+	else if (strcmp(tname, type->name) || version != type->version ||
+		 strcmp(mode, type->mode == IVC_STREAM ? "stream" : "message") || !dirs_fit(d, dir))
+		err = -EPROTOTYPE;
+	else if (opts && ((opts->tx_ring && ring[1] < opts->tx_ring) ||
+			  (opts->rx_ring && ring[0] < opts->rx_ring) ||
+			  (opts->max_msg && type->mode == IVC_MESSAGE &&
+			   ((dir & IVC_OUT && max[1] < opts->max_msg) ||
+			    (dir & IVC_IN && max[0] < opts->max_msg)))))
+		err = -EMSGSIZE;
+	free(tname);
+	free(mode);
+	free(ldir);
+	return err;
+}
+
+static int attach_channel(struct ivc_chan *c, uint32_t server, const char *refs_s, uint32_t rport,
+			  const struct ivc_type *type, enum ivc_dir dir)
+{
+	const struct ivc_plat_ops *ops = c->ctx->ops;
+	struct ivc_core_params p;
+	uint32_t ctrl_refs[IVC_WIRE_MAX_CTRL_PAGES], nctrl = 0;
+	uint32_t *data_refs;
+	void *ctrl, *ring[2] = { NULL, NULL };
+	char *copy = strdup(refs_s), *s = copy, *tok;
+	int err;
+
+	if (!copy)
+		return -ENOMEM;
+	while ((tok = strsep(&s, ",")) && nctrl < IVC_WIRE_MAX_CTRL_PAGES) {
+		char *end;
+		ctrl_refs[nctrl++] = (uint32_t)strtoul(tok, &end, 10);
+		if (end == tok || *end)
+			nctrl = IVC_WIRE_MAX_CTRL_PAGES + 1;
+	}
+	free(copy);
+	if (nctrl == 0 || nctrl > IVC_WIRE_MAX_CTRL_PAGES || tok)
+		return -EPROTO;
+	err = ops->map(c->plat, server, ctrl_refs, nctrl, false, &ctrl, &c->ctrl_map);
+	if (err)
+		return err;
+	err = ivc_core_read_params(ctrl, (size_t)nctrl * PAGE, &p);
+	if (err)
+		return err;
+	/* The header must say what the advertisement said (both sides check
+	 * the type; a server that says one thing and maps another is refused). */
+	if (p.mode != (type->mode == IVC_STREAM ? IVC_WIRE_MODE_STREAM : IVC_WIRE_MODE_MESSAGE) ||
+	    (dir & IVC_IN) != (p.order[0] ? IVC_IN : 0) ||
+	    (dir & IVC_OUT) != (p.order[1] ? IVC_OUT : 0))
+		return -EPROTOTYPE;
+	uint32_t n0 = ivc_wire_ring_pages(p.order[0]), n1 = ivc_wire_ring_pages(p.order[1]);
+	/* Copied out once; their number comes from the validated header. */
+	data_refs = malloc((size_t)(n0 + n1) * 4);
+	if (!data_refs)
+		return -ENOMEM;
+	memcpy(data_refs, ivc_core_grefs(ctrl), (size_t)(n0 + n1) * 4);
+	for (int r = 0; r < 2 && !err; r++)
+		if (r ? n1 : n0)
+			err = ops->map(c->plat, server, data_refs + (r ? n0 : 0), r ? n1 : n0,
+				       false, &ring[r], &c->ring_map[r]);
+	free(data_refs);
+	if (!err)
+		err = ops->evtchn_bind(c->plat, server, rport, &c->port);
+	if (!err)
+		err = ops->map_notify(c->plat, c->ctrl_map, IVC_WIRE_LIVE_OFFSET(1),
+				      IVC_PLAT_NOTIFY_CLEAR_BYTE | IVC_PLAT_NOTIFY_SEND_EVENT,
+				      c->port);
+	if (!err)
+		err = ivc_core_attach(&c->core, ctrl, (size_t)nctrl * PAGE, &p, ring[0], ring[1]);
+	if (!err) {
+		c->side = 1;
+		ops->evtchn_notify(c->plat, c->port); /* tell the listener */
+	}
+	return err;
+}
+
+int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const struct ivc_type *type,
+		enum ivc_dir dir, const struct ivc_opts *opts, int timeout_ms,
+		struct ivc_chan **out)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+	char base[128], path[224], id[48], req[160], *v;
+	struct xs_handle *xs;
+	struct ivc_chan *c = NULL;
+	uint32_t rport;
+	int err;
+
+	if (!ctx || !out || !name_ok(name) || !type_ok(type) || dir < IVC_IN || dir > IVC_INOUT)
+		return -EINVAL;
+	xs = xs_open(0); /* own handle: its watches are ours alone */
+	if (!xs)
+		return -errno;
+	snprintf(base, sizeof base, "/local/domain/%u/data/ivc/%s", server, name);
+	snprintf(path, sizeof path, "%s/protocol", base);
+	v = wait_read(xs, path, "ivc-service", deadline);
+	if (!v) {
+		err = errno == ETIMEDOUT ? -ETIMEDOUT : -errno;
+		goto out;
+	}
+	err = strcmp(v, "1") ? -EPROTONOSUPPORT : 0;
+	free(v);
+	if (!err)
+		err = check_service(xs, base, type, dir, opts);
+	if (err)
+		goto out;
+
+	/* Ring the doorbell: a node we own, readable and removable by the
+	 * listener only. */
+	pthread_mutex_lock(&ctx->lock);
+	snprintf(id, sizeof id, "%u-%llx", ctx->domid, (unsigned long long)ctx->nonce++);
+	pthread_mutex_unlock(&ctx->lock);
+	snprintf(req, sizeof req, "type=%s version=%u mode=%s dir=%s", type->name, type->version,
+		 type->mode == IVC_STREAM ? "stream" : "message", dir_str(dir));
+	snprintf(path, sizeof path, "%s/requests/%s", base, id);
+	struct xs_permissions perms[2] = { { ctx->domid, XS_PERM_NONE },
+					   { server, XS_PERM_READ | XS_PERM_WRITE } };
+	for (int tries = 0;; tries++) {
+		xs_transaction_t t = xs_transaction_start(xs);
+		bool ok = t != XBT_NULL && xs_write(xs, t, path, req, strlen(req)) &&
+			  xs_set_permissions(xs, t, path, perms, 2);
+		if (!ok) {
+			err = errno == EACCES ? -ECONNREFUSED : -errno;
+			if (t != XBT_NULL)
+				xs_transaction_end(xs, t, true);
+			goto out;
+		}
+		if (xs_transaction_end(xs, t, false))
+			break;
+		if (errno != EAGAIN || tries > 100) {
+			err = -errno;
+			goto out;
+		}
+	}
+
+	/* The answer appears under conn/<id>, readable by us alone: an offer
+	 * (event-channel last in its transaction... all in one) or an error. */
+	char offer[224];
+	snprintf(offer, sizeof offer, "%s/conn/%s", base, id);
+	if (!xs_watch(xs, offer, "ivc-offer")) {
+		err = -errno;
+		goto out_req;
+	}
+	for (;;) {
+		unsigned int len, num;
+		char *e = xs_get(xs, XBT_NULL, offer, "error");
+		if (e) {
+			err = !strcmp(e, "EPROTOTYPE") ? -EPROTOTYPE : -ECONNREFUSED;
+			free(e);
+			break;
+		}
+		v = xs_get(xs, XBT_NULL, offer, "event-channel");
+		if (v)
+			break;
+		int ms = left_ms(deadline);
+		if (ms == 0) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		/* Short slices: a listener that died never answers, and its
+		 * advertisement disappearing is the sign. */
+		if (wait_fd(xs_fileno(xs), ms < 0 || ms > 200 ? 200 : ms) > 0)
+			free(xs_read_watch(xs, &num));
+		snprintf(path, sizeof path, "%s/protocol", base);
+		char *alive = xs_read(xs, XBT_NULL, path, &len);
+		if (!alive) {
+			err = -ECONNREFUSED;
+			break;
+		}
+		free(alive);
+	}
+	xs_unwatch(xs, offer, "ivc-offer");
+	if (err)
+		goto out_req;
+	rport = (uint32_t)strtoul(v, NULL, 10);
+	free(v);
+	v = xs_get(xs, XBT_NULL, offer, "ring-ref");
+	if (!v) {
+		err = -EPROTO;
+		goto out_req;
+	}
+	c = chan_new(ctx, type, dir, server);
+	if (!c) {
+		free(v);
+		err = -ENOMEM;
+		goto out_req;
+	}
+	err = attach_channel(c, server, v, rport, type, dir);
+	free(v);
+	if (err) {
+		chan_release(c, false);
+		c = NULL;
+	}
+out_req:
+	/* The listener removes the doorbell when it reads it; make sure. */
+	snprintf(path, sizeof path, "%s/requests/%s", base, id);
+	xs_rm(xs, XBT_NULL, path);
+out:
+	xs_close(xs);
+	if (c)
+		*out = c;
+	return err;
+}
