@@ -822,8 +822,15 @@ static int offer_channel(struct ivc_listener *l, uint32_t client, const char *id
 	err = ops->evtchn_alloc_unbound(c->plat, client, &c->port);
 	if (!err)
 		err = ops->share(c->plat, client, npages, false, &addr, grefs, &c->share);
-	if (err)
-		goto fail;
+	if (err) {
+		/* Our own failure (out of grant pages, say): refuse this client
+		 * at once and tell the caller. */
+		write_offer(ctx, c->offer, client, NULL, 0, "ENOSPC");
+		c->offer[0] = 0; /* the client reads the refusal; it stays */
+		free(grefs);
+		chan_release(c, false);
+		return err == -ENOMEM || err == -ENOSPC ? err : -EIO;
+	}
 	mem = addr;
 	err = ivc_core_create(&c->core, mem, (size_t)p->ctrl_pages * PAGE, p,
 			      n0 ? mem + (size_t)p->ctrl_pages * PAGE : NULL,
@@ -922,9 +929,9 @@ int ivc_accept(struct ivc_listener *l, int timeout_ms, struct ivc_chan **out)
 				continue;
 			}
 			err = offer_channel(l, client, ents[i], deadline, out);
-			if (err == 0) {
+			if (err == 0 || err == -ENOMEM || err == -ENOSPC || err == -EIO) {
 				free(ents);
-				return 0;
+				return err;
 			}
 			/* The client went away or never attached: remove its offer. */
 			pthread_mutex_lock(&l->ctx->lock);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # `make check`: every test, in two builds.
 #  1. gcc, -Werror: all suites (core, lint, model).
-#  2. clang, -Werror, ASan+UBSan: the core, sim and xenstore suites again,
+#  2. clang, -Werror, ASan+UBSan: the core, sim, xenstore and api suites again,
 #     and the fuzz smoke.
 # Ends with one line `N passed, N failed[, N skipped]` over both.
 set -u
@@ -45,7 +45,7 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 
 run_build gcc gcc -- -Dwerror=true
-run_build clang-san clang --suite core --suite fuzz --suite sim --suite xenstore -- -Dwerror=true \
+run_build clang-san clang --suite core --suite fuzz --suite sim --suite xenstore --suite api -- -Dwerror=true \
 	-Db_sanitize=address,undefined -Db_lundef=false \
 	-Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all
 

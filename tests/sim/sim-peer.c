@@ -247,6 +247,10 @@ static int do_map(int argc, char **argv)
 		if (!WIFSIGNALED(st) || (WTERMSIG(st) != SIGSEGV && WTERMSIG(st) != SIGBUS))
 			fail("writing a read-only mapping did not fault (status %#x)", st);
 		CHECK_EQ(mem[100], pattern(0, 100));
+		/* ...and gntdev refuses to clear a byte it could not write. */
+		CHECK_EQ(
+		    ops->map_notify(plat, m, OFF_MAPPER_LIVE, IVC_PLAT_NOTIFY_CLEAR_BYTE, port),
+		    -EINVAL);
 	} else {
 		mem[OFF_MAPPER_LIVE] = 1;
 		CHECK_EQ(ops->map_notify(plat, m, OFF_MAPPER_LIVE,

@@ -218,7 +218,7 @@ static int sim_map(struct ivc_plat *p, uint32_t domid, const uint32_t *grefs, ui
 	uint8_t *base;
 	int err;
 
-	if (npages == 0 || npages > 8192)
+	if (npages == 0 || npages > SIMD_MAX_PAGES)
 		return -EINVAL;
 	m = calloc(1, sizeof *m);
 	if (!m)

@@ -17,7 +17,8 @@
 #include <stdint.h>
 
 #define SIMD_DEFAULT_DIR "/run/ivc-sim"
-#define SIMD_MAX_DATA 16400u /* u32 words: 2 per page for 8192 pages, + slack */
+#define SIMD_MAX_PAGES 16384u /* per share or map: two 16 MiB rings and their control area */
+#define SIMD_MAX_DATA (2u * SIMD_MAX_PAGES + 16u) /* u32 words: 2 per mapped page */
 #define SIMD_MAX_FDS 250u
 #define SIMD_MAX_DOMID 32751u /* DOMID_FIRST_RESERVED - 1 */
 

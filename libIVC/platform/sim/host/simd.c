@@ -75,6 +75,7 @@ struct alloc {
 
 struct mapping {
 	uint32_t id, domid, npages;
+	bool ro;
 	struct alloc **al; /* per page */
 	uint32_t *page;    /* per page: page index within al[i] */
 	struct conn *owner;
@@ -367,7 +368,7 @@ static int gnt_alloc(struct conn *c, int *fd_out)
 
 	if (!d)
 		return -ESRCH;
-	if (n == 0 || n > 8192 || remote > SIMD_MAX_DOMID)
+	if (n == 0 || n > SIMD_MAX_PAGES || remote > SIMD_MAX_DOMID)
 		return -EINVAL;
 	al = calloc(1, sizeof *al);
 	if (!al || !(al->grefs = calloc(n, sizeof *al->grefs))) {
@@ -456,7 +457,7 @@ static int gnt_map(struct conn *c, int *fds, unsigned *nfds)
 
 	if (!dom_live(c->domid))
 		return -ESRCH;
-	if (n == 0 || n > 8192)
+	if (n == 0 || n > SIMD_MAX_PAGES)
 		return -EINVAL;
 	if (!g)
 		return -EINVAL;
@@ -526,6 +527,7 @@ static int gnt_map(struct conn *c, int *fds, unsigned *nfds)
 	m->id = next_id++;
 	m->domid = c->domid;
 	m->npages = n;
+	m->ro = ro;
 	m->owner = c;
 	m->next = mappings;
 	mappings = m;
@@ -933,7 +935,12 @@ static void handle(struct conn *c)
 			break;
 		case SIMD_GNT_MAP_NOTIFY:
 			m = mapping_of(c, req->a[0]);
-			err = m ? set_notify(&m->notify, m->npages * PAGE, c->domid) : -ENOENT;
+			if (!m)
+				err = -ENOENT;
+			else if (m->ro && (req->a[2] & IVC_PLAT_NOTIFY_CLEAR_BYTE))
+				err = -EINVAL; /* gntdev refuses: it could not write */
+			else
+				err = set_notify(&m->notify, m->npages * PAGE, c->domid);
 			break;
 		case SIMD_GNT_UNMAP:
 			m = mapping_of(c, req->a[0]);

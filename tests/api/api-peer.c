@@ -1,0 +1,680 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api-peer: one domain's side of libIVC's API tests, run under ivc-sim.
+ *
+ *   api-peer serve SCENARIO [ARGS]           (listening side)
+ *   api-peer connect SERVER SCENARIO [ARGS]  (connecting side)
+ *   api-peer now                             (CLOCK_MONOTONIC in ms)
+ *
+ * Scenarios: dirmode, sizes, bulk, mismatch, inflight, timeouts, poll,
+ * many, victim (see test-api.sh). Exit 0 when every expectation held.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ivc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CONNECT_MS 10000
+#define IO_MS 10000
+
+static struct ivc_ctx *ctx;
+static bool server;
+static uint32_t peer_dom;
+static const char *scenario;
+
+__attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "FAIL %s %s (dom%u): ", server ? "serve" : "connect", scenario,
+		ctx ? ivc_domid(ctx) : 0u);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+#define EQ(expr, want)                                                                             \
+	do {                                                                                       \
+		long long g_ = (long long)(expr), w_ = (long long)(want);                          \
+		if (g_ != w_)                                                                      \
+			fail("line %d: %s = %lld (%s), expected %lld", __LINE__, #expr, g_,        \
+			     g_ < 0 ? strerror((int)-g_) : "", w_);                                \
+	} while (0)
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A pattern both sides can regenerate: byte i of stream s. */
+static uint8_t pat(uint64_t s, uint64_t i)
+{
+	uint64_t x = (i / 8 + 1) * 0x9e3779b97f4a7c15ull ^ (s * 0xbf58476d1ce4e5b9ull);
+	x ^= x >> 31;
+	x *= 0x94d049bb133111ebull;
+	return (uint8_t)(x >> (8 * (i % 8)));
+}
+
+static void fill(uint8_t *b, uint64_t s, uint64_t pos, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i] = pat(s, pos + i);
+}
+
+static bool check(const uint8_t *b, uint64_t s, uint64_t pos, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != pat(s, pos + i))
+			return false;
+	return true;
+}
+
+/* The listener for name, accepting one channel; or the connection to it. */
+static struct ivc_chan *rendezvous(const char *name, const struct ivc_type *t, enum ivc_dir ldir,
+				   const struct ivc_opts *o)
+{
+	struct ivc_chan *c;
+	int err;
+
+	if (server) {
+		struct ivc_listener *l;
+		EQ(ivc_listen(ctx, name, t, ldir, o, &l), 0);
+		err = ivc_accept(l, CONNECT_MS, &c);
+		ivc_listener_close(l);
+	} else {
+		enum ivc_dir cdir = ldir == IVC_IN ? IVC_OUT : ldir == IVC_OUT ? IVC_IN : IVC_INOUT;
+		err = ivc_connect(ctx, peer_dom, name, t, cdir, NULL, CONNECT_MS, &c);
+	}
+	if (err)
+		fail("rendezvous on %s: %s", name, strerror(-err));
+	return c;
+}
+
+/* Sends n messages (or bytes in stream mode) of stream s; zero-length
+ * messages included. */
+static void send_all(struct ivc_chan *c, enum ivc_mode m, uint64_t s, uint64_t total, size_t max)
+{
+	static uint8_t buf[1 << 16];
+	uint64_t pos = 0, seed = s + 7;
+
+	for (uint64_t k = 0; pos < total; k++) {
+		size_t len =
+		    (size_t)((seed = seed * 6364136223846793005ull + 1442695040888963407ull) >>
+			     40) %
+		    (max + 1);
+		if (len > total - pos)
+			len = (size_t)(total - pos);
+		if (m == IVC_STREAM && len == 0)
+			len = 1;
+		fill(buf, s, pos, len);
+		if (m == IVC_MESSAGE) {
+			EQ(ivc_send(c, buf, len, IO_MS), 0);
+			pos += len;
+		} else {
+			ssize_t w = ivc_write(c, buf, len, IO_MS);
+			if (w <= 0)
+				fail("write: %s", strerror((int)-w));
+			pos += (uint64_t)w;
+		}
+	}
+}
+
+static void recv_all(struct ivc_chan *c, enum ivc_mode m, uint64_t s, uint64_t total, size_t max)
+{
+	static uint8_t buf[1 << 16];
+	uint64_t pos = 0, seed = s + 7;
+
+	while (pos < total) {
+		if (m == IVC_MESSAGE) {
+			size_t len = (size_t)((seed = seed * 6364136223846793005ull +
+						      1442695040888963407ull) >>
+					      40) %
+				     (max + 1);
+			if (len > total - pos)
+				len = (size_t)(total - pos);
+			ssize_t r = ivc_recv(c, buf, sizeof buf, IO_MS);
+			EQ(r, (ssize_t)len);
+			if (!check(buf, s, pos, len))
+				fail("message at %llu corrupt", (unsigned long long)pos);
+			pos += len;
+		} else {
+			ssize_t r = ivc_read(c, buf, max, IO_MS);
+			if (r <= 0)
+				fail("read: %s", r ? strerror((int)-r) : "EOF");
+			if (!check(buf, s, pos, (size_t)r))
+				fail("stream at %llu corrupt", (unsigned long long)pos);
+			pos += (uint64_t)r;
+		}
+	}
+}
+
+/* ---- scenarios ---- */
+
+/* Every direction x mode: data flows where declared, nowhere else;
+ * message sizes 0..max, and max+1 refused. */
+static void sc_dirmode(void)
+{
+	static const enum ivc_dir dirs[] = { IVC_IN, IVC_OUT, IVC_INOUT };
+	uint8_t b[8] = { 0 };
+
+	for (int m = 0; m < 2; m++)
+		for (int d = 0; d < 3; d++) {
+			char name[32];
+			struct ivc_type t = { "test.dirmode", 1, m ? IVC_STREAM : IVC_MESSAGE };
+			struct ivc_opts o = { 16384, 16384, m ? 0 : 4000 };
+			snprintf(name, sizeof name, "dm%d%d", m, d);
+			struct ivc_chan *c = rendezvous(name, &t, dirs[d], &o);
+			enum ivc_dir me = ivc_chan_dir(c);
+			uint64_t total = m ? 300000 : 200000;
+			/* Listener's stream is 1, client's 2; sequentially, listener
+			 * first, so a one-way channel never waits on itself. */
+			bool lsend = dirs[d] & IVC_OUT, csend = dirs[d] & IVC_IN;
+			if (server && lsend)
+				send_all(c, t.mode, 1, total, m ? 9000 : 4000);
+			if (!server && lsend)
+				recv_all(c, t.mode, 1, total, m ? 9000 : 4000);
+			if (!server && csend)
+				send_all(c, t.mode, 2, total, m ? 9000 : 4000);
+			if (server && csend)
+				recv_all(c, t.mode, 2, total, m ? 9000 : 4000);
+			if (!(me & IVC_OUT))
+				EQ(m ? ivc_write(c, b, 1, 0) : ivc_send(c, b, 1, 0), -EBADF);
+			if (!(me & IVC_IN))
+				EQ(m ? ivc_read(c, b, 1, 0) : ivc_recv(c, b, 1, 0), -EBADF);
+			if (!m && (me & IVC_OUT)) {
+				static uint8_t big[4001];
+				EQ(ivc_send(c, big, 4001, 0), -EMSGSIZE);
+				EQ(ivc_send(c, big, 4000, IO_MS), 0);
+				EQ(ivc_send(c, big, 0, IO_MS), 0);
+			}
+			if (!m && (me & IVC_IN) && (server ? csend : lsend)) {
+				/* the peer's last two: max size, then empty */
+				static uint8_t big[4000];
+				EQ(ivc_recv(c, big, 3999, IO_MS), -EMSGSIZE); /* stays queued */
+				EQ(ivc_recv(c, big, 4000, IO_MS), 4000);
+				EQ(ivc_recv(c, big, 0, IO_MS), 0);
+			}
+			if (dirs[d] & IVC_IN) {
+				/* The listener can receive: it waits for the client's
+				 * close, so the client first sees nothing, not EOF. */
+				if (!server) {
+					EQ(m ? ivc_read(c, b, 1, 0) : ivc_recv(c, b, 1, 0),
+					   me & IVC_IN ? -EAGAIN : -EBADF);
+				} else {
+					EQ(m ? ivc_read(c, b, 1, IO_MS) : ivc_recv(c, b, 1, IO_MS),
+					   m ? 0 : -EPIPE);
+				}
+			} else if (!server) {
+				/* An OUT-only listener closes at once: the client
+				 * drains, then sees end of stream. */
+				EQ(m ? ivc_read(c, b, 1, IO_MS) : ivc_recv(c, b, 1, IO_MS),
+				   m ? 0 : -EPIPE);
+			}
+			EQ(ivc_chan_close(c), 0);
+		}
+}
+
+/* Ring sizes from one page to 16 MiB: a maximum-size message each way. */
+static void sc_sizes(void)
+{
+	static uint8_t buf[16u << 20];
+
+	for (uint32_t order = 12; order <= 24; order++) {
+		uint32_t size = 1u << order, max = size - 4;
+		struct ivc_type t = { "test.sizes", 1, IVC_MESSAGE };
+		struct ivc_opts o = { size, size, max };
+		char name[32];
+		snprintf(name, sizeof name, "size%u", order);
+		struct ivc_chan *c = rendezvous(name, &t, IVC_INOUT, &o);
+		struct ivc_stats st;
+		EQ(ivc_stats(c, &st), 0);
+		EQ(st.tx_ring, size);
+		EQ(st.rx_ring, size);
+		EQ(st.max_msg_tx, max);
+		for (int round = 0; round < 2; round++) {
+			if (server == (round == 0)) {
+				fill(buf, order, round, max);
+				EQ(ivc_send(c, buf, max, IO_MS), 0);
+			} else {
+				EQ(ivc_recv(c, buf, max, IO_MS), (ssize_t)max);
+				if (!check(buf, order, (uint64_t)round, max))
+					fail("order %u corrupt", order);
+			}
+		}
+		/* random traffic, three ring-fulls */
+		if (server)
+			send_all(c, IVC_MESSAGE, order, 3ull * size, max < 65536 ? max : 65536);
+		else
+			recv_all(c, IVC_MESSAGE, order, 3ull * size, max < 65536 ? max : 65536);
+		if (!server) /* the listener closes last */
+			EQ(ivc_chan_close(c), 0);
+		else {
+			EQ(ivc_recv(c, buf, 1, IO_MS), -EPIPE);
+			EQ(ivc_chan_close(c), 0);
+		}
+	}
+}
+
+/* 1 GiB (or BYTES) checksummed each way at once on one channel, driven
+ * with timeout 0 and epoll on the channel's fd. */
+static void sc_bulk(uint64_t total, enum ivc_mode m)
+{
+	struct ivc_type t = { "test.bulk", 1, m };
+	struct ivc_opts o = { 1u << 18, 1u << 18, m == IVC_MESSAGE ? 65536 : 0 };
+	struct ivc_chan *c = rendezvous("bulk", &t, IVC_INOUT, &o);
+	static uint8_t out[65536], in[65536];
+	uint64_t ts = server ? 11 : 12, rs = server ? 12 : 11;
+	uint64_t sent = 0, rcvd = 0, tseed = ts, rseed = rs;
+	size_t want = 0, expect = 0;
+	bool have_want = false, have_expect = false;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN };
+	int64_t t0 = now_ms();
+
+	EQ(epoll_ctl(ep, EPOLL_CTL_ADD, ivc_chan_fd(c), &ev), 0);
+	while (sent < total || rcvd < total) {
+		bool moved = false;
+		while (sent < total) {
+			if (!have_want) {
+				want =
+				    (size_t)((tseed = tseed * 6364136223846793005ull + 1) >> 40) %
+				    65536;
+				if (want > total - sent)
+					want = (size_t)(total - sent);
+				if (m == IVC_STREAM && !want)
+					want = 1;
+				fill(out, ts, sent, want);
+				have_want = true;
+			}
+			long r = m == IVC_MESSAGE ? ivc_send(c, out, want, 0)
+						  : ivc_write(c, out, want, 0);
+			if (r == -EAGAIN)
+				break;
+			if (r < 0)
+				fail("send: %s", strerror((int)-r));
+			if (m == IVC_STREAM && (size_t)r < want) {
+				memmove(out, out + r, want - (size_t)r);
+				want -= (size_t)r;
+			} else {
+				have_want = false;
+			}
+			sent += m == IVC_MESSAGE ? want : (uint64_t)r;
+			moved = true;
+		}
+		while (rcvd < total) {
+			long r;
+			if (m == IVC_MESSAGE) {
+				if (!have_expect) {
+					expect =
+					    (size_t)((rseed = rseed * 6364136223846793005ull + 1) >>
+						     40) %
+					    65536;
+					if (expect > total - rcvd)
+						expect = (size_t)(total - rcvd);
+					have_expect = true;
+				}
+				r = ivc_recv(c, in, sizeof in, 0);
+				if (r >= 0) {
+					EQ(r, (long)expect);
+					have_expect = false;
+				}
+			} else {
+				r = ivc_read(c, in, sizeof in, 0);
+			}
+			if (r == -EAGAIN)
+				break;
+			if (r < 0)
+				fail("recv: %s", strerror((int)-r));
+			if (!check(in, rs, rcvd, (size_t)r))
+				fail("corrupt at %llu", (unsigned long long)rcvd);
+			rcvd += (uint64_t)r;
+			moved = true;
+		}
+		if (!moved && epoll_wait(ep, &ev, 1, IO_MS) == 0)
+			fail("epoll: no event in %d ms (sent %llu, received %llu)", IO_MS,
+			     (unsigned long long)sent, (unsigned long long)rcvd);
+	}
+	struct ivc_stats st;
+	EQ(ivc_stats(c, &st), 0);
+	EQ(st.tx_bytes, total);
+	EQ(st.rx_bytes, total);
+	printf("bulk %s: %llu bytes each way in %.2f s, %llu signals sent, %llu sleeps\n",
+	       m == IVC_MESSAGE ? "message" : "stream", (unsigned long long)total,
+	       (double)(now_ms() - t0) / 1000.0, (unsigned long long)st.notify_tx,
+	       (unsigned long long)st.waits);
+	close(ep);
+	if (!server)
+		EQ(ivc_chan_close(c), 0);
+	else {
+		EQ(m == IVC_MESSAGE ? ivc_recv(c, in, 1, IO_MS) : ivc_read(c, in, 1, IO_MS),
+		   m == IVC_MESSAGE ? -EPIPE : 0);
+		EQ(ivc_chan_close(c), 0);
+	}
+}
+
+/* Mismatched type, version, mode, direction or sizes are refused with
+ * their errors; the listener keeps serving and a right client gets in. */
+static void sc_mismatch(void)
+{
+	struct ivc_type t = { "test.typed", 3, IVC_MESSAGE };
+
+	if (server) {
+		struct ivc_listener *l;
+		struct ivc_chan *c;
+		struct ivc_opts o = { 8192, 8192, 1000 };
+		EQ(ivc_listen(ctx, "typed", &t, IVC_OUT, &o, &l), 0);
+		EQ(ivc_listen(ctx, "typed", &t, IVC_OUT, &o, &l) == -EEXIST, 1);
+		EQ(ivc_accept(l, CONNECT_MS, &c), 0);
+		EQ(ivc_send(c, "ok", 2, IO_MS), 0);
+		char b[4];
+		EQ(ivc_send(c, b, 0, IO_MS), 0);
+		while (ivc_send(c, b, 0, 50) == 0)
+			;
+		ivc_chan_close(c);
+		ivc_listener_close(l);
+		return;
+	}
+	struct ivc_chan *c;
+	struct ivc_type bad_name = { "test.other", 3, IVC_MESSAGE };
+	struct ivc_type bad_ver = { "test.typed", 4, IVC_MESSAGE };
+	struct ivc_type bad_mode = { "test.typed", 3, IVC_STREAM };
+	struct ivc_opts too_big = { 0, 16384, 0 }, msg_big = { 0, 0, 2000 };
+	EQ(ivc_connect(ctx, peer_dom, "typed", &bad_name, IVC_IN, NULL, CONNECT_MS, &c),
+	   -EPROTOTYPE);
+	EQ(ivc_connect(ctx, peer_dom, "typed", &bad_ver, IVC_IN, NULL, CONNECT_MS, &c),
+	   -EPROTOTYPE);
+	EQ(ivc_connect(ctx, peer_dom, "typed", &bad_mode, IVC_IN, NULL, CONNECT_MS, &c),
+	   -EPROTOTYPE);
+	EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_OUT, NULL, CONNECT_MS, &c), -EPROTOTYPE);
+	EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_INOUT, NULL, CONNECT_MS, &c), -EPROTOTYPE);
+	EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_IN, &too_big, CONNECT_MS, &c), -EMSGSIZE);
+	EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_IN, &msg_big, CONNECT_MS, &c), -EMSGSIZE);
+	EQ(ivc_connect(ctx, peer_dom, "nosuch", &t, IVC_IN, NULL, 300, &c), -ETIMEDOUT);
+	EQ(ivc_connect(ctx, peer_dom, "bad/name", &t, IVC_IN, NULL, 300, &c), -EINVAL);
+	EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_IN, NULL, CONNECT_MS, &c), 0);
+	char b[8];
+	EQ(ivc_recv(c, b, sizeof b, IO_MS), 2);
+	EQ(memcmp(b, "ok", 2), 0);
+	EQ(ivc_chan_type(c)->version, 3);
+	ivc_chan_close(c);
+}
+
+/* Close with data in flight: everything sent before close arrives. */
+static void sc_inflight(void)
+{
+	for (int m = 0; m < 2; m++) {
+		struct ivc_type t = { "test.inflight", 1, m ? IVC_STREAM : IVC_MESSAGE };
+		struct ivc_opts o = { 1u << 20, 4096, m ? 0 : 1000 };
+		struct ivc_chan *c = rendezvous(m ? "inflight-s" : "inflight-m", &t, IVC_OUT, &o);
+		uint64_t total = m ? 900000 : 500000;
+		uint8_t b[2000];
+		if (server) {
+			send_all(c, t.mode, 5, total, 1000); /* fits in the 1 MiB ring */
+			EQ(ivc_chan_close(c), 0);            /* at once, data still queued */
+		} else {
+			usleep(300000); /* let the listener close first */
+			recv_all(c, t.mode, 5, total, 1000);
+			EQ(m ? ivc_read(c, b, sizeof b, IO_MS) : ivc_recv(c, b, sizeof b, IO_MS),
+			   m ? 0 : -EPIPE);
+			EQ(m ? ivc_read(c, b, sizeof b, 0) : ivc_recv(c, b, sizeof b, 0),
+			   m ? 0 : -EPIPE);
+			EQ(ivc_chan_close(c), 0);
+		}
+	}
+}
+
+/* Timeouts and non-blocking calls answer in time. */
+static void sc_timeouts(void)
+{
+	struct ivc_type t = { "test.time", 1, IVC_MESSAGE };
+	struct ivc_opts o = { 4096, 4096, 1000 };
+	uint8_t b[1000] = { 0 };
+
+	if (server) {
+		struct ivc_listener *l;
+		struct ivc_chan *c;
+		EQ(ivc_listen(ctx, "time", &t, IVC_INOUT, &o, &l), 0);
+		int64_t t0 = now_ms();
+		EQ(ivc_accept(l, 0, &c), -EAGAIN);
+		EQ(ivc_accept(l, 200, &c), -ETIMEDOUT);
+		if (now_ms() - t0 < 190 || now_ms() - t0 > 1500)
+			fail("accept timeout took %lld ms", (long long)(now_ms() - t0));
+		printf("listener-ready\n");
+		fflush(stdout);
+		EQ(ivc_accept(l, CONNECT_MS, &c), 0);
+		/* fill the client's ring; it does not read yet */
+		while (ivc_send(c, b, 1000, 0) == 0)
+			;
+		EQ(ivc_send(c, b, 1000, 0), -EAGAIN);
+		t0 = now_ms();
+		EQ(ivc_send(c, b, 1000, 150), -ETIMEDOUT);
+		if (now_ms() - t0 < 140 || now_ms() - t0 > 1500)
+			fail("send timeout took %lld ms", (long long)(now_ms() - t0));
+		EQ(ivc_send(c, b, 1, IO_MS), 0); /* unblocks once the client reads */
+		EQ(ivc_recv(c, b, sizeof b, IO_MS), -EPIPE);
+		ivc_chan_close(c);
+		ivc_listener_close(l);
+		return;
+	}
+	struct ivc_chan *c;
+	usleep(1000000); /* after the listener's accept timeouts */
+	EQ(ivc_connect(ctx, peer_dom, "time", &t, IVC_INOUT, NULL, CONNECT_MS, &c), 0);
+	usleep(400000); /* the listener fills our ring and times out */
+	EQ(ivc_recv(c, b, sizeof b, 0), 1000);
+	int n = 1;
+	while (ivc_recv(c, b, sizeof b, 1000) >= 0 && ++n < 5)
+		;
+	/* nothing more will come */
+	while (ivc_recv(c, b, sizeof b, 0) >= 0)
+		;
+	int64_t t0 = now_ms();
+	EQ(ivc_recv(c, b, sizeof b, 150), -ETIMEDOUT);
+	if (now_ms() - t0 < 140 || now_ms() - t0 > 1500)
+		fail("recv timeout took %lld ms", (long long)(now_ms() - t0));
+	EQ(ivc_recv(c, b, sizeof b, 0), -EAGAIN);
+	ivc_chan_close(c);
+}
+
+/* Many channels: each of the domains listed connects to each, several
+ * channels per pair, all at once; each carries an echo exchange. */
+struct job {
+	struct ivc_chan *c;
+	bool serve;
+	int ok;
+};
+
+static void *echo_job(void *arg)
+{
+	struct job *j = arg;
+	uint8_t b[3000], r[3000];
+
+	for (int i = 0; i < 300; i++) {
+		size_t len = (size_t)(i * 37) % sizeof b;
+		if (j->serve) {
+			ssize_t n = ivc_recv(j->c, b, sizeof b, IO_MS);
+			if (n < 0)
+				return NULL;
+			if (ivc_send(j->c, b, (size_t)n, IO_MS))
+				return NULL;
+		} else {
+			fill(b, (uint64_t)i, 0, len);
+			if (ivc_send(j->c, b, len, IO_MS) ||
+			    ivc_recv(j->c, r, sizeof r, IO_MS) != (ssize_t)len || memcmp(b, r, len))
+				return NULL;
+		}
+	}
+	j->ok = 1;
+	return NULL;
+}
+
+static void sc_many(int argc, char **argv)
+{
+	/* argv: per-pair channel count, then the domids of all participants */
+	int per = atoi(argv[0]), n = argc - 1, me_idx = -1;
+	uint32_t doms[64];
+	struct ivc_type t = { "test.many", 1, IVC_MESSAGE };
+	struct ivc_opts o = { 16384, 16384, 3000 };
+	struct ivc_listener *l;
+	struct job jobs[512];
+	pthread_t th[512];
+	int nj = 0;
+
+	for (int i = 0; i < n; i++) {
+		doms[i] = (uint32_t)atoi(argv[i + 1]);
+		if (doms[i] == ivc_domid(ctx))
+			me_idx = i;
+	}
+	if (me_idx < 0)
+		fail("not in the list");
+	EQ(ivc_listen(ctx, "many", &t, IVC_INOUT, &o, &l), 0);
+	int expect_in = per * (n - 1), got_in = 0;
+	/* Connect to every other domain `per` times, accepting in between so
+	 * that nobody waits on a listener busy connecting. */
+	for (int k = 0; k < per; k++)
+		for (int i = 0; i < n; i++) {
+			if (i == me_idx)
+				continue;
+			struct ivc_chan *c;
+			int err;
+			for (;;) {
+				struct ivc_chan *a;
+				while (got_in < expect_in && ivc_accept(l, 0, &a) == 0) {
+					jobs[nj] = (struct job){ a, true, 0 };
+					pthread_create(&th[nj], NULL, echo_job, &jobs[nj]);
+					nj++;
+					got_in++;
+				}
+				err =
+				    ivc_connect(ctx, doms[i], "many", &t, IVC_INOUT, NULL, 300, &c);
+				if (err != -ETIMEDOUT)
+					break;
+			}
+			if (err)
+				fail("connect to dom%u: %s", doms[i], strerror(-err));
+			jobs[nj] = (struct job){ c, false, 0 };
+			pthread_create(&th[nj], NULL, echo_job, &jobs[nj]);
+			nj++;
+		}
+	while (got_in < expect_in) {
+		struct ivc_chan *a;
+		int err = ivc_accept(l, CONNECT_MS, &a);
+		if (err)
+			fail("accept %d/%d: %s", got_in, expect_in, strerror(-err));
+		jobs[nj] = (struct job){ a, true, 0 };
+		pthread_create(&th[nj], NULL, echo_job, &jobs[nj]);
+		nj++;
+		got_in++;
+	}
+	int bad = 0;
+	for (int i = 0; i < nj; i++) {
+		pthread_join(th[i], NULL);
+		bad += !jobs[i].ok;
+	}
+	/* Clients close first, then the serving ends see EOF and close. */
+	for (int i = 0; i < nj; i++)
+		if (!jobs[i].serve)
+			ivc_chan_close(jobs[i].c);
+	for (int i = 0; i < nj; i++)
+		if (jobs[i].serve) {
+			uint8_t b[4];
+			if (ivc_recv(jobs[i].c, b, sizeof b, IO_MS) != -EPIPE)
+				bad++;
+			ivc_chan_close(jobs[i].c);
+		}
+	ivc_listener_close(l);
+	if (bad)
+		fail("%d of %d channels failed", bad, nj);
+	printf("many: dom%u ran %d channels\n", ivc_domid(ctx), nj);
+}
+
+/* victim: stream to the peer until one of us is killed; the survivor's
+ * blocked call must fail with ECONNRESET (it prints when). */
+static void sc_victim(void)
+{
+	struct ivc_type t = { "test.victim", 1, IVC_MESSAGE };
+	struct ivc_opts o = { 8192, 8192, 2000 };
+	struct ivc_chan *c = rendezvous("victim", &t, IVC_INOUT, &o);
+	uint8_t b[2000] = { 0 };
+
+	printf("ready\n");
+	fflush(stdout);
+	for (uint64_t i = 0;; i++) {
+		long r;
+		/* Alternate sending and blocking receives, slowly enough that
+		 * each side spends most of its time blocked. */
+		if (server) {
+			r = ivc_send(c, b, i % 2000, -1);
+			if (!r && i % 64 == 0)
+				usleep(2000);
+		} else {
+			r = ivc_recv(c, b, sizeof b, -1);
+		}
+		if (r < 0) {
+			printf("error %s at %lld\n", strerror((int)-r), (long long)now_ms());
+			fflush(stdout);
+			EQ(r, -ECONNRESET);
+			EQ(ivc_chan_close(c), 0);
+			return;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int err;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 2 && !strcmp(argv[1], "now")) {
+		printf("%lld\n", (long long)now_ms());
+		return 0;
+	}
+	if (argc < 3)
+		return fprintf(stderr, "usage: see api-peer.c\n"), 2;
+	server = !strcmp(argv[1], "serve");
+	if (!server) {
+		if (argc < 4)
+			return 2;
+		peer_dom = (uint32_t)atoi(argv[2]);
+		argv++;
+		argc--;
+	}
+	scenario = argv[2];
+	err = ivc_open(&ctx, NULL);
+	if (err)
+		fail("ivc_open: %s", strerror(-err));
+	if (!strcmp(scenario, "dirmode"))
+		sc_dirmode();
+	else if (!strcmp(scenario, "sizes"))
+		sc_sizes();
+	else if (!strcmp(scenario, "bulk"))
+		sc_bulk(argc > 3 ? strtoull(argv[3], NULL, 0) : 1ull << 30,
+			argc > 4 && !strcmp(argv[4], "stream") ? IVC_STREAM : IVC_MESSAGE);
+	else if (!strcmp(scenario, "mismatch"))
+		sc_mismatch();
+	else if (!strcmp(scenario, "inflight"))
+		sc_inflight();
+	else if (!strcmp(scenario, "timeouts"))
+		sc_timeouts();
+	else if (!strcmp(scenario, "many"))
+		sc_many(argc - 3, argv + 3);
+	else if (!strcmp(scenario, "victim"))
+		sc_victim();
+	else
+		fail("unknown scenario");
+	ivc_close(ctx);
+	return 0;
+}

@@ -1,0 +1,109 @@
+#!/bin/sh
+# libIVC's API between sim domains: directions x modes, ring sizes, bulk
+# transfer with poll, type mismatches, close with data in flight,
+# timeouts, 64 channels between 8 domains, SIGKILL of either side, and
+# nothing left over afterwards.
+# usage: test-api.sh IVC_SIM API_PEER [BULK_BYTES]
+set -u
+SIM=$1
+PEER=$2
+BULK=${3:-1073741824}
+command -v python3 >/dev/null || { echo "SKIP: python3 needed"; exit 77; }
+IVC_SIM_DIR=$(mktemp -d /tmp/ivc-api-test.XXXXXX)
+export IVC_SIM_DIR
+pass=0
+fail=0
+cleanup() {
+	"$SIM" stop >/dev/null 2>&1
+	rm -rf "$IVC_SIM_DIR"
+}
+trap cleanup EXIT
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+bad() { echo "not ok - $1"; fail=$((fail + 1)); }
+check() {
+	d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+clean() {
+	"$SIM" stats --json | python3 -c '
+import json, sys
+bad = []
+for d in json.load(sys.stdin)["domains"]:
+    keys = ["grants", "mappings", "evtchns"]
+    if d["domid"] != 0:
+        keys += ["xs_nodes", "xs_watches"]
+    bad += ["dom%d %s=%d" % (d["domid"], k, d[k]) for k in keys if d[k]]
+if bad:
+    print("left over: " + ", ".join(bad))
+    sys.exit(1)'
+}
+pair() { # name, scenario, args...: listener in dom1, client in dom2
+	name=$1
+	sc=$2
+	shift 2
+	"$SIM" run --domid 1 -- "$PEER" serve "$sc" "$@" & a=$!
+	"$SIM" run --domid 2 -- "$PEER" connect 1 "$sc" "$@" & b=$!
+	wait $a; ra=$?
+	wait $b; rb=$?
+	check "$name" [ $ra = 0 -a $rb = 0 ]
+	check "$name: nothing left" clean
+}
+
+check "host starts" "$SIM" start
+pair "every direction x mode, message sizes 0..max" dirmode
+pair "ring sizes 4 KiB .. 16 MiB" sizes
+pair "bulk, message mode, $BULK bytes each way on one channel, epoll" bulk "$BULK" message
+pair "bulk, stream mode, $BULK bytes each way on one channel, epoll" bulk "$BULK" stream
+pair "type, version, mode, direction, size mismatch refused" mismatch
+pair "close with data in flight: all delivered, then EOF" inflight
+pair "timeouts and non-blocking calls" timeouts
+
+# 64 channels between 8 domains: each pair of the 8 connects both ways
+# (56 channels) plus... 8 domains x 7 peers x 1 = 56; per=2 gives 112.
+pids=""
+for d in 11 12 13 14 15 16 17 18; do
+	"$SIM" run --domid $d -- "$PEER" serve many 1 11 12 13 14 15 16 17 18 & pids="$pids $!"
+done
+nfail=0
+for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
+check "56 channels between 8 domains at once ($nfail domains failed)" [ $nfail = 0 ]
+pids=""
+for d in 21 22 23 24 25 26 27 28; do
+	"$SIM" run --domid $d -- "$PEER" serve many 2 21 22 23 24 25 26 27 28 & pids="$pids $!"
+done
+nfail=0
+for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
+check "112 channels between 8 domains at once ($nfail domains failed)" [ $nfail = 0 ]
+check "many channels: nothing left" clean
+
+# SIGKILL of either side at random points: the survivor's blocked call
+# fails with ECONNRESET within 100 ms, and everything is reclaimed.
+worst=0
+for i in 1 2 3 4 5 6; do
+	out=$(mktemp "$IVC_SIM_DIR/victim.XXXX")
+	"$SIM" run --domid 1 -- "$PEER" serve victim >"$out.1" 2>&1 & a=$!
+	"$SIM" run --domid 2 -- "$PEER" connect 1 victim >"$out.2" 2>&1 & b=$!
+	for k in $(seq 200); do grep -q ready "$out.1" 2>/dev/null && grep -q ready "$out.2" 2>/dev/null && break; sleep 0.05; done
+	sleep "0.$(shuf -i 0-3 -n 1)$(shuf -i 0-9 -n 1)"
+	if [ $((i % 2)) = 1 ]; then victim=$a survivor=2; else victim=$b survivor=1; fi
+	t0=$("$PEER" now)
+	pkill -9 -P $victim
+	wait $a; wait $b
+	t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.$survivor")
+	if grep -q "error Connection reset by peer" "$out.$survivor" && [ -n "$t1" ]; then
+		dt=$((t1 - t0))
+		[ $dt -gt $worst ] && worst=$dt
+		check "kill $( [ $survivor = 2 ] && echo listener || echo client ) (round $i): survivor got ECONNRESET after $dt ms" [ $dt -le 100 ]
+	else
+		bad "kill round $i: survivor did not see ECONNRESET: $(cat "$out.$survivor")"
+	fi
+	check "kill round $i: nothing left" clean
+done
+echo "# worst peer-death detection: $worst ms"
+
+no_sanitizer_report() { ! grep -E "Sanitizer|runtime error" "$IVC_SIM_DIR/simd.log"; }
+"$SIM" stop >/dev/null
+check "daemons exited without sanitizer reports" no_sanitizer_report
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
