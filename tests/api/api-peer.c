@@ -22,11 +22,13 @@
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
+#include <xenstore.h>
 
 #define CONNECT_MS 10000
 #define IO_MS 10000
 
 static struct ivc_ctx *ctx;
+static int connect_ms = CONNECT_MS; /* IVC_TEST_CONNECT_MS overrides */
 static bool server;
 static uint32_t peer_dom;
 static const char *scenario;
@@ -93,14 +95,17 @@ static struct ivc_chan *rendezvous(const char *name, const struct ivc_type *t, e
 	if (server) {
 		struct ivc_listener *l;
 		EQ(ivc_listen(ctx, name, t, ldir, o, &l), 0);
-		err = ivc_accept(l, CONNECT_MS, &c);
+		err = ivc_accept(l, connect_ms, &c);
 		ivc_listener_close(l);
 	} else {
 		enum ivc_dir cdir = ldir == IVC_IN ? IVC_OUT : ldir == IVC_OUT ? IVC_IN : IVC_INOUT;
-		err = ivc_connect(ctx, peer_dom, name, t, cdir, NULL, CONNECT_MS, &c);
+		err = ivc_connect(ctx, peer_dom, name, t, cdir, NULL, connect_ms, &c);
 	}
-	if (err)
+	if (err) {
+		printf("rendezvous error %s\n", strerror(-err));
+		fflush(stdout);
 		fail("rendezvous on %s: %s", name, strerror(-err));
+	}
 	return c;
 }
 
@@ -633,11 +638,60 @@ static void sc_victim(void)
 	}
 }
 
+/* ghost: a client that rings the doorbell by hand and dies before it
+ * attaches. The listener must withdraw its offer, release the channel and
+ * go on: accept ends at its deadline, nothing left behind. */
+static void sc_ghost(void)
+{
+	struct ivc_type t = { "test.ghost", 1, IVC_MESSAGE };
+	char path[256];
+
+	if (server) {
+		struct ivc_listener *l;
+		struct ivc_chan *c;
+		unsigned int n = 1;
+		EQ(ivc_listen(ctx, "ghost", &t, IVC_INOUT, NULL, &l), 0);
+		int64_t t0 = now_ms();
+		EQ(ivc_accept(l, 3000, &c), -ETIMEDOUT);
+		if (now_ms() - t0 > 8000)
+			fail("accept took %lld ms", (long long)(now_ms() - t0));
+		struct xs_handle *xs = xs_open(0);
+		snprintf(path, sizeof path, "/local/domain/%u/data/ivc/ghost/conn", ivc_domid(ctx));
+		free(xs_directory(xs, XBT_NULL, path, &n));
+		EQ(n, 0); /* the offer was withdrawn */
+		xs_close(xs);
+		ivc_listener_close(l);
+		return;
+	}
+	struct xs_handle *xs = xs_open(0);
+	struct xs_permissions perms[2] = { { ivc_domid(ctx), XS_PERM_NONE },
+					   { peer_dom, XS_PERM_READ | XS_PERM_WRITE } };
+	const char *req = "type=test.ghost version=1 mode=message dir=inout";
+	snprintf(path, sizeof path, "/local/domain/%u/data/ivc/ghost/protocol", peer_dom);
+	for (int i = 0; i < 200; i++) {
+		unsigned int len;
+		char *v = xs_read(xs, XBT_NULL, path, &len);
+		free(v);
+		if (v)
+			break;
+		usleep(10000);
+	}
+	snprintf(path, sizeof path, "/local/domain/%u/data/ivc/ghost/requests/%u-1", peer_dom,
+		 ivc_domid(ctx));
+	EQ(xs_write(xs, XBT_NULL, path, req, strlen(req)), true);
+	EQ(xs_set_permissions(xs, XBT_NULL, path, perms, 2), true);
+	usleep(300000); /* the offer arrives; we never attach */
+	xs_close(xs);
+	_exit(0); /* the domain dies with the offer unanswered */
+}
+
 int main(int argc, char **argv)
 {
 	int err;
 
 	signal(SIGPIPE, SIG_IGN);
+	if (getenv("IVC_TEST_CONNECT_MS"))
+		connect_ms = atoi(getenv("IVC_TEST_CONNECT_MS"));
 	if (argc >= 2 && !strcmp(argv[1], "now")) {
 		printf("%lld\n", (long long)now_ms());
 		return 0;
@@ -673,6 +727,8 @@ int main(int argc, char **argv)
 		sc_many(argc - 3, argv + 3);
 	else if (!strcmp(scenario, "victim"))
 		sc_victim();
+	else if (!strcmp(scenario, "ghost"))
+		sc_ghost();
 	else
 		fail("unknown scenario");
 	ivc_close(ctx);

@@ -58,6 +58,7 @@ pair "bulk, stream mode, $BULK bytes each way on one channel, epoll" bulk "$BULK
 pair "type, version, mode, direction, size mismatch refused" mismatch
 pair "close with data in flight: all delivered, then EOF" inflight
 pair "timeouts and non-blocking calls" timeouts
+pair "client dies between doorbell and attach: offer withdrawn" ghost
 
 # 64 channels between 8 domains: each pair of the 8 connects both ways
 # (56 channels) plus... 8 domains x 7 peers x 1 = 56; per=2 gives 112.
@@ -101,6 +102,23 @@ for i in 1 2 3 4 5 6; do
 	check "kill round $i: nothing left" clean
 done
 echo "# worst peer-death detection: $worst ms"
+
+# SIGKILL at any moment from the start, rendezvous included: the survivor
+# must end with an error of its own (never hang), and nothing is left.
+for i in 1 2 3 4 5 6; do
+	out=$(mktemp "$IVC_SIM_DIR/anytime.XXXX")
+	IVC_TEST_CONNECT_MS=2000 timeout 30 "$SIM" run --domid 1 -- "$PEER" serve victim >"$out.1" 2>&1 & a=$!
+	IVC_TEST_CONNECT_MS=2000 timeout 30 "$SIM" run --domid 2 -- "$PEER" connect 1 victim >"$out.2" 2>&1 & b=$!
+	sleep "0.0$(shuf -i 0-9 -n 1)" # often before or during the rendezvous
+	if [ $((i % 2)) = 1 ]; then victim=$a s=2; else victim=$b s=1; fi
+	pkill -9 -P $victim || kill -9 $victim
+	wait $a; ra=$?
+	wait $b; rb=$?
+	[ $s = 1 ] && rs=$ra || rs=$rb
+	check "kill at any time (round $i): survivor ended by itself, status $rs: $(grep -h 'error' "$out.$s" | head -n 1)" \
+		[ $rs != 124 ]
+	check "kill at any time (round $i): nothing left" clean
+done
 
 no_sanitizer_report() { ! grep -E "Sanitizer|runtime error" "$IVC_SIM_DIR/simd.log"; }
 "$SIM" stop >/dev/null

@@ -1,6 +1,7 @@
 #!/bin/sh
 # `make check`: every test, in two builds.
-#  1. gcc, -Werror: all suites (core, lint, model).
+#  1. gcc, -Werror: all suites; then make install into a scratch DESTDIR and
+#     a program built against it with pkg-config.
 #  2. clang, -Werror, ASan+UBSan: the core, sim, xenstore and api suites again,
 #     and the fuzz smoke.
 # Ends with one line `N passed, N failed[, N skipped]` over both.
@@ -45,6 +46,12 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 
 run_build gcc gcc -- -Dwerror=true
+echo "==> gcc: install and build against the installed library"
+if tests/scripts/check-install.sh build/check-gcc; then
+	extra="$extra --extra install=pass"
+else
+	extra="$extra --extra install=fail"
+fi
 run_build clang-san clang --suite core --suite fuzz --suite sim --suite xenstore --suite api -- -Dwerror=true \
 	-Db_sanitize=address,undefined -Db_lundef=false \
 	-Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all
