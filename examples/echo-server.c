@@ -44,7 +44,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "echo-server: ivc_open: %s\n", strerror(-err));
 		return 1;
 	}
-	if ((err = ivc_listen(ctx, name, &echo_type, IVC_INOUT, NULL, &l))) {
+	/* 128 KiB rings, so that messages of a full 64 KiB fit. */
+	const struct ivc_opts opts = { 128 * 1024, 128 * 1024, MAX_MSG };
+	if ((err = ivc_listen(ctx, name, &echo_type, IVC_INOUT, &opts, &l))) {
 		fprintf(stderr, "echo-server: listen on %s: %s\n", name, strerror(-err));
 		ivc_close(ctx);
 		return 1;

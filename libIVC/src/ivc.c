@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 #include <xenstore.h>
@@ -44,6 +45,9 @@ _Static_assert(IVC_CORE_EAGAIN == EAGAIN && IVC_CORE_EPIPE == EPIPE && IVC_CORE_
 #define LIVENESS_MS 50
 /* How long an accepted client gets to map and attach. */
 #define ATTACH_MS 5000
+/* Offers outstanding at once per listener; more requests wait their turn. */
+#define MAX_PENDING 16
+#define ID_MAX 40
 
 struct ivc_ctx {
 	const struct ivc_plat_ops *ops;
@@ -63,6 +67,14 @@ struct ivc_listener {
 	enum ivc_dir dir;
 	struct ivc_core_params params;
 	char base[128];
+	/* Offers made, waiting for their clients to attach. */
+	struct pending {
+		struct ivc_chan *c;
+		int64_t attach_by;
+		char conn[224];
+	} pend[MAX_PENDING];
+	int npend;
+	int epfd; /* the watch and every pending offer's event channel */
 };
 
 struct ivc_chan {
@@ -118,6 +130,12 @@ static bool name_ok(const char *s)
 		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
 			return false;
 	return true;
+}
+
+/* Service names become XenStore path elements, where '.' is refused. */
+static bool service_ok(const char *s)
+{
+	return name_ok(s) && !strchr(s, '.');
 }
 
 static bool type_ok(const struct ivc_type *t)
@@ -604,7 +622,7 @@ int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *typ
 	char v[32];
 	int err = 0;
 
-	if (!ctx || !out || !name_ok(name) || !type_ok(type) || dir < IVC_IN || dir > IVC_INOUT)
+	if (!ctx || !out || !service_ok(name) || !type_ok(type) || dir < IVC_IN || dir > IVC_INOUT)
 		return -EINVAL;
 	if (!opts)
 		opts = &none;
@@ -638,10 +656,18 @@ int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *typ
 		return -EINVAL;
 	}
 	l->xs = xs_open(0);
-	if (!l->xs) {
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!l->xs || l->epfd < 0) {
+		err = l->xs ? -errno : -ENOMEM;
+		if (l->xs)
+			xs_close(l->xs);
+		if (l->epfd >= 0)
+			close(l->epfd);
 		free(l);
-		return -errno;
+		return err;
 	}
+	struct epoll_event wev = { .events = EPOLLIN };
+	epoll_ctl(l->epfd, EPOLL_CTL_ADD, xs_fileno(l->xs), &wev);
 	snprintf(l->base, sizeof l->base, "/local/domain/%u/data/ivc/%s", ctx->domid, name);
 
 	/* The advertisement is readable by every domain; requests/ may be
@@ -716,6 +742,7 @@ int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *typ
 			xs_rm(ctx->xs, XBT_NULL, l->base);
 			pthread_mutex_unlock(&ctx->lock);
 		}
+		close(l->epfd);
 		xs_close(l->xs);
 		free(l);
 		return err;
@@ -726,18 +753,7 @@ int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *typ
 
 int ivc_listener_fd(const struct ivc_listener *l)
 {
-	return xs_fileno(l->xs);
-}
-
-void ivc_listener_close(struct ivc_listener *l)
-{
-	if (!l)
-		return;
-	pthread_mutex_lock(&l->ctx->lock);
-	xs_rm(l->ctx->xs, XBT_NULL, l->base);
-	pthread_mutex_unlock(&l->ctx->lock);
-	xs_close(l->xs);
-	free(l);
+	return l->epfd;
 }
 
 /* A request: "type=<name> version=<n> mode=<m> dir=<d>". */
@@ -793,161 +809,224 @@ static int write_offer(struct ivc_ctx *ctx, const char *dir, uint32_t client, co
 	return err;
 }
 
-/* Builds the channel for an accepted request and waits for the client to
- * attach. */
-static int offer_channel(struct ivc_listener *l, uint32_t client, const char *id, int64_t deadline,
-			 struct ivc_chan **out)
+/* Builds the channel for an accepted request and publishes the offer; the
+ * client's attach is awaited by ivc_accept without blocking. */
+static int offer_channel(struct ivc_listener *l, uint32_t client, const char *id,
+			 struct pending *pd)
 {
 	struct ivc_ctx *ctx = l->ctx;
 	const struct ivc_plat_ops *ops = ctx->ops;
 	const struct ivc_core_params *p = &l->params;
-	enum ivc_dir mydir = l->dir;
 	uint32_t n0 = ivc_wire_ring_pages(p->order[0]), n1 = ivc_wire_ring_pages(p->order[1]);
 	uint32_t npages = p->ctrl_pages + n0 + n1;
 	uint32_t *grefs = calloc(npages, sizeof *grefs);
-	struct ivc_chan *c = chan_new(ctx, &l->type, mydir, client);
-	char refs[16 * 12] = "";
+	struct ivc_chan *c = chan_new(ctx, &l->type, l->dir, client);
+	char refs[IVC_WIRE_MAX_CTRL_PAGES * 12] = "";
 	void *addr;
 	uint8_t *mem;
-	int err;
+	int err = grefs && c ? 0 : -ENOMEM;
 
-	if (!grefs || !c) {
-		free(grefs);
-		if (c)
-			chan_release(c, false);
-		return -ENOMEM;
-	}
-	c->side = 0;
-	snprintf(c->offer, sizeof c->offer, "%s/conn/%s", l->base, id);
-	err = ops->evtchn_alloc_unbound(c->plat, client, &c->port);
+	snprintf(pd->conn, sizeof pd->conn, "%s/conn/%s", l->base, id);
+	if (!err)
+		err = ops->evtchn_alloc_unbound(c->plat, client, &c->port);
 	if (!err)
 		err = ops->share(c->plat, client, npages, false, &addr, grefs, &c->share);
 	if (err) {
-		/* Our own failure (out of grant pages, say): refuse this client
-		 * at once and tell the caller. */
-		write_offer(ctx, c->offer, client, NULL, 0, "ENOSPC");
-		c->offer[0] = 0; /* the client reads the refusal; it stays */
+		/* Our own failure (out of memory or grant pages): refuse this
+		 * client at once and tell the caller. The refusal stays until
+		 * the listener closes. */
+		write_offer(ctx, pd->conn, client, NULL, 0, "ENOSPC");
 		free(grefs);
-		chan_release(c, false);
+		if (c)
+			chan_release(c, false);
 		return err == -ENOMEM || err == -ENOSPC ? err : -EIO;
 	}
+	c->side = 0;
+	snprintf(c->offer, sizeof c->offer, "%s", pd->conn);
 	mem = addr;
-	err = ivc_core_create(&c->core, mem, (size_t)p->ctrl_pages * PAGE, p,
-			      n0 ? mem + (size_t)p->ctrl_pages * PAGE : NULL,
-			      n1 ? mem + (size_t)(p->ctrl_pages + n0) * PAGE : NULL);
-	if (err)
-		goto fail;
-	memcpy(ivc_core_grefs(mem), grefs + p->ctrl_pages, (size_t)(n0 + n1) * 4);
-	/* If this process goes, the client sees our live byte cleared. */
+	/* Unmap-notify is armed before the live byte is set (spec 6.1): if
+	 * this process goes, the client sees side 0 down. */
 	err = ops->share_notify(c->plat, c->share, IVC_WIRE_LIVE_OFFSET(0),
 				IVC_PLAT_NOTIFY_CLEAR_BYTE | IVC_PLAT_NOTIFY_SEND_EVENT, c->port);
-	if (err)
-		goto fail;
-	for (uint32_t i = 0; i < p->ctrl_pages; i++)
-		snprintf(refs + strlen(refs), sizeof refs - strlen(refs), "%s%u", i ? "," : "",
-			 grefs[i]);
-	err = write_offer(ctx, c->offer, client, refs, c->port, NULL);
-	if (err)
-		goto fail;
-	/* The client signals once attached; give it a bounded time. */
-	int64_t attach_by = now_ms() + ATTACH_MS;
-	if (deadline >= 0 && deadline > attach_by)
-		attach_by = deadline;
-	while ((err = ivc_core_peer(&c->core)) == IVC_CORE_PEER_WAITING) {
-		int ms = left_ms(attach_by);
-		if (ms == 0) {
-			err = -ETIMEDOUT;
-			break;
-		}
-		if (wait_fd(c->evfd, ms < LIVENESS_MS ? ms : LIVENESS_MS) == 0 &&
-		    ops->domain_alive(c->plat, client) == 0) {
-			err = -ECONNRESET;
-			break;
-		}
-		drain_events(c);
+	if (!err)
+		err = ivc_core_create(&c->core, mem, (size_t)p->ctrl_pages * PAGE, p,
+				      n0 ? mem + (size_t)p->ctrl_pages * PAGE : NULL,
+				      n1 ? mem + (size_t)(p->ctrl_pages + n0) * PAGE : NULL);
+	if (!err) {
+		memcpy(ivc_core_grefs(mem), grefs + p->ctrl_pages, (size_t)(n0 + n1) * 4);
+		for (uint32_t i = 0; i < p->ctrl_pages; i++)
+			snprintf(refs + strlen(refs), sizeof refs - strlen(refs), "%s%u",
+				 i ? "," : "", grefs[i]);
+		err = write_offer(ctx, c->offer, client, refs, c->port, NULL);
 	}
-	if (err != IVC_CORE_PEER_UP && err != IVC_CORE_PEER_CLOSED)
-		goto fail;
 	free(grefs);
-	*out = c;
+	if (err) {
+		chan_release(c, false);
+		return err;
+	}
+	pd->c = c;
+	pd->attach_by = now_ms() + ATTACH_MS;
 	return 0;
-fail:
-	free(grefs);
-	chan_release(c, false);
-	return err < 0 ? err : -ECONNRESET;
+}
+
+static void pending_drop(struct ivc_listener *l, int i, bool release)
+{
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->pend[i].c->evfd, NULL);
+	if (release)
+		chan_release(l->pend[i].c, false); /* removes the offer too */
+	l->pend[i] = l->pend[--l->npend];
+}
+
+/* Looks at the outstanding offers: returns an attached channel, drops the
+ * ones whose client died or took too long. */
+static struct ivc_chan *pending_check(struct ivc_listener *l)
+{
+	for (int i = 0; i < l->npend; i++) {
+		struct ivc_chan *c = l->pend[i].c;
+		int st;
+
+		drain_events(c);
+		st = ivc_core_peer(&c->core);
+		if (st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_CLOSED) {
+			pending_drop(l, i, false);
+			return c;
+		}
+		if (st < 0 || now_ms() > l->pend[i].attach_by ||
+		    c->ctx->ops->domain_alive(c->plat, c->peer) == 0)
+			pending_drop(l, i--, true);
+	}
+	return NULL;
+}
+
+/* The requests/ directory must be writable by every domain, so any domain
+ * may remove it (XenStore checks removal on the node itself); put it back
+ * whenever it goes. */
+static void requests_restore(struct ivc_listener *l, const char *path)
+{
+	struct xs_permissions req[1] = { { l->ctx->domid, XS_PERM_WRITE } };
+	xs_transaction_t t = xs_transaction_start(l->ctx->xs);
+
+	if (t == XBT_NULL)
+		return;
+	if (!xs_mkdir(l->ctx->xs, t, path) || !xs_set_permissions(l->ctx->xs, t, path, req, 1)) {
+		xs_transaction_end(l->ctx->xs, t, true);
+		return;
+	}
+	xs_transaction_end(l->ctx->xs, t, false);
+}
+
+/* Reads, removes and answers the doorbells waiting under requests/. */
+static int take_requests(struct ivc_listener *l)
+{
+	char path[256];
+	unsigned int n = 0;
+	char **ents;
+	int err = 0;
+
+	snprintf(path, sizeof path, "%s/requests", l->base);
+	pthread_mutex_lock(&l->ctx->lock);
+	ents = xs_directory(l->ctx->xs, XBT_NULL, path, &n);
+	if (!ents && errno == ENOENT)
+		requests_restore(l, path);
+	pthread_mutex_unlock(&l->ctx->lock);
+	for (unsigned i = 0; ents && i < n && l->npend < MAX_PENDING && !err; i++) {
+		struct xs_permissions *perms;
+		unsigned int np = 0, len;
+		struct request rq;
+		uint32_t client;
+		char *val, *end, conn[224];
+		enum ivc_dir cdir;
+
+		if (strlen(ents[i]) > ID_MAX)
+			continue; /* not one of ours: ignore it (it is not removable) */
+		/* The entry is "<domid>-<nonce>"; the domain is trusted only if
+		 * XenStore says it owns the node, which it cannot forge. */
+		client = (uint32_t)strtoul(ents[i], &end, 10);
+		snprintf(path, sizeof path, "%s/requests/%s", l->base, ents[i]);
+		snprintf(conn, sizeof conn, "%s/conn/%s", l->base, ents[i]);
+		pthread_mutex_lock(&l->ctx->lock);
+		perms = xs_get_permissions(l->ctx->xs, XBT_NULL, path, &np);
+		val = xs_read(l->ctx->xs, XBT_NULL, path, &len);
+		xs_rm(l->ctx->xs, XBT_NULL, path);
+		pthread_mutex_unlock(&l->ctx->lock);
+		bool genuine = end != ents[i] && *end == '-' && perms && np >= 1 &&
+			       perms[0].id == client && val;
+		free(perms);
+		if (!genuine) {
+			free(val);
+			continue; /* forged or vanished: no answer */
+		}
+		bool parsed = parse_request(val, &rq) == 0;
+		free(val);
+		if (!parsed) {
+			write_offer(l->ctx, conn, client, NULL, 0, "EPROTO");
+			continue;
+		}
+		if (strcmp(rq.type, l->type.name) || rq.version != l->type.version ||
+		    strcmp(rq.mode, l->type.mode == IVC_STREAM ? "stream" : "message") ||
+		    dir_parse(rq.dir, &cdir) || !dirs_fit(l->dir, cdir)) {
+			write_offer(l->ctx, conn, client, NULL, 0, "EPROTOTYPE");
+			continue;
+		}
+		err = offer_channel(l, client, ents[i], &l->pend[l->npend]);
+		if (!err) {
+			struct epoll_event ev = { .events = EPOLLIN };
+			epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->pend[l->npend].c->evfd, &ev);
+			l->npend++;
+		} else if (err != -ENOMEM && err != -ENOSPC && err != -EIO)
+			err = 0; /* that client's trouble, not ours */
+	}
+	free(ents);
+	return err;
 }
 
 int ivc_accept(struct ivc_listener *l, int timeout_ms, struct ivc_chan **out)
 {
 	int64_t deadline = deadline_of(timeout_ms);
-	char path[256];
+	unsigned int num;
 
 	if (!l || !out)
 		return -EINVAL;
 	for (;;) {
-		unsigned int n = 0;
-		char **ents;
+		struct ivc_chan *c;
+		int err, ms;
 
-		snprintf(path, sizeof path, "%s/requests", l->base);
-		pthread_mutex_lock(&l->ctx->lock);
-		ents = xs_directory(l->ctx->xs, XBT_NULL, path, &n);
-		pthread_mutex_unlock(&l->ctx->lock);
-		for (unsigned i = 0; ents && i < n; i++) {
-			struct xs_permissions *perms;
-			unsigned int np = 0, len;
-			struct request rq;
-			uint32_t client;
-			char *val, *end, conn[224];
-			const char *refuse = NULL;
-			int err;
-
-			/* The entry is "<domid>-<nonce>"; the domain is trusted only
-			 * if XenStore says it owns the node (it cannot forge that). */
-			client = (uint32_t)strtoul(ents[i], &end, 10);
-			snprintf(path, sizeof path, "%s/requests/%s", l->base, ents[i]);
-			snprintf(conn, sizeof conn, "%s/conn/%s", l->base, ents[i]);
-			pthread_mutex_lock(&l->ctx->lock);
-			perms = xs_get_permissions(l->ctx->xs, XBT_NULL, path, &np);
-			val = xs_read(l->ctx->xs, XBT_NULL, path, &len);
-			xs_rm(l->ctx->xs, XBT_NULL, path);
-			pthread_mutex_unlock(&l->ctx->lock);
-			if (*end != '-' || !perms || np < 1 || perms[0].id != client || !val ||
-			    parse_request(val, &rq)) {
-				free(perms);
-				free(val);
-				continue; /* not a genuine request: ignore */
-			}
-			free(perms);
-			free(val);
-			enum ivc_dir cdir;
-			if (strcmp(rq.type, l->type.name) || rq.version != l->type.version ||
-			    strcmp(rq.mode, l->type.mode == IVC_STREAM ? "stream" : "message") ||
-			    dir_parse(rq.dir, &cdir) || !dirs_fit(l->dir, cdir))
-				refuse = "EPROTOTYPE";
-			if (refuse) {
-				write_offer(l->ctx, conn, client, NULL, 0, refuse);
-				continue;
-			}
-			err = offer_channel(l, client, ents[i], deadline, out);
-			if (err == 0 || err == -ENOMEM || err == -ENOSPC || err == -EIO) {
-				free(ents);
-				return err;
-			}
-			/* The client went away or never attached: remove its offer. */
-			pthread_mutex_lock(&l->ctx->lock);
-			xs_rm(l->ctx->xs, XBT_NULL, conn);
-			pthread_mutex_unlock(&l->ctx->lock);
+		/* Consume the watch events first, so that the listener's fd only
+		 * polls readable for requests that arrive after this point. */
+		while (wait_fd(xs_fileno(l->xs), 0) > 0)
+			free(xs_read_watch(l->xs, &num));
+		err = take_requests(l);
+		if (err)
+			return err;
+		c = pending_check(l);
+		if (c) {
+			*out = c;
+			return 0;
 		}
-		free(ents);
-		/* Wait for the requests/ watch to fire. */
-		int ms = left_ms(deadline);
+		ms = left_ms(deadline);
 		if (ms == 0)
 			return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
-		if (wait_fd(xs_fileno(l->xs), ms) > 0) {
-			unsigned int num;
-			free(xs_read_watch(l->xs, &num));
-		}
+		/* Sleep on the requests watch and every outstanding offer's event
+		 * channel, waking now and then to check on the clients. */
+		if (l->npend && (ms < 0 || ms > LIVENESS_MS))
+			ms = LIVENESS_MS;
+		if (wait_fd(l->epfd, ms) < 0)
+			return -errno;
 	}
+}
+
+void ivc_listener_close(struct ivc_listener *l)
+{
+	if (!l)
+		return;
+	while (l->npend)
+		pending_drop(l, 0, true);
+	pthread_mutex_lock(&l->ctx->lock);
+	xs_rm(l->ctx->xs, XBT_NULL, l->base);
+	pthread_mutex_unlock(&l->ctx->lock);
+	close(l->epfd);
+	xs_close(l->xs);
+	free(l);
 }
 
 /* ---- client ------------------------------------------------------------ */
@@ -993,8 +1072,12 @@ static int read_u32(struct xs_handle *xs, const char *dir, const char *key, uint
 }
 
 /* Checks the advertisement against what the client wants. */
+struct advert {
+	uint32_t ring[2], max[2]; /* as advertised; ring 0: listener -> client */
+};
+
 static int check_service(struct xs_handle *xs, const char *base, const struct ivc_type *type,
-			 enum ivc_dir dir, const struct ivc_opts *opts)
+			 enum ivc_dir dir, const struct ivc_opts *opts, struct advert *adv)
 {
 	char *tname = xs_get(xs, XBT_NULL, base, "type");
 	char *mode = xs_get(xs, XBT_NULL, base, "mode");
@@ -1012,12 +1095,13 @@ static int check_service(struct xs_handle *xs, const char *base, const struct iv
 	else if (strcmp(tname, type->name) || version != type->version ||
 		 strcmp(mode, type->mode == IVC_STREAM ? "stream" : "message") || !dirs_fit(d, dir))
 		err = -EPROTOTYPE;
-	else if (opts && ((opts->tx_ring && ring[1] < opts->tx_ring) ||
-			  (opts->rx_ring && ring[0] < opts->rx_ring) ||
+	else if (opts && ((opts->tx_ring && ring[0] < opts->tx_ring) ||
+			  (opts->rx_ring && ring[1] < opts->rx_ring) ||
 			  (opts->max_msg && type->mode == IVC_MESSAGE &&
 			   ((dir & IVC_OUT && max[1] < opts->max_msg) ||
 			    (dir & IVC_IN && max[0] < opts->max_msg)))))
 		err = -EMSGSIZE;
+	*adv = (struct advert){ { ring[0], ring[1] }, { max[0], max[1] } };
 	free(tname);
 	free(mode);
 	free(ldir);
@@ -1025,7 +1109,7 @@ static int check_service(struct xs_handle *xs, const char *base, const struct iv
 }
 
 static int attach_channel(struct ivc_chan *c, uint32_t server, const char *refs_s, uint32_t rport,
-			  const struct ivc_type *type, enum ivc_dir dir)
+			  const struct ivc_type *type, enum ivc_dir dir, const struct advert *adv)
 {
 	const struct ivc_plat_ops *ops = c->ctx->ops;
 	struct ivc_core_params p;
@@ -1058,6 +1142,11 @@ static int attach_channel(struct ivc_chan *c, uint32_t server, const char *refs_
 	    (dir & IVC_IN) != (p.order[0] ? IVC_IN : 0) ||
 	    (dir & IVC_OUT) != (p.order[1] ? IVC_OUT : 0))
 		return -EPROTOTYPE;
+	/* ...and the sizes the client agreed to (spec 7.1). */
+	for (int r = 0; r < 2; r++)
+		if (ivc_core_ring_bytes(&p, (unsigned)r) != adv->ring[r] ||
+		    p.max_msg[r] != adv->max[r])
+			return -EPROTO;
 	uint32_t n0 = ivc_wire_ring_pages(p.order[0]), n1 = ivc_wire_ring_pages(p.order[1]);
 	/* Copied out once; their number comes from the validated header. */
 	data_refs = malloc((size_t)(n0 + n1) * 4);
@@ -1095,7 +1184,7 @@ int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const st
 	uint32_t rport;
 	int err;
 
-	if (!ctx || !out || !name_ok(name) || !type_ok(type) || dir < IVC_IN || dir > IVC_INOUT)
+	if (!ctx || !out || !service_ok(name) || !type_ok(type) || dir < IVC_IN || dir > IVC_INOUT)
 		return -EINVAL;
 	xs = xs_open(0); /* own handle: its watches are ours alone */
 	if (!xs)
@@ -1109,8 +1198,9 @@ int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const st
 	}
 	err = strcmp(v, "1") ? -EPROTONOSUPPORT : 0;
 	free(v);
+	struct advert adv;
 	if (!err)
-		err = check_service(xs, base, type, dir, opts);
+		err = check_service(xs, base, type, dir, opts, &adv);
 	if (err)
 		goto out;
 
@@ -1181,8 +1271,12 @@ int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const st
 	xs_unwatch(xs, offer, "ivc-offer");
 	if (err)
 		goto out_req;
-	rport = (uint32_t)strtoul(v, NULL, 10);
+	char *end;
+	rport = (uint32_t)strtoul(v, &end, 10);
+	err = end == v || *end ? -EPROTO : 0;
 	free(v);
+	if (err)
+		goto out_req;
 	v = xs_get(xs, XBT_NULL, offer, "ring-ref");
 	if (!v) {
 		err = -EPROTO;
@@ -1194,7 +1288,7 @@ int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const st
 		err = -ENOMEM;
 		goto out_req;
 	}
-	err = attach_channel(c, server, v, rport, type, dir);
+	err = attach_channel(c, server, v, rport, type, dir, &adv);
 	free(v);
 	if (err) {
 		chan_release(c, false);

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ivc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -383,12 +384,14 @@ static void sc_mismatch(void)
 		struct ivc_opts o = { 8192, 8192, 1000 };
 		EQ(ivc_listen(ctx, "typed", &t, IVC_OUT, &o, &l), 0);
 		EQ(ivc_listen(ctx, "typed", &t, IVC_OUT, &o, &l) == -EEXIST, 1);
+		/* Service names are XenStore path elements: no '.', no '/'. */
+		EQ(ivc_listen(ctx, "my.typed", &t, IVC_OUT, &o, &l), -EINVAL);
 		EQ(ivc_accept(l, CONNECT_MS, &c), 0);
 		EQ(ivc_send(c, "ok", 2, IO_MS), 0);
+		/* Until the client has closed (sending is one-way here). */
 		char b[4];
-		EQ(ivc_send(c, b, 0, IO_MS), 0);
 		while (ivc_send(c, b, 0, 50) == 0)
-			;
+			usleep(1000);
 		ivc_chan_close(c);
 		ivc_listener_close(l);
 		return;
@@ -651,10 +654,24 @@ static void sc_ghost(void)
 		struct ivc_chan *c;
 		unsigned int n = 1;
 		EQ(ivc_listen(ctx, "ghost", &t, IVC_INOUT, NULL, &l), 0);
+		/* Non-blocking accepts answer at once, offer outstanding or not. */
+		int64_t end = now_ms() + 1500;
+		while (now_ms() < end) {
+			int64_t t1 = now_ms();
+			EQ(ivc_accept(l, 0, &c), -EAGAIN);
+			if (now_ms() - t1 > 100)
+				fail("non-blocking accept took %lld ms",
+				     (long long)(now_ms() - t1));
+			struct pollfd pfd = { .fd = ivc_listener_fd(l), .events = POLLIN };
+			poll(&pfd, 1, 100);
+		}
 		int64_t t0 = now_ms();
 		EQ(ivc_accept(l, 3000, &c), -ETIMEDOUT);
 		if (now_ms() - t0 > 8000)
 			fail("accept took %lld ms", (long long)(now_ms() - t0));
+		/* Idle: the listener's fd does not poll readable. */
+		struct pollfd pfd = { .fd = ivc_listener_fd(l), .events = POLLIN };
+		EQ(poll(&pfd, 1, 300), 0);
 		struct xs_handle *xs = xs_open(0);
 		snprintf(path, sizeof path, "/local/domain/%u/data/ivc/ghost/conn", ivc_domid(ctx));
 		free(xs_directory(xs, XBT_NULL, path, &n));
