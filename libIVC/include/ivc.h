@@ -11,8 +11,11 @@
  * Conventions
  *  - Every function that can fail returns 0 (or a count) on success and a
  *    negative errno value on failure; errno itself is not used.
- *  - timeout_ms: -1 waits forever, 0 never waits (-EAGAIN if it would),
- *    > 0 waits at most that long (-ETIMEDOUT).
+ *  - timeout_ms: negative waits forever, 0 never waits (-EAGAIN if it
+ *    would; ivc_connect: -ETIMEDOUT), > 0 waits at most that long
+ *    (-ETIMEDOUT). A peer whose domain died is noticed within about 50 ms
+ *    by calls that wait, and by calls with timeout 0 made at least that
+ *    often.
  *  - End of stream: ivc_recv() returns -EPIPE, ivc_read() returns 0, once
  *    everything the peer sent before closing has been read. A peer that
  *    died: -ECONNRESET, after what it sent has been read.
@@ -23,8 +26,9 @@
  *    several threads on one context (the context serialises XenStore).
  *  - A channel and a listener are used by one thread at a time. Different
  *    channels may be used from different threads concurrently.
- *  - ivc_chan_fd, ivc_stats, ivc_peer_domid: any thread, any time while the
- *    channel is open.
+ *  - ivc_chan_fd, ivc_peer_domid, ivc_chan_type, ivc_chan_dir: any thread,
+ *    any time while the channel is open (they read what never changes).
+ *  - ivc_stats: from the thread using the channel, like the I/O calls.
  */
 #ifndef IVC_H
 #define IVC_H
@@ -123,6 +127,8 @@ int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const st
  * (peer broke the protocol), -EBADF (channel has no send direction),
  * -EINVAL (stream channel). */
 int ivc_send(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms);
+/* sendv: at most IVC_IOV_MAX pieces (-EINVAL beyond). */
+#define IVC_IOV_MAX 64
 int ivc_sendv(struct ivc_chan *c, const struct iovec *iov, int iovcnt, int timeout_ms);
 /* recv: the message's length (>= 0), or -EMSGSIZE (cap too small; the
  * message stays), -EPIPE (end of stream), -ECONNRESET, -EPROTO, -EAGAIN,
@@ -130,8 +136,9 @@ int ivc_sendv(struct ivc_chan *c, const struct iovec *iov, int iovcnt, int timeo
 ssize_t ivc_recv(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms);
 
 /* Stream mode. write: bytes accepted (>= 1; fewer than len when the ring
- * fills), or an error as send. read: bytes read (>= 1), 0 at end of
- * stream, or an error as recv. */
+ * fills), or an error as send; len 0 returns 0 at once. read: bytes read
+ * (>= 1), 0 at end of stream, or an error as recv; cap 0 returns 0 at
+ * once (check end of stream with cap >= 1). */
 ssize_t ivc_write(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms);
 ssize_t ivc_read(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms);
 

@@ -91,6 +91,7 @@ struct ivc_chan {
 	struct ivc_type type;
 	enum ivc_dir dir;
 	uint64_t notify_tx, notify_rx, waits;
+	int64_t checked_ms; /* last liveness check */
 };
 
 /* ---- small helpers -------------------------------------------------- */
@@ -321,7 +322,21 @@ static int kick(struct ivc_chan *c)
  * domain died): tell the core, so that calls report -ECONNRESET. */
 static void check_peer_domain(struct ivc_chan *c)
 {
-	if (c->ctx->ops->domain_alive(c->plat, c->peer) == 0)
+	const struct ivc_plat_ops *ops = c->ctx->ops;
+	uint32_t st, rd, rp;
+
+	c->checked_ms = now_ms();
+	if (ops->domain_alive(c->plat, c->peer) == 0) {
+		ivc_core_set_peer_dead(&c->core);
+		return;
+	}
+	/* An unprivileged domain may not be able to ask about other domains;
+	 * its own port can: Xen reverts it to unbound when the peer's end
+	 * closes, which a dead domain's does. (An orderly close is seen
+	 * first: the core reports CLOSED before DEAD.) */
+	if (ivc_core_peer(&c->core) == IVC_CORE_PEER_UP &&
+	    ops->evtchn_status(c->plat, c->port, &st, &rd, &rp) == 0 &&
+	    st != IVC_PLAT_EVTCHN_INTERDOMAIN)
 		ivc_core_set_peer_dead(&c->core);
 }
 
@@ -388,20 +403,34 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 		int w;
 
 		if (r != -EAGAIN) {
-			int k = kick(c);
-			return r >= 0 && k < 0 && k != -EINVAL ? k : r;
+			/* The data has moved: a failure to signal shows up on the
+			 * next call, not as the failure of this one. */
+			kick(c);
+			return r;
 		}
 		/* Clear what is pending first: whatever arrives after this point
 		 * leaves the fd readable, so no wake-up is lost. */
 		drain_events(c);
+		/* A stream writer can use any room; a message needs all of it. */
 		w = ivc_core_prepare_wait(&c->core, tx ? IVC_CORE_WAIT_TX : IVC_CORE_WAIT_RX,
-					  tx ? io->len : 0);
+					  op == OP_WRITE ? 1
+					  : tx           ? io->len
+							 : 0);
 		if (w < 0)
 			return w;
 		if (w == 0)
 			continue;
-		if (timeout_ms == 0)
+		if (timeout_ms == 0) {
+			/* Pollers calling with timeout 0 still learn of a peer whose
+			 * domain died, within the same bound as blocked callers. */
+			if (now_ms() - c->checked_ms >= LIVENESS_MS) {
+				check_peer_domain(c);
+				if (ivc_core_poll(&c->core,
+						  tx ? IVC_CORE_WAIT_TX : IVC_CORE_WAIT_RX, 1))
+					continue;
+			}
 			return -EAGAIN;
+		}
 		w = chan_sleep(c, deadline);
 		if (w < 0)
 			return w;
@@ -471,10 +500,13 @@ int ivc_reserve(struct ivc_chan *c, size_t len, struct iovec iov[2], int timeout
 
 int ivc_commit(struct ivc_chan *c)
 {
-	int r = ivc_core_commit(&c->core);
-	int k = kick(c);
+	int r;
 
-	return r ? r : k < 0 && k != -EINVAL ? k : 0;
+	if (!c)
+		return -EINVAL;
+	r = ivc_core_commit(&c->core);
+	kick(c);
+	return r;
 }
 
 ssize_t ivc_peek(struct ivc_chan *c, struct iovec iov[2], int timeout_ms)
@@ -491,10 +523,13 @@ ssize_t ivc_peek(struct ivc_chan *c, struct iovec iov[2], int timeout_ms)
 
 int ivc_consume(struct ivc_chan *c)
 {
-	int r = ivc_core_consume(&c->core);
-	int k = kick(c);
+	int r;
 
-	return r ? r : k < 0 && k != -EINVAL ? k : 0;
+	if (!c)
+		return -EINVAL;
+	r = ivc_core_consume(&c->core);
+	kick(c);
+	return r;
 }
 
 int ivc_chan_fd(const struct ivc_chan *c)
@@ -658,7 +693,7 @@ int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *typ
 	l->xs = xs_open(0);
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!l->xs || l->epfd < 0) {
-		err = l->xs ? -errno : -ENOMEM;
+		err = -errno;
 		if (l->xs)
 			xs_close(l->xs);
 		if (l->epfd >= 0)
@@ -861,8 +896,9 @@ static int offer_channel(struct ivc_listener *l, uint32_t client, const char *id
 	}
 	free(grefs);
 	if (err) {
-		chan_release(c, false);
-		return err;
+		chan_release(c, false); /* removes a half-written offer */
+		write_offer(ctx, pd->conn, client, NULL, 0, "EIO");
+		return err == -ENOMEM || err == -ENOSPC ? err : -EIO;
 	}
 	pd->c = c;
 	pd->attach_by = now_ms() + ATTACH_MS;
@@ -891,7 +927,7 @@ static struct ivc_chan *pending_check(struct ivc_listener *l)
 			pending_drop(l, i, false);
 			return c;
 		}
-		if (st < 0 || now_ms() > l->pend[i].attach_by ||
+		if (st < 0 || st == IVC_CORE_PEER_DEAD || now_ms() > l->pend[i].attach_by ||
 		    c->ctx->ops->domain_alive(c->plat, c->peer) == 0)
 			pending_drop(l, i--, true);
 	}
@@ -1019,8 +1055,13 @@ void ivc_listener_close(struct ivc_listener *l)
 {
 	if (!l)
 		return;
-	while (l->npend)
-		pending_drop(l, 0, true);
+	/* Outstanding offers end in an orderly close: a client that already
+	 * attached sees end of stream, not a reset. */
+	while (l->npend) {
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->pend[0].c->evfd, NULL);
+		chan_release(l->pend[0].c, true);
+		l->pend[0] = l->pend[--l->npend];
+	}
 	pthread_mutex_lock(&l->ctx->lock);
 	xs_rm(l->ctx->xs, XBT_NULL, l->base);
 	pthread_mutex_unlock(&l->ctx->lock);

@@ -641,6 +641,72 @@ static void sc_victim(void)
 	}
 }
 
+/* bigwrite: a stream write larger than the whole ring, on a full ring,
+ * honours its timeout (it used to spin) and then goes through in parts. */
+static void sc_bigwrite(void)
+{
+	struct ivc_type t = { "test.bigwrite", 1, IVC_STREAM };
+	struct ivc_opts o = { 4096, 0, 0 };
+	struct ivc_chan *c = rendezvous("bigwrite", &t, IVC_OUT, &o);
+	static uint8_t buf[100000];
+
+	if (server) {
+		EQ(ivc_write(c, buf, 4096, IO_MS), 4096);
+		int64_t t0 = now_ms();
+		EQ(ivc_write(c, buf, sizeof buf, 0), -EAGAIN);
+		if (now_ms() - t0 > 100)
+			fail("non-blocking write took %lld ms", (long long)(now_ms() - t0));
+		t0 = now_ms();
+		EQ(ivc_write(c, buf, sizeof buf, 300), -ETIMEDOUT);
+		if (now_ms() - t0 < 290 || now_ms() - t0 > 1500)
+			fail("write timeout took %lld ms", (long long)(now_ms() - t0));
+		printf("full\n");
+		fflush(stdout);
+		size_t done = 0;
+		while (done < sizeof buf) {
+			ssize_t w = ivc_write(c, buf + done, sizeof buf - done, IO_MS);
+			if (w <= 0)
+				fail("write: %s", strerror((int)-w));
+			done += (size_t)w;
+		}
+		EQ(ivc_chan_close(c), 0);
+		return;
+	}
+	usleep(800000); /* let the listener fill the ring and time out */
+	size_t got = 0;
+	ssize_t r;
+	while ((r = ivc_read(c, buf, sizeof buf, IO_MS)) > 0)
+		got += (size_t)r;
+	EQ(r, 0);
+	EQ(got, 4096 + sizeof buf);
+	EQ(ivc_chan_close(c), 0);
+}
+
+/* poller: like victim, but the survivor only polls its fd and calls with
+ * timeout 0; it must still learn of the peer's death. */
+static void sc_poller(void)
+{
+	struct ivc_type t = { "test.poller", 1, IVC_MESSAGE };
+	struct ivc_chan *c = rendezvous("poller", &t, IVC_INOUT, NULL);
+	uint8_t b[64];
+
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		struct pollfd pfd = { .fd = ivc_chan_fd(c), .events = POLLIN };
+		long r;
+		poll(&pfd, 1, 20);
+		r = server ? ivc_send(c, b, 8, 0) : ivc_recv(c, b, sizeof b, 0);
+		if (r == -EAGAIN || r >= 0)
+			continue;
+		printf("error %s at %lld\n", strerror((int)-r), (long long)now_ms());
+		fflush(stdout);
+		EQ(r, -ECONNRESET);
+		EQ(ivc_chan_close(c), 0);
+		return;
+	}
+}
+
 /* ghost: a client that rings the doorbell by hand and dies before it
  * attaches. The listener must withdraw its offer, release the channel and
  * go on: accept ends at its deadline, nothing left behind. */
@@ -746,6 +812,10 @@ int main(int argc, char **argv)
 		sc_victim();
 	else if (!strcmp(scenario, "ghost"))
 		sc_ghost();
+	else if (!strcmp(scenario, "bigwrite"))
+		sc_bigwrite();
+	else if (!strcmp(scenario, "poller"))
+		sc_poller();
 	else
 		fail("unknown scenario");
 	ivc_close(ctx);

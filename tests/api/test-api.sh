@@ -59,6 +59,7 @@ pair "type, version, mode, direction, size mismatch refused" mismatch
 pair "close with data in flight: all delivered, then EOF" inflight
 pair "timeouts and non-blocking calls" timeouts
 pair "client dies between doorbell and attach: offer withdrawn" ghost
+pair "stream write larger than the ring: timeouts honoured, then delivered" bigwrite
 
 # 64 channels between 8 domains: each pair of the 8 connects both ways
 # (56 channels) plus... 8 domains x 7 peers x 1 = 56; per=2 gives 112.
@@ -102,6 +103,26 @@ for i in 1 2 3 4 5 6; do
 	check "kill round $i: nothing left" clean
 done
 echo "# worst peer-death detection: $worst ms"
+
+# The same with a survivor that only polls its fd and calls with timeout 0.
+for i in 1 2; do
+	out=$(mktemp "$IVC_SIM_DIR/poller.XXXX")
+	"$SIM" run --domid 1 -- "$PEER" serve poller >"$out.1" 2>&1 & a=$!
+	"$SIM" run --domid 2 -- "$PEER" connect 1 poller >"$out.2" 2>&1 & b=$!
+	for k in $(seq 200); do grep -q ready "$out.1" 2>/dev/null && grep -q ready "$out.2" 2>/dev/null && break; sleep 0.05; done
+	sleep 0.2
+	if [ $i = 1 ]; then victim=$a survivor=2; else victim=$b survivor=1; fi
+	t0=$("$PEER" now)
+	pkill -9 -P $victim
+	wait $a; wait $b
+	t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.$survivor")
+	if grep -q "error Connection reset by peer" "$out.$survivor" && [ -n "$t1" ]; then
+		check "poller (round $i): survivor got ECONNRESET after $((t1 - t0)) ms" [ $((t1 - t0)) -le 100 ]
+	else
+		bad "poller round $i: survivor did not see ECONNRESET: $(cat "$out.$survivor")"
+	fi
+	check "poller round $i: nothing left" clean
+done
 
 # SIGKILL at any moment from the start, rendezvous included: the survivor
 # must end with an error of its own (never hang), and nothing is left.

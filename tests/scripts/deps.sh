@@ -5,7 +5,7 @@
 # the command to run and fails.
 set -eu
 build="gcc libc6-dev make meson ninja-build pkg-config python3 libxen-dev xenstore-utils"
-check="$build clang libclang-rt-14-dev clang-format spin"
+check="$build clang libclang-rt-14-dev clang-format spin groff-base man-db"
 case "${1:-build}" in
 build) want=$build ;;
 check) want=$check ;;

@@ -923,8 +923,13 @@ static void handle(struct conn *c)
 			else if (al->mapped && !req->a[1])
 				err = -EBUSY; /* Xen refuses to end access to a mapped page */
 			else {
-				/* Deferred if still mapped: freed at the last unmap,
-				 * as gntalloc does. */
+				/* gntalloc fires the notify when the share is
+				 * released, not only at process exit. Deferred if still
+				 * mapped: freed at the last unmap, as gntalloc does. */
+				if (al->notify.flags)
+					fire_notify(&al->notify, al->fd, al->notify.offset,
+						    al->domid);
+				al->notify.flags = 0;
 				al->owner = NULL;
 				if (!al->mapped)
 					alloc_free(al);
