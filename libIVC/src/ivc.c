@@ -209,6 +209,31 @@ static int wait_fd(int fd, int ms)
 	return r < 0 ? -errno : r;
 }
 
+/* Runs body in a XenStore transaction, again while the commit answers
+ * EAGAIN (someone else wrote in between). body returns 0, or a negative
+ * errno to abort the transaction and fail. */
+typedef int (*txn_body)(struct xs_handle *xs, xs_transaction_t t, void *arg);
+
+static int xs_txn(struct xs_handle *xs, txn_body body, void *arg)
+{
+	for (int tries = 0;; tries++) {
+		xs_transaction_t t = xs_transaction_start(xs);
+		int err;
+
+		if (t == XBT_NULL)
+			return -errno;
+		err = body(xs, t, arg);
+		if (err) {
+			xs_transaction_end(xs, t, true);
+			return err;
+		}
+		if (xs_transaction_end(xs, t, false))
+			return 0;
+		if (errno != EAGAIN || tries > 100)
+			return -errno;
+	}
+}
+
 /* ---- context -------------------------------------------------------- */
 
 static const struct ivc_plat_ops *pick_platform(const char *name)
@@ -647,6 +672,56 @@ int ivc_chan_close(struct ivc_chan *c)
 
 /* ---- listener ---------------------------------------------------------- */
 
+/* The advertisement is readable by every domain; requests/ may be written
+ * (not listed) by every domain; conn/ is the listener's alone. */
+struct advertise {
+	struct ivc_listener *l;
+	const struct ivc_type *type;
+	enum ivc_dir dir;
+	uint32_t ring[2];
+};
+
+static int advertise_body(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	const struct advertise *a = arg;
+	const struct ivc_listener *l = a->l;
+	uint32_t me = l->ctx->domid;
+	struct xs_permissions pub[1] = { { me, XS_PERM_READ } };
+	struct xs_permissions req[1] = { { me, XS_PERM_WRITE } };
+	struct xs_permissions own[1] = { { me, XS_PERM_NONE } };
+	char path[192], key[32], v[32];
+	unsigned int len;
+	char *old = xs_read(xs, t, l->base, &len);
+	bool ok;
+
+	if (old) {
+		free(old);
+		return -EEXIST;
+	}
+	snprintf(v, sizeof v, "%u", a->type->version);
+	ok = xs_mkdir(xs, t, l->base) && xs_set_permissions(xs, t, l->base, pub, 1) &&
+	     xs_put(xs, t, l->base, "type", a->type->name) &&
+	     xs_put(xs, t, l->base, "version", v) &&
+	     xs_put(xs, t, l->base, "mode", a->type->mode == IVC_STREAM ? "stream" : "message") &&
+	     xs_put(xs, t, l->base, "direction", dir_str(a->dir));
+	for (int r = 0; r < 2 && ok; r++) {
+		snprintf(key, sizeof key, "ring%d-bytes", r);
+		snprintf(v, sizeof v, "%u", a->ring[r]);
+		ok = xs_put(xs, t, l->base, key, v);
+		snprintf(key, sizeof key, "ring%d-max-msg", r);
+		snprintf(v, sizeof v, "%u", l->params.max_msg[r]);
+		ok = ok && xs_put(xs, t, l->base, key, v);
+	}
+	snprintf(path, sizeof path, "%s/requests", l->base);
+	ok = ok && xs_mkdir(xs, t, path) && xs_set_permissions(xs, t, path, req, 1);
+	snprintf(path, sizeof path, "%s/conn", l->base);
+	ok = ok && xs_mkdir(xs, t, path) && xs_set_permissions(xs, t, path, own, 1);
+	/* Written last: a client that sees it sees all of the above. */
+	snprintf(v, sizeof v, "%u", IVC_WIRE_VERSION);
+	ok = ok && xs_put(xs, t, l->base, "protocol", v);
+	return ok ? 0 : -errno;
+}
+
 int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *type, enum ivc_dir dir,
 	       const struct ivc_opts *opts, struct ivc_listener **out)
 {
@@ -654,7 +729,6 @@ int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *typ
 	struct ivc_listener *l;
 	struct ivc_core_params *p;
 	uint32_t ring[2];
-	char v[32];
 	int err = 0;
 
 	if (!ctx || !out || !service_ok(name) || !type_ok(type) || dir < IVC_IN || dir > IVC_INOUT)
@@ -705,68 +779,10 @@ int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *typ
 	epoll_ctl(l->epfd, EPOLL_CTL_ADD, xs_fileno(l->xs), &wev);
 	snprintf(l->base, sizeof l->base, "/local/domain/%u/data/ivc/%s", ctx->domid, name);
 
-	/* The advertisement is readable by every domain; requests/ may be
-	 * written (not listed) by every domain; conn/ is ours alone. */
-	struct xs_permissions pub[1] = { { ctx->domid, XS_PERM_READ } };
-	struct xs_permissions req[1] = { { ctx->domid, XS_PERM_WRITE } };
-	struct xs_permissions own[1] = { { ctx->domid, XS_PERM_NONE } };
+	struct advertise a = { l, type, dir, { ring[0], ring[1] } };
 	char path[192];
 	pthread_mutex_lock(&ctx->lock);
-	for (int tries = 0;; tries++) {
-		xs_transaction_t t = xs_transaction_start(ctx->xs);
-		unsigned int len;
-		char *old;
-		bool ok;
-
-		if (t == XBT_NULL) {
-			err = -errno;
-			break;
-		}
-		old = xs_read(ctx->xs, t, l->base, &len);
-		if (old) {
-			free(old);
-			xs_transaction_end(ctx->xs, t, true);
-			err = -EEXIST;
-			break;
-		}
-		ok = xs_mkdir(ctx->xs, t, l->base) &&
-		     xs_set_permissions(ctx->xs, t, l->base, pub, 1) &&
-		     xs_put(ctx->xs, t, l->base, "type", type->name);
-		snprintf(v, sizeof v, "%u", type->version);
-		ok = ok && xs_put(ctx->xs, t, l->base, "version", v) &&
-		     xs_put(ctx->xs, t, l->base, "mode",
-			    type->mode == IVC_STREAM ? "stream" : "message") &&
-		     xs_put(ctx->xs, t, l->base, "direction", dir_str(dir));
-		for (int r = 0; r < 2 && ok; r++) {
-			char key[32];
-			snprintf(key, sizeof key, "ring%d-bytes", r);
-			snprintf(v, sizeof v, "%u", ring[r]);
-			ok = xs_put(ctx->xs, t, l->base, key, v);
-			snprintf(key, sizeof key, "ring%d-max-msg", r);
-			snprintf(v, sizeof v, "%u", p->max_msg[r]);
-			ok = ok && xs_put(ctx->xs, t, l->base, key, v);
-		}
-		snprintf(path, sizeof path, "%s/requests", l->base);
-		ok = ok && xs_mkdir(ctx->xs, t, path) &&
-		     xs_set_permissions(ctx->xs, t, path, req, 1);
-		snprintf(path, sizeof path, "%s/conn", l->base);
-		ok = ok && xs_mkdir(ctx->xs, t, path) &&
-		     xs_set_permissions(ctx->xs, t, path, own, 1);
-		/* Written last: a client that sees it sees all of the above. */
-		snprintf(v, sizeof v, "%u", IVC_WIRE_VERSION);
-		ok = ok && xs_put(ctx->xs, t, l->base, "protocol", v);
-		if (!ok) {
-			err = -errno;
-			xs_transaction_end(ctx->xs, t, true);
-			break;
-		}
-		if (xs_transaction_end(ctx->xs, t, false))
-			break;
-		if (errno != EAGAIN || tries > 100) {
-			err = -errno;
-			break;
-		}
-	}
+	err = xs_txn(ctx->xs, advertise_body, &a);
 	pthread_mutex_unlock(&ctx->lock);
 	snprintf(path, sizeof path, "%s/requests", l->base);
 	if (!err && !xs_watch(l->xs, path, "ivc-requests"))
@@ -806,40 +822,37 @@ static int parse_request(const char *s, struct request *rq)
 		   : -EPROTO;
 }
 
-/* Writes the answer to one request: an offer (keys) or a refusal. */
+/* Writes the answer to one request: an offer (keys) or a refusal, readable
+ * by the client only. */
+struct answer {
+	uint32_t me, client, port;
+	const char *dir, *refs, *error;
+};
+
+static int answer_body(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	const struct answer *a = arg;
+	struct xs_permissions perms[2] = { { a->me, XS_PERM_NONE }, { a->client, XS_PERM_READ } };
+	char v[16];
+	bool ok = xs_mkdir(xs, t, a->dir) && xs_set_permissions(xs, t, a->dir, perms, 2);
+
+	snprintf(v, sizeof v, "%u", a->port);
+	if (a->error)
+		ok = ok && xs_put(xs, t, a->dir, "error", a->error);
+	else
+		ok = ok && xs_put(xs, t, a->dir, "ring-ref", a->refs) &&
+		     xs_put(xs, t, a->dir, "event-channel", v);
+	return ok ? 0 : -errno;
+}
+
 static int write_offer(struct ivc_ctx *ctx, const char *dir, uint32_t client, const char *refs,
 		       uint32_t port, const char *error)
 {
-	struct xs_permissions perms[2] = { { ctx->domid, XS_PERM_NONE }, { client, XS_PERM_READ } };
-	char v[16];
-	int err = 0;
+	struct answer a = { ctx->domid, client, port, dir, refs, error };
+	int err;
 
 	pthread_mutex_lock(&ctx->lock);
-	for (int tries = 0;; tries++) {
-		xs_transaction_t t = xs_transaction_start(ctx->xs);
-		bool ok = t != XBT_NULL && xs_mkdir(ctx->xs, t, dir) &&
-			  xs_set_permissions(ctx->xs, t, dir, perms, 2);
-
-		if (error) {
-			ok = ok && xs_put(ctx->xs, t, dir, "error", error);
-		} else {
-			snprintf(v, sizeof v, "%u", port);
-			ok = ok && xs_put(ctx->xs, t, dir, "ring-ref", refs) &&
-			     xs_put(ctx->xs, t, dir, "event-channel", v);
-		}
-		if (!ok) {
-			err = -errno;
-			if (t != XBT_NULL)
-				xs_transaction_end(ctx->xs, t, true);
-			break;
-		}
-		if (xs_transaction_end(ctx->xs, t, false))
-			break;
-		if (errno != EAGAIN || tries > 100) {
-			err = -errno;
-			break;
-		}
-	}
+	err = xs_txn(ctx->xs, answer_body, &a);
 	pthread_mutex_unlock(&ctx->lock);
 	return err;
 }
@@ -1214,6 +1227,23 @@ static int attach_channel(struct ivc_chan *c, uint32_t server, const char *refs_
 	return err;
 }
 
+/* The client's request: a node it owns, readable and removable by the
+ * listener only. */
+struct doorbell {
+	const char *path, *req;
+	struct xs_permissions perms[2];
+};
+
+static int doorbell_body(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	const struct doorbell *d = arg;
+
+	return xs_write(xs, t, d->path, d->req, strlen(d->req)) &&
+		       xs_set_permissions(xs, t, d->path, (struct xs_permissions *)d->perms, 2)
+		   ? 0
+		   : -errno;
+}
+
 int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const struct ivc_type *type,
 		enum ivc_dir dir, const struct ivc_opts *opts, int timeout_ms,
 		struct ivc_chan **out)
@@ -1245,33 +1275,22 @@ int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const st
 	if (err)
 		goto out;
 
-	/* Ring the doorbell: a node we own, readable and removable by the
-	 * listener only. */
+	/* Ring the doorbell. */
 	pthread_mutex_lock(&ctx->lock);
 	snprintf(id, sizeof id, "%u-%llx", ctx->domid, (unsigned long long)ctx->nonce++);
 	pthread_mutex_unlock(&ctx->lock);
 	snprintf(req, sizeof req, "type=%s version=%u mode=%s dir=%s", type->name, type->version,
 		 type->mode == IVC_STREAM ? "stream" : "message", dir_str(dir));
 	snprintf(path, sizeof path, "%s/requests/%s", base, id);
-	struct xs_permissions perms[2] = { { ctx->domid, XS_PERM_NONE },
-					   { server, XS_PERM_READ | XS_PERM_WRITE } };
-	for (int tries = 0;; tries++) {
-		xs_transaction_t t = xs_transaction_start(xs);
-		bool ok = t != XBT_NULL && xs_write(xs, t, path, req, strlen(req)) &&
-			  xs_set_permissions(xs, t, path, perms, 2);
-		if (!ok) {
-			err = errno == EACCES ? -ECONNREFUSED : -errno;
-			if (t != XBT_NULL)
-				xs_transaction_end(xs, t, true);
-			goto out;
-		}
-		if (xs_transaction_end(xs, t, false))
-			break;
-		if (errno != EAGAIN || tries > 100) {
-			err = -errno;
-			goto out;
-		}
-	}
+	struct doorbell bell = { path,
+				 req,
+				 { { ctx->domid, XS_PERM_NONE },
+				   { server, XS_PERM_READ | XS_PERM_WRITE } } };
+	err = xs_txn(xs, doorbell_body, &bell);
+	if (err == -EACCES)
+		err = -ECONNREFUSED; /* requests/ is not writable: not a service */
+	if (err)
+		goto out;
 
 	/* The answer appears under conn/<id>, readable by us alone: an offer
 	 * (event-channel last in its transaction... all in one) or an error. */

@@ -761,8 +761,16 @@ static void sc_ghost(void)
 	}
 	snprintf(path, sizeof path, "/local/domain/%u/data/ivc/ghost/requests/%u-1", peer_dom,
 		 ivc_domid(ctx));
-	EQ(xs_write(xs, XBT_NULL, path, req, strlen(req)), true);
-	EQ(xs_set_permissions(xs, XBT_NULL, path, perms, 2), true);
+	/* In one transaction, as the library does: the listener must never
+	 * see the doorbell before its permissions are set. */
+	for (;;) {
+		xs_transaction_t tx = xs_transaction_start(xs);
+		EQ(xs_write(xs, tx, path, req, strlen(req)), true);
+		EQ(xs_set_permissions(xs, tx, path, perms, 2), true);
+		if (xs_transaction_end(xs, tx, false))
+			break;
+		EQ(errno, EAGAIN);
+	}
 	usleep(300000); /* the offer arrives; we never attach */
 	xs_close(xs);
 	_exit(0); /* the domain dies with the offer unanswered */

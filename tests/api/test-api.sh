@@ -9,35 +9,7 @@ SIM=$1
 PEER=$2
 BULK=${3:-1073741824}
 command -v python3 >/dev/null || { echo "SKIP: python3 needed"; exit 77; }
-IVC_SIM_DIR=$(mktemp -d /tmp/ivc-api-test.XXXXXX)
-export IVC_SIM_DIR
-pass=0
-fail=0
-cleanup() {
-	"$SIM" stop >/dev/null 2>&1
-	rm -rf "$IVC_SIM_DIR"
-}
-trap cleanup EXIT
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-bad() { echo "not ok - $1"; fail=$((fail + 1)); }
-check() {
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else bad "$d"; fi
-}
-clean() {
-	"$SIM" stats --json | python3 -c '
-import json, sys
-bad = []
-for d in json.load(sys.stdin)["domains"]:
-    keys = ["grants", "mappings", "evtchns"]
-    if d["domid"] != 0:
-        keys += ["xs_nodes", "xs_watches"]
-    bad += ["dom%d %s=%d" % (d["domid"], k, d[k]) for k in keys if d[k]]
-if bad:
-    print("left over: " + ", ".join(bad))
-    sys.exit(1)'
-}
+. "$(dirname "$0")/../lib/sim-lib.sh"
 pair() { # name, scenario, args...: listener in dom1, client in dom2
 	name=$1
 	sc=$2
@@ -141,8 +113,6 @@ for i in 1 2 3 4 5 6; do
 	check "kill at any time (round $i): nothing left" clean
 done
 
-no_sanitizer_report() { ! grep -E "Sanitizer|runtime error" "$IVC_SIM_DIR/simd.log"; }
 "$SIM" stop >/dev/null
 check "daemons exited without sanitizer reports" no_sanitizer_report
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+finish

@@ -9,38 +9,8 @@ SIM=$1
 PEER=$2
 command -v python3 >/dev/null || { echo "SKIP: python3 needed"; exit 77; }
 command -v xenstore-read >/dev/null || { echo "SKIP: xenstore-utils needed"; exit 77; }
-IVC_SIM_DIR=$(mktemp -d /tmp/ivc-sim-test.XXXXXX)
-export IVC_SIM_DIR
-pass=0
-fail=0
-cleanup() {
-	"$SIM" stop >/dev/null 2>&1
-	rm -rf "$IVC_SIM_DIR"
-}
-trap cleanup EXIT
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-bad() { echo "not ok - $1"; fail=$((fail + 1)); }
-check() { # description, command...
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else bad "$d"; fi
-}
+. "$(dirname "$0")/../lib/sim-lib.sh"
 xs0() { XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock "$@"; }
-# Every domain but 0 gone or holding nothing; dom0 holding no grant,
-# mapping or event channel.
-clean() {
-	"$SIM" stats --json | python3 -c '
-import json, sys
-bad = []
-for d in json.load(sys.stdin)["domains"]:
-    keys = ["grants", "mappings", "evtchns"]
-    if d["domid"] != 0:
-        keys += ["xs_nodes", "xs_watches"]
-    bad += ["dom%d %s=%d" % (d["domid"], k, d[k]) for k in keys if d[k]]
-if bad:
-    print("left over: " + ", ".join(bad))
-    sys.exit(1)'
-}
 run() { # domid, args... (background; pid in $!)
 	dom=$1
 	shift
@@ -136,12 +106,6 @@ no_procs() { ! pgrep -f "[i]vc-(simd|xenstored) --dir $IVC_SIM_DIR" >/dev/null; 
 check "no process of the host survives" no_procs
 check "no socket left" sh -c "! ls '$IVC_SIM_DIR'/admin.sock '$IVC_SIM_DIR'/host/*.sock 2>/dev/null | grep -q ."
 
-# Under ASan/UBSan the daemons report leaks and errors on stderr, which is
-# the host's log.
-no_sanitizer_report() {
-	! grep -E "Sanitizer|runtime error" "$IVC_SIM_DIR/simd.log"
-}
 check "daemons exited without sanitizer reports" no_sanitizer_report
 
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+finish
