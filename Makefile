@@ -3,7 +3,7 @@ PREFIX ?= /usr/local
 BUILD  ?= build/default
 MESON_OPTS ?=
 
-.PHONY: all deps build demo check install uninstall clean format fuzz help
+.PHONY: all deps build demo check install uninstall clean format fuzz help xen-check
 
 all: build
 
@@ -12,6 +12,7 @@ help:
 	@echo "make check     all tests: gcc and clang+ASan/UBSan builds, lint, model"
 	@echo "make build     build into $(BUILD)"
 	@echo "make install   install (PREFIX=$(PREFIX), DESTDIR honoured)"
+	@echo "make xen-check libIVC on a real Xen 4.17 booted in QEMU (tests/xen-lab)"
 	@echo "make fuzz      long fuzzing run of the ring core (FUZZ_SECONDS=600)"
 	@echo "make format    reformat all C files with .clang-format"
 	@echo "make clean     remove build/"
@@ -35,6 +36,11 @@ check:
 install: build
 	meson configure $(BUILD) --prefix=$(PREFIX)
 	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(DESTDIR))
+
+# Real Xen in QEMU (TCG): see tests/xen-lab/README.md. Not part of
+# `make check` yet.
+xen-check: build
+	tests/xen-lab/xen-check.sh $(BUILD)
 
 uninstall:
 	ninja -C $(BUILD) uninstall

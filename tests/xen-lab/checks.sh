@@ -1,0 +1,286 @@
+#!/bin/sh
+# libIVC on real Xen: runs in the lab's dom0 (xen-check.sh boots the lab
+# and runs this there). One `ok - ...` / `not ok - ...` line per check, a
+# final `N passed, N failed`; exit status 1 if anything failed.
+# usage: checks.sh BUILD_DIR
+#   IVC_XEN_BULK  bytes each way in the bulk tests (default 16 MiB)
+set -u
+B=$(cd "$1" && pwd)
+PEER=$B/tests/api/api-peer
+PLAT=$B/libIVC/platform/xen/test-xen-plat
+BULK=${IVC_XEN_BULK:-16777216}
+T=/tmp/xen-check
+rm -rf "$T"
+mkdir -p "$T"
+pass=0
+fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+bad() { echo "not ok - $1"; fail=$((fail + 1)); }
+check() {
+	d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+note() { echo "# $*"; }
+now() { "$PEER" now; }
+show() { sed 's/^/#   /' "$@"; } # a file's lines as comments
+start=$(cut -d' ' -f1 /proc/uptime)
+section() { echo "# == $* (at $(awk "BEGIN { printf \"%d\", $(cut -d' ' -f1 /proc/uptime) - $start }") s)"; }
+
+for f in "$PEER" "$PLAT"; do
+	[ -x "$f" ] || { echo "not ok - $f missing (build first)"; echo "0 passed, 1 failed"; exit 1; }
+done
+note "Xen $(xl info | sed -n 's/^xen_version *: //p'), dom0 $(uname -r), gntalloc limit $(cat /sys/module/xen_gntalloc/parameters/limit)"
+
+# ---- what libIVC holds in dom0: XenStore nodes, event channels, grants ----
+evtchns() { lsevtchn 0 2>/dev/null | grep -c -E 'Interdomain|Unbound'; }
+# Active entries of dom0's grant table ('g' debug key, read from Xen's log).
+grants() {
+	xl dmesg -c >/dev/null
+	xl debug-keys g
+	xl dmesg -c | awk '/grant-table for remote d/ { d = $5 } d == "d0" && /\[0x/ { n++ }
+		END { print n + 0 }'
+}
+base_ev=$(evtchns)
+base_gr=$(grants)
+note "dom0 at rest: $base_ev interdomain/unbound event channels, $base_gr active grants"
+# Nothing of libIVC's left in dom0 (the empty data/ivc directory aside).
+clean() {
+	i=0
+	while :; do # the kernel ends grants the peer still mapped a bit later
+		ivc=$(xenstore-list /local/domain/0/data/ivc 2>/dev/null | tr '\n' ' ')
+		ev=$(evtchns)
+		gr=$(grants)
+		dying=$(xl list | awk 'NR > 1 && $5 ~ /d/' | wc -l)
+		[ -z "$ivc" ] && [ "$ev" = "$base_ev" ] && [ "$gr" = "$base_gr" ] && [ "$dying" = 0 ] && return 0
+		i=$((i + 1))
+		[ $i -ge 10 ] && break
+		sleep 1
+	done
+	echo "# left over in dom0: XenStore data/ivc: [$ivc], event channels $ev (at rest $base_ev), active grants $gr (at rest $base_gr), dying domains $dying"
+	return 1
+}
+
+# ---- 1. the xen platform against Xen itself (dom0) -----------------------
+section "the xen platform in dom0"
+"$PLAT" >"$T/plat.out" 2>&1
+rc=$?
+show "$T/plat.out"
+check "test-xen-plat in dom0 (grants and event channels against Xen)" [ $rc = 0 ]
+
+# ---- 2. the API between two processes of dom0 ------------------------------
+section "dom0 <-> dom0"
+SCEN="dirmode sizes bulk:$BULK:message bulk:$BULK:stream mismatch inflight timeouts"
+desc() { echo "$1" | sed 's/^bulk:\([0-9]*\):\(.*\)/bulk, \2 mode, \1 bytes each way/'; }
+args() { echo "$1" | tr : ' '; }
+for s in $SCEN; do
+	# shellcheck disable=SC2046
+	"$PEER" serve $(args "$s") >"$T/s.out" 2>&1 &
+	a=$!
+	# shellcheck disable=SC2046
+	"$PEER" connect 0 $(args "$s") >"$T/c.out" 2>&1
+	rb=$?
+	wait $a
+	ra=$?
+	grep -h '^bulk' "$T/s.out" | sed 's/^/# /'
+	[ "$ra$rb" = 00 ] || { show "$T/s.out"; show "$T/c.out"; }
+	check "dom0 <-> dom0: $(desc "$s")" [ "$ra$rb" = 00 ]
+done
+check "dom0 <-> dom0: nothing left" clean
+
+# ---- 3. the API between dom0 and a PV domU ---------------------------------
+section "dom0 <-> PV domU"
+# One domU runs test-xen-plat, then the client side of every scenario in
+# turn, then serves dirmode to dom0; dom0 serves each scenario once the
+# domU is up (an accept waits 10 s at most, less than a domU's boot).
+# Each client line ends with "@@rc SCENARIO STATUS".
+cmd="$PLAT; echo \"@@rc plat \$?\"
+export IVC_TEST_CONNECT_MS=60000
+for s in $SCEN; do $PEER connect 0 \$(echo \$s | tr : ' '); echo \"@@rc \$s \$?\"; done
+$PEER serve dirmode; echo \"@@rc reverse \$?\""
+t0=$(now)
+if dom=$(lab-domu -m 256 --start -f "$PEER" -f "$PLAT" api "$cmd" 2>"$T/start.err"); then
+	ok "PV domU 'api' (domid $dom) up in $(($(now) - t0)) ms"
+	for s in $SCEN; do
+		# shellcheck disable=SC2046
+		"$PEER" serve $(args "$s") >"$T/s.$s.out" 2>&1
+		echo $? >"$T/s.$s.rc"
+	done
+	IVC_TEST_CONNECT_MS=60000 "$PEER" connect "$dom" dirmode >"$T/r.out" 2>&1
+	rr=$?
+	lab-domu --wait -t 600 api >"$T/api.out" 2>&1
+	ru=$?
+	rcof() { sed -n "s/^@@rc $1 \([0-9]*\)\$/\1/p" "$T/api.out"; }
+	# in the domU: everything but the @@rc lines, for the record
+	grep -v '^@@rc' "$T/api.out" | sed 's/^/# domU: /'
+	check "test-xen-plat in a PV domU" [ "$(rcof plat)" = 0 ]
+	for s in $SCEN; do
+		rs=$(cat "$T/s.$s.rc")
+		[ "$rs" = 0 ] || show "$T/s.$s.out"
+		check "dom0 (listener) <-> PV domU (client): $(desc "$s")" [ "$rs/$(rcof "$s")" = 0/0 ]
+	done
+	[ $rr = 0 ] || show "$T/r.out"
+	check "PV domU (listener) <-> dom0 (client): dirmode" [ "$rr/$(rcof reverse)" = 0/0 ]
+	check "the domU's commands ended (status $ru)" [ $ru = 0 ]
+else
+	show "$T/start.err"
+	bad "PV domU 'api' did not start"
+fi
+check "dom0 <-> domU: nothing left in dom0" clean
+
+# ---- 4. peer death: xl destroy of the domU mid-transfer ---------------------
+section "peer death"
+# dom0 blocked in ivc_send (listener) or ivc_recv (client) must fail with
+# ECONNRESET: the library looks at the peer's domain every 50 ms while
+# blocked. Measured in dom0 from the start of `xl destroy`.
+# usage: victim ROLE (listener: dom0 serves; client: dom0 connects)
+victim() {
+	role=$1 name=victim-$1
+	if [ "$role" = listener ]; then
+		dcmd="IVC_TEST_CONNECT_MS=60000 $PEER connect 0 victim"
+	else
+		dcmd="IVC_TEST_CONNECT_MS=60000 $PEER serve victim"
+	fi
+	dom=$(lab-domu --start -f "$PEER" "$name" "$dcmd" 2>"$T/start.err") || {
+		show "$T/start.err"
+		bad "peer death ($role): domU did not start"
+		return
+	}
+	if [ "$role" = listener ]; then
+		IVC_TEST_CONNECT_MS=60000 "$PEER" serve victim >"$T/v.out" 2>&1 &
+	else
+		IVC_TEST_CONNECT_MS=60000 "$PEER" connect "$dom" victim >"$T/v.out" 2>&1 &
+	fi
+	a=$!
+	i=0
+	until grep -q '^ready' "$T/v.out" && lab-domu --output "$name" | grep -q '^ready'; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && break
+		usleep 100000
+	done
+	sleep 1 # mid-transfer
+	t0=$(now)
+	xl destroy "$name"
+	t1=$(now)
+	i=0
+	while kill -0 $a 2>/dev/null && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+	kill -9 $a 2>/dev/null
+	wait $a
+	ra=$?
+	te=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$T/v.out")
+	show "$T/v.out"
+	if grep -q '^error Connection reset by peer' "$T/v.out" && [ -n "$te" ]; then
+		dt=$((te - t0))
+		note "peer death ($role): xl destroy took $((t1 - t0)) ms; ECONNRESET $dt ms after it started, $((te - t1)) ms after it returned"
+		# the domain is gone when xl destroy returns; then 50 ms polling
+		check "peer death, dom0 as $role: ECONNRESET $dt ms after xl destroy began ($((te - t1)) ms after it returned; bound 1000)" \
+			[ $((te - t1)) -le 1000 ]
+	else
+		bad "peer death, dom0 as $role: no ECONNRESET in dom0 (status $ra)"
+	fi
+	check "peer death, dom0 as $role: dom0's process exited 0" [ $ra = 0 ]
+	check "peer death, dom0 as $role: nothing left in dom0" clean
+	lab-domu --wait "$name" >/dev/null 2>&1
+}
+victim listener
+victim client
+
+# ---- 5. XenStore permissions, enforced by the real xenstored ----------------
+section "XenStore permissions"
+# dom0 keeps a key of its own (n0), grants one key to domain 9999 only,
+# and publishes one to all (r0). A domU must read only the last, and write
+# neither dom0's area nor another domain's (the 'iso-b' domU's).
+D=/local/domain/0/data/lab
+xenstore-write $D/secret s1 $D/granted s2 $D/public s3
+xenstore-chmod $D n0
+xenstore-chmod $D/secret n0
+xenstore-chmod $D/granted n0 r9999
+xenstore-chmod $D/public r0
+if dom_b=$(lab-domu --start iso-b 'sleep 600' 2>"$T/start.err"); then
+	icmd='r() { xenstore-read "$1" >/dev/null 2>&1 && echo "@@iso read $1 yes" || echo "@@iso read $1 no"; }
+w() { xenstore-write "$1" x >/dev/null 2>&1 && echo "@@iso write $1 yes" || echo "@@iso write $1 no"; }
+me=$(xenstore-read domid)
+r '"$D"'/public; r '"$D"'/secret; r '"$D"'/granted
+w '"$D"'/public; w '"$D"'/new; w /local/domain/0/data/new; w /local/domain/'"$dom_b"'/data/new
+w /local/domain/$me/data/mine; r /local/domain/$me/data/mine
+xenstore-ls /local/domain/0/data >/dev/null 2>&1 && echo "@@iso list dom0-data yes" || echo "@@iso list dom0-data no"'
+	lab-domu iso-a "$icmd" >"$T/iso.out" 2>&1
+	grep -v '^@@iso' "$T/iso.out" | sed 's/^/# domU: /'
+	iso() { grep -q "^@@iso $1 $2\$" "$T/iso.out"; }
+	check "XenStore: a domU reads a key dom0 made readable to all" iso "read $D/public" yes
+	check "XenStore: a domU cannot read a key of dom0's (n0)" iso "read $D/secret" no
+	check "XenStore: a domU cannot read a key granted to another domain only" iso "read $D/granted" no
+	check "XenStore: a domU cannot list dom0's data/ (n0)" iso "list dom0-data" no
+	check "XenStore: a domU cannot overwrite a read-only key of dom0's" iso "write $D/public" no
+	check "XenStore: a domU cannot create a node in dom0's area" iso "write $D/new" no
+	check "XenStore: a domU cannot create a node in dom0's data/" iso "write /local/domain/0/data/new" no
+	check "XenStore: a domU cannot write another domU's data/ (domid $dom_b)" iso "write /local/domain/$dom_b/data/new" no
+	check "XenStore: a domU writes and reads its own data/" iso "read /local/domain/[0-9]*/data/mine" yes
+	check "XenStore: dom0's keys unchanged" [ "$(xenstore-read $D/public $D/secret $D/granted | tr '\n' ' ')" = "s3 s1 s2 " ]
+	xl destroy iso-b
+else
+	show "$T/start.err"
+	bad "XenStore isolation: domUs did not start"
+fi
+xenstore-rm $D
+
+# ---- 6. domU <-> domU ------------------------------------------------------
+section "domU <-> domU"
+SC2="dirmode bulk:$BULK:stream"
+if dom_s=$(lab-domu -m 256 --start -f "$PEER" uu-server \
+	"export IVC_TEST_CONNECT_MS=120000; for s in $SC2; do $PEER serve \$(echo \$s | tr : ' '); echo \"@@rc \$s \$?\"; done" 2>"$T/start.err"); then
+	lab-domu -m 256 -t 600 -f "$PEER" uu-client \
+		"export IVC_TEST_CONNECT_MS=120000; for s in $SC2; do $PEER connect $dom_s \$(echo \$s | tr : ' '); echo \"@@rc \$s \$?\"; done" >"$T/uc.out" 2>&1
+	lab-domu --wait -t 120 uu-server >"$T/us.out" 2>&1
+	for s in $SC2; do
+		rs=$(sed -n "s/^@@rc $s \([0-9]*\)\$/\1/p" "$T/us.out")
+		rc=$(sed -n "s/^@@rc $s \([0-9]*\)\$/\1/p" "$T/uc.out")
+		[ "$rs$rc" = 00 ] || { show "$T/us.out"; show "$T/uc.out"; }
+		check "PV domU (listener) <-> PV domU (client): $(desc "$s")" [ "$rs$rc" = 00 ]
+	done
+else
+	show "$T/start.err"
+	bad "domU <-> domU: domU did not start"
+fi
+
+# Peer death between domUs: the survivor is a domU, which may not ask Xen
+# or XenStore about other domains; its blocked call must still fail.
+# Measured in dom0 (polling the survivor's console every 100 ms).
+if dom_s=$(lab-domu --start -f "$PEER" uu-survivor \
+	"IVC_TEST_CONNECT_MS=120000 $PEER serve victim" 2>"$T/start.err") &&
+	lab-domu --start -f "$PEER" uu-victim \
+		"IVC_TEST_CONNECT_MS=120000 $PEER connect $dom_s victim" >/dev/null 2>>"$T/start.err"; then
+	i=0
+	until lab-domu --output uu-survivor | grep -q '^ready' && lab-domu --output uu-victim | grep -q '^ready'; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && break
+		usleep 100000
+	done
+	sleep 1
+	t0=$(now)
+	xl destroy uu-victim
+	t1=$(now)
+	te=""
+	while [ $(($(now) - t0)) -lt 30000 ]; do
+		lab-domu --output uu-survivor | grep -q '^error' && { te=$(now); break; }
+		usleep 100000
+	done
+	lab-domu --wait -t 30 uu-survivor >"$T/uus.out" 2>&1
+	ru=$?
+	show "$T/uus.out"
+	if [ -n "$te" ] && grep -q '^error Connection reset by peer' "$T/uus.out"; then
+		check "peer death, domU <-> domU: the surviving domU got ECONNRESET, seen by dom0 $((te - t0)) ms after xl destroy began (xl destroy took $((t1 - t0)) ms; bound 5000)" \
+			[ $((te - t0)) -le 5000 ]
+	else
+		bad "peer death, domU <-> domU: the surviving domU saw no ECONNRESET within 30 s of xl destroy"
+	fi
+	check "peer death, domU <-> domU: the survivor's process exited 0 (status $ru)" [ $ru = 0 ]
+else
+	show "$T/start.err"
+	bad "peer death, domU <-> domU: domUs did not start"
+fi
+check "domU <-> domU: nothing left in dom0" clean
+
+section "end"
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
