@@ -89,44 +89,56 @@ EOF
 xenargs="console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=2 ${IVC_XEN_LAB_XEN_ARGS-spec-ctrl=eager-fpu}"
 dom0args="console=hvc0 $quiet lab.gntalloc=$gnt lab.shell=$shell"
 if [ $shell = 1 ]; then
-	chardev="-serial mon:stdio"
+	# the console on the terminal, multiplexed with QEMU's monitor, and logged
+	chardev="-chardev stdio,id=con,mux=on,signal=off,logfile=$run/console.log -serial chardev:con -mon chardev=con"
 	echo "run.sh: dom0 shell: Ctrl-a x quits QEMU; Ctrl-a a Ctrl-a a Ctrl-a a switches input Xen/dom0" >&2
 else
 	chardev="-chardev file,id=con,path=$run/console.log -serial chardev:con"
 fi
 
+lab() { # timeout(1) options
+	# shellcheck disable=SC2086
+	timeout "$@" -k 10 "$tmo" qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
+		-machine pc -accel tcg,thread=multi -cpu "${IVC_XEN_LAB_CPU:-max,-smap,-rdtscp}" -smp 2 -m "$mem" \
+		-kernel "$IMG/xen" -append "$xenargs" \
+		-initrd "$IMG/vmlinuz $dom0args,$IMG/dom0.cpio.gz" \
+		$chardev \
+		-virtfs "local,path=$run,mount_tag=host0,security_model=none" \
+		$virtfs \
+		2>"$run/qemu.log"
+}
 t0=$(date +%s.%N)
-# shellcheck disable=SC2086
-timeout -k 10 "$tmo" qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot \
-	-machine pc -accel tcg,thread=multi -cpu "${IVC_XEN_LAB_CPU:-max,-smap,-rdtscp}" -smp 2 -m "$mem" \
-	-kernel "$IMG/xen" -append "$xenargs" \
-	-initrd "$IMG/vmlinuz $dom0args,$IMG/dom0.cpio.gz" \
-	$chardev \
-	-virtfs "local,path=$run,mount_tag=host0,security_model=none" \
-	$virtfs \
-	2>"$run/qemu.log" &
-qpid=$!
-# stopping this script stops QEMU (timeout(1) passes the signal on)
-trap 'kill $qpid 2>/dev/null; exit 130' INT TERM HUP
-if [ $live = 1 ] && [ $shell = 0 ]; then
-	tail -n +1 -s 0.2 -F --pid=$qpid "$run/output" 2>/dev/null &
-	tpid=$!
+if [ $shell = 1 ]; then
+	lab --foreground # in the foreground: it reads the terminal
+	qrc=$?
+else
+	lab </dev/null &
+	qpid=$!
+	# stopping this script stops QEMU (timeout(1) passes the signal on)
+	trap 'kill $qpid 2>/dev/null; exit 130' INT TERM HUP
+	if [ $live = 1 ]; then
+		tail -n +1 -s 0.2 -F --pid=$qpid "$run/output" 2>/dev/null &
+		tpid=$!
+	fi
+	wait $qpid
+	qrc=$?
+	[ -n "${tpid:-}" ] && wait "$tpid"
 fi
-wait $qpid
-qrc=$?
-[ -n "${tpid:-}" ] && wait "$tpid"
 t1=$(date +%s.%N)
 
 [ $live = 0 ] && [ -f "$run/output" ] && cat "$run/output"
 rm -rf "$CACHE/last"
 mv "$run" "$CACHE/last" && run=$CACHE/last
 el=$(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }")
+touch "$run/console.log"
 ready=$(tr -d '\r' <"$run/console.log" | sed -n 's/.*lab: dom0 ready at \([0-9.]*\) s.*/\1/p' | head -n 1)
 if [ -s "$run/rc" ]; then
 	rc=$(cat "$run/rc")
 	echo "run.sh: status $rc; lab up ${el} s (dom0 ready ${ready:-?} s after its kernel started)" >&2
 else
-	if [ $qrc = 124 ] || [ $qrc = 137 ]; then
+	if [ $shell = 1 ] && [ $qrc != 124 ] && [ $qrc != 137 ]; then
+		rc=$qrc # no command: the shell's end is the lab's
+	elif [ $qrc = 124 ] || [ $qrc = 137 ]; then
 		echo "run.sh: hard timeout ($tmo s): QEMU killed" >&2
 		rc=124
 	else
