@@ -37,8 +37,8 @@ install: build
 	meson configure $(BUILD) --prefix=$(PREFIX)
 	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(DESTDIR))
 
-# Real Xen in QEMU (TCG): see tests/xen-lab/README.md. Not part of
-# `make check` yet.
+# Real Xen in QEMU (TCG): see tests/xen-lab/README.md. `make check` runs
+# it too, unless IVC_SKIP_XEN_LAB=1.
 xen-check: build
 	tests/xen-lab/xen-check.sh $(BUILD)
 

@@ -68,10 +68,12 @@ struct ivc_plat_ops {
 	int (*evtchn_unbind)(struct ivc_plat *p, uint32_t port);
 	int (*evtchn_pending)(struct ivc_plat *p, uint32_t *port);
 	int (*evtchn_unmask)(struct ivc_plat *p, uint32_t port);
+	/* -ENOSYS where the domain may not ask (a Linux domU's privcmd). */
 	int (*evtchn_status)(struct ivc_plat *p, uint32_t port, uint32_t *state, uint32_t *remote,
 			     uint32_t *remote_port);
 
-	/* 1 if the domain exists, 0 if not. */
+	/* 1 if the domain exists, 0 if not, -ENOSYS if this domain may not
+	 * ask (an unprivileged domU, on Xen and in sim alike). */
 	int (*domain_alive)(struct ivc_plat *p, uint32_t domid);
 };
 

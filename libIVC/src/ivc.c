@@ -87,6 +87,12 @@ struct ivc_chan {
 	struct ivc_plat_share *share;
 	struct ivc_plat_map *ctrl_map, *ring_map[2];
 	char offer[160]; /* side 0: the offer directory to remove */
+	/* The peer's presence node: in its domain's area, it lives as long
+	 * as the peer's end and its domain (spec 9.8). Where Xen will not
+	 * say whether the peer's domain lives (a domU), its disappearance
+	 * is the sign of death. */
+	char peer_node[224];
+	char own_node[224]; /* our presence node, to remove */
 	char type_name[NAME_MAX_LEN + 1];
 	struct ivc_type type;
 	enum ivc_dir dir;
@@ -323,6 +329,22 @@ uint32_t ivc_domid(const struct ivc_ctx *ctx)
 	return ctx->domid;
 }
 
+/* The client's presence node (spec 9.3): in its own domain's area, so
+ * that the toolstack removes it with the domain. Neither the domain id
+ * nor the request id holds a '_', so the name reads back unambiguously. */
+static void presence_path(char *buf, size_t size, uint32_t client, uint32_t server,
+			  const char *name, const char *id)
+{
+	snprintf(buf, size, "/local/domain/%u/data/ivc-client/%u_%s_%s", client, server, id, name);
+}
+
+/* The listener's, for one channel; the id names the client. */
+static void lpresence_path(char *buf, size_t size, uint32_t server, const char *name,
+			   const char *id)
+{
+	snprintf(buf, size, "/local/domain/%u/data/ivc-listener/%s_%s", server, id, name);
+}
+
 /* ---- channels: events and waiting ------------------------------------ */
 
 static void drain_events(struct ivc_chan *c)
@@ -343,15 +365,46 @@ static int kick(struct ivc_chan *c)
 	return c->ctx->ops->evtchn_notify(c->plat, c->port);
 }
 
+/* 1 if the peer's node is gone from XenStore: its end closed (then the
+ * core says so first) or the toolstack removed its domain's area. A node
+ * we may read that is gone reads as EACCES when its nearest remaining
+ * ancestor is not ours to read (xenstored hides what it would reveal):
+ * /local/domain itself, once the whole area has gone. */
+static int peer_node_gone(struct ivc_chan *c)
+{
+	unsigned int len;
+	char *v;
+	int gone;
+
+	if (!c->peer_node[0])
+		return 0;
+	pthread_mutex_lock(&c->ctx->lock);
+	v = xs_read(c->ctx->xs, XBT_NULL, c->peer_node, &len);
+	gone = !v && (errno == ENOENT || errno == EACCES);
+	pthread_mutex_unlock(&c->ctx->lock);
+	free(v);
+	return gone;
+}
+
 /* The peer's domain is gone although no unmap-notify told us (a whole
- * domain died): tell the core, so that calls report -ECONNRESET. */
+ * domain died; Xen runs no kernel of it to send one): tell the core, so
+ * that calls report -ECONNRESET. */
 static void check_peer_domain(struct ivc_chan *c)
 {
 	const struct ivc_plat_ops *ops = c->ctx->ops;
 	uint32_t st, rd, rp;
+	int alive;
 
 	c->checked_ms = now_ms();
-	if (ops->domain_alive(c->plat, c->peer) == 0) {
+	alive = ops->domain_alive(c->plat, c->peer);
+	if (alive == 0) {
+		ivc_core_set_peer_dead(&c->core);
+		return;
+	}
+	/* A domU may not ask Xen: XenStore tells. The node is read before
+	 * the shared state, so an orderly close (closed flag set, then the
+	 * node removed) is reported as such, not as a death. */
+	if (alive < 0 && peer_node_gone(c) && ivc_core_peer(&c->core) == IVC_CORE_PEER_UP) {
 		ivc_core_set_peer_dead(&c->core);
 		return;
 	}
@@ -648,6 +701,19 @@ static int chan_release(struct ivc_chan *c, bool orderly)
 			err = -errno;
 		pthread_mutex_unlock(&c->ctx->lock);
 	}
+	if (c->own_node[0]) {
+		pthread_mutex_lock(&c->ctx->lock);
+		if (!xs_rm(c->ctx->xs, XBT_NULL, c->own_node) && errno != ENOENT && !err)
+			err = -errno;
+		pthread_mutex_unlock(&c->ctx->lock);
+	}
+	/* A peer whose process died cannot remove its presence node; we
+	 * may (it gave us write access) once its end is known dead. */
+	if (c->peer_node[0] && c->core.ctrl && ivc_core_peer(&c->core) == IVC_CORE_PEER_DEAD) {
+		pthread_mutex_lock(&c->ctx->lock);
+		xs_rm(c->ctx->xs, XBT_NULL, c->peer_node);
+		pthread_mutex_unlock(&c->ctx->lock);
+	}
 	for (int i = 0; i < 2; i++)
 		if (c->ring_map[i] && (r = ops->unmap(c->plat, c->ring_map[i])) && !err)
 			err = r;
@@ -826,7 +892,7 @@ static int parse_request(const char *s, struct request *rq)
  * by the client only. */
 struct answer {
 	uint32_t me, client, port;
-	const char *dir, *refs, *error;
+	const char *dir, *refs, *error, *presence;
 };
 
 static int answer_body(struct xs_handle *xs, xs_transaction_t t, void *arg)
@@ -842,13 +908,21 @@ static int answer_body(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	else
 		ok = ok && xs_put(xs, t, a->dir, "ring-ref", a->refs) &&
 		     xs_put(xs, t, a->dir, "event-channel", v);
+	if (a->presence) {
+		/* Ours for the channel's life: outside B, which goes when the
+		 * service closes while its channels live on. */
+		struct xs_permissions pp[2] = { { a->me, XS_PERM_NONE },
+						{ a->client, XS_PERM_READ | XS_PERM_WRITE } };
+		ok = ok && xs_write(xs, t, a->presence, "", 0) &&
+		     xs_set_permissions(xs, t, a->presence, pp, 2);
+	}
 	return ok ? 0 : -errno;
 }
 
 static int write_offer(struct ivc_ctx *ctx, const char *dir, uint32_t client, const char *refs,
-		       uint32_t port, const char *error)
+		       uint32_t port, const char *error, const char *presence)
 {
-	struct answer a = { ctx->domid, client, port, dir, refs, error };
+	struct answer a = { ctx->domid, client, port, dir, refs, error, presence };
 	int err;
 
 	pthread_mutex_lock(&ctx->lock);
@@ -883,7 +957,7 @@ static int offer_channel(struct ivc_listener *l, uint32_t client, const char *id
 		/* Our own failure (out of memory or grant pages): refuse this
 		 * client at once and tell the caller. The refusal stays until
 		 * the listener closes. */
-		write_offer(ctx, pd->conn, client, NULL, 0, "ENOSPC");
+		write_offer(ctx, pd->conn, client, NULL, 0, "ENOSPC", NULL);
 		free(grefs);
 		if (c)
 			chan_release(c, false);
@@ -891,6 +965,7 @@ static int offer_channel(struct ivc_listener *l, uint32_t client, const char *id
 	}
 	c->side = 0;
 	snprintf(c->offer, sizeof c->offer, "%s", pd->conn);
+	presence_path(c->peer_node, sizeof c->peer_node, client, ctx->domid, l->name, id);
 	mem = addr;
 	/* Unmap-notify is armed before the live byte is set (spec 6.1): if
 	 * this process goes, the client sees side 0 down. */
@@ -905,12 +980,14 @@ static int offer_channel(struct ivc_listener *l, uint32_t client, const char *id
 		for (uint32_t i = 0; i < p->ctrl_pages; i++)
 			snprintf(refs + strlen(refs), sizeof refs - strlen(refs), "%s%u",
 				 i ? "," : "", grefs[i]);
-		err = write_offer(ctx, c->offer, client, refs, c->port, NULL);
+		/* Set before the write: a half-written offer is removed with it. */
+		lpresence_path(c->own_node, sizeof c->own_node, ctx->domid, l->name, id);
+		err = write_offer(ctx, c->offer, client, refs, c->port, NULL, c->own_node);
 	}
 	free(grefs);
 	if (err) {
 		chan_release(c, false); /* removes a half-written offer */
-		write_offer(ctx, pd->conn, client, NULL, 0, "EIO");
+		write_offer(ctx, pd->conn, client, NULL, 0, "EIO", NULL);
 		return err == -ENOMEM || err == -ENOSPC ? err : -EIO;
 	}
 	pd->c = c;
@@ -940,8 +1017,9 @@ static struct ivc_chan *pending_check(struct ivc_listener *l)
 			pending_drop(l, i, false);
 			return c;
 		}
+		int alive = c->ctx->ops->domain_alive(c->plat, c->peer);
 		if (st < 0 || st == IVC_CORE_PEER_DEAD || now_ms() > l->pend[i].attach_by ||
-		    c->ctx->ops->domain_alive(c->plat, c->peer) == 0)
+		    alive == 0 || (alive < 0 && peer_node_gone(c)))
 			pending_drop(l, i--, true);
 	}
 	return NULL;
@@ -1008,13 +1086,13 @@ static int take_requests(struct ivc_listener *l)
 		bool parsed = parse_request(val, &rq) == 0;
 		free(val);
 		if (!parsed) {
-			write_offer(l->ctx, conn, client, NULL, 0, "EPROTO");
+			write_offer(l->ctx, conn, client, NULL, 0, "EPROTO", NULL);
 			continue;
 		}
 		if (strcmp(rq.type, l->type.name) || rq.version != l->type.version ||
 		    strcmp(rq.mode, l->type.mode == IVC_STREAM ? "stream" : "message") ||
 		    dir_parse(rq.dir, &cdir) || !dirs_fit(l->dir, cdir)) {
-			write_offer(l->ctx, conn, client, NULL, 0, "EPROTOTYPE");
+			write_offer(l->ctx, conn, client, NULL, 0, "EPROTOTYPE", NULL);
 			continue;
 		}
 		err = offer_channel(l, client, ents[i], &l->pend[l->npend]);
@@ -1281,6 +1359,17 @@ int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const st
 	pthread_mutex_unlock(&ctx->lock);
 	snprintf(req, sizeof req, "type=%s version=%u mode=%s dir=%s", type->name, type->version,
 		 type->mode == IVC_STREAM ? "stream" : "message", dir_str(dir));
+	/* Our presence node first: the listener may count on it from the
+	 * moment it reads the request. */
+	char presence[224];
+	struct doorbell here = { presence,
+				 "",
+				 { { ctx->domid, XS_PERM_NONE },
+				   { server, XS_PERM_READ | XS_PERM_WRITE } } };
+	presence_path(presence, sizeof presence, ctx->domid, server, name, id);
+	err = xs_txn(xs, doorbell_body, &here);
+	if (err)
+		goto out;
 	snprintf(path, sizeof path, "%s/requests/%s", base, id);
 	struct doorbell bell = { path,
 				 req,
@@ -1353,11 +1442,16 @@ int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const st
 	if (err) {
 		chan_release(c, false);
 		c = NULL;
+	} else {
+		snprintf(c->own_node, sizeof c->own_node, "%s", presence);
+		lpresence_path(c->peer_node, sizeof c->peer_node, server, name, id);
 	}
 out_req:
 	/* The listener removes the doorbell when it reads it; make sure. */
 	snprintf(path, sizeof path, "%s/requests/%s", base, id);
 	xs_rm(xs, XBT_NULL, path);
+	if (!c)
+		xs_rm(xs, XBT_NULL, presence);
 out:
 	xs_close(xs);
 	if (c)

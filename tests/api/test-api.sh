@@ -22,6 +22,16 @@ pair() { # name, scenario, args...: listener in dom1, client in dom2
 	check "$name: nothing left" clean
 }
 
+# No presence node of dom0's left (spec 9.3, 9.4): dom0's area is
+# reachable, and data/ivc-client and data/ivc-listener are absent or empty.
+no_presence() {
+	XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /local/domain/0 || return 1
+	for n in ivc-client ivc-listener; do
+		l=$(XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-list /local/domain/0/data/$n 2>&1)
+		[ $? != 0 ] || [ -z "$l" ] || { echo "left in $n: $l"; return 1; }
+	done
+}
+
 check "host starts" "$SIM" start
 pair "every direction x mode, message sizes 0..max" dirmode
 pair "ring sizes 4 KiB .. 16 MiB" sizes
@@ -31,6 +41,15 @@ pair "type, version, mode, direction, size mismatch refused" mismatch
 pair "close with data in flight: all delivered, then EOF" inflight
 pair "timeouts and non-blocking calls" timeouts
 pair "client dies between doorbell and attach: offer withdrawn" ghost
+# A client in dom0 (a domU's ends go with its domain): its presence node
+# is removed when its channels close.
+"$SIM" run --domid 1 -- "$PEER" serve dirmode & a=$!
+"$SIM" run --domid 0 -- "$PEER" connect 1 dirmode & b=$!
+wait $a; ra=$?
+wait $b; rb=$?
+check "dom0 as client: every direction x mode" [ $ra = 0 -a $rb = 0 ]
+check "dom0 as client: no presence node left" no_presence
+check "dom0 as client: nothing left" clean
 pair "stream write larger than the ring: timeouts honoured, then delivered" bigwrite
 
 # 64 channels between 8 domains: each pair of the 8 connects both ways
@@ -94,6 +113,34 @@ for i in 1 2; do
 		bad "poller round $i: survivor did not see ECONNRESET: $(cat "$out.$survivor")"
 	fi
 	check "poller round $i: nothing left" clean
+done
+
+# Whole-domain death as `xl destroy` (ivc-sim destroy): no unmap-notify
+# runs, so a domU survivor learns it from XenStore (the peer's node goes
+# with its domain's area), dom0 by asking the hypervisor; both within
+# 50 ms plus a XenStore round trip.
+# listener domain, client domain, victim, what the survivor is
+for case in "1 2 1 domU client" "1 2 2 domU listener" "0 2 2 dom0 listener" "2 0 2 dom0 client"; do
+	set -- $case
+	ld=$1 cd=$2 vd=$3 what="$4 $5"
+	out=$(mktemp "$IVC_SIM_DIR/destroy.XXXX")
+	timeout 30 "$SIM" run --domid "$ld" -- "$PEER" serve victim >"$out.l" 2>&1 & a=$!
+	timeout 30 "$SIM" run --domid "$cd" -- "$PEER" connect "$ld" victim >"$out.c" 2>&1 & b=$!
+	for k in $(seq 200); do grep -q ready "$out.l" 2>/dev/null && grep -q ready "$out.c" 2>/dev/null && break; sleep 0.05; done
+	sleep 0.2
+	[ "$vd" = "$ld" ] && so=$out.c || so=$out.l
+	t0=$("$PEER" now)
+	"$SIM" destroy "$vd"
+	wait $a; wait $b
+	t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$so")
+	if grep -q "error Connection reset by peer" "$so" && [ -n "$t1" ]; then
+		check "destroy (xl destroy) of the peer domain: $what survivor got ECONNRESET after $((t1 - t0)) ms" \
+			[ $((t1 - t0)) -le 300 ]
+	else
+		bad "destroy, $what survivor: no ECONNRESET: $(cat "$so")"
+	fi
+	check "destroy, $what survivor: nothing left" clean
+	check "destroy, $what survivor: no presence node left in dom0" no_presence
 done
 
 # SIGKILL at any moment from the start, rendezvous included: the survivor

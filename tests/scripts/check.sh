@@ -4,7 +4,9 @@
 #     a program built against it with pkg-config.
 #  2. clang, -Werror, ASan+UBSan: the core, sim, xenstore and api suites again,
 #     and the fuzz smoke.
-# Ends with one line `N passed, N failed[, N skipped]` over both.
+#  3. the Xen lab (`make xen-check` on the gcc build): real Xen 4.17 in QEMU;
+#     IVC_SKIP_XEN_LAB=1 skips it (reported as skipped).
+# Ends with one line `N passed, N failed[, N skipped]` over all three.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -56,6 +58,25 @@ run_build clang-san clang --suite core --suite fuzz --suite sim --suite xenstore
 	-Db_sanitize=address,undefined -Db_lundef=false \
 	-Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all
 
+# 3. Real Xen 4.17 in QEMU: libIVC's tests on Xen (tests/xen-lab).
+tap=""
+if [ "${IVC_SKIP_XEN_LAB:-0}" = 1 ]; then
+	echo "==> xen-lab: skipped (IVC_SKIP_XEN_LAB=1)"
+	extra="$extra --extra xen-lab=skip"
+elif [ ! -x build/check-gcc/tests/api/api-peer ]; then
+	echo "==> xen-lab: not run: the gcc build failed"
+	extra="$extra --extra xen-lab=fail"
+else
+	echo "==> xen-lab: libIVC on Xen 4.17 booted in QEMU (the gcc build)"
+	tap=build/check-xen-lab.log
+	tests/xen-lab/xen-check.sh build/check-gcc >"$tap" 2>&1
+	rc=$?
+	grep -E '^(ok|not ok) - |^# (==|Xen)|passed, ' "$tap"
+	# A lab that printed nothing countable still counts as one failure.
+	[ $rc = 0 ] || grep -q '^not ok - ' "$tap" || echo "not ok - xen-check exited with status $rc" >>"$tap"
+	echo "    (whole output: $tap)"
+fi
+
 echo "==> summary"
 # shellcheck disable=SC2086
-exec python3 tests/scripts/summary.py $extra $logs
+exec python3 tests/scripts/summary.py $extra ${tap:+--tap $tap} $logs

@@ -118,6 +118,7 @@ static int do_grant(int argc, char **argv)
 {
 	uint32_t peer = (uint32_t)atoi(argv[0]), n = (uint32_t)atoi(argv[1]);
 	bool ro = !strcmp(argv[3], "ro"), deathwatch = argc > 4;
+	bool destroyed = deathwatch && !strcmp(argv[4], "destroywatch");
 	uint32_t *grefs = calloc(n, 4), port;
 	struct ivc_plat_share *s;
 	uint8_t *mem;
@@ -156,6 +157,29 @@ static int do_grant(int argc, char **argv)
 	if (!ro)
 		CHECK_EQ(mem[OFF_REPLY], 0xab);
 
+	if (destroyed) {
+		/* The mapper's whole domain is destroyed (ivc-sim destroy, as
+		 * `xl destroy`): no kernel of it runs its unmap-notify, so
+		 * neither the byte nor an event tells us. dom0 sees its port
+		 * revert to unbound and the domain gone. */
+		uint32_t st = IVC_PLAT_EVTCHN_INTERDOMAIN, rd, rp, got;
+		touch("mapped-seen");
+		for (int i = 0; i < 1000 && st == IVC_PLAT_EVTCHN_INTERDOMAIN; i++) {
+			CHECK_EQ(ops->evtchn_status(plat, port, &st, &rd, &rp), 0);
+			usleep(10000);
+		}
+		CHECK_EQ(st, IVC_PLAT_EVTCHN_UNBOUND);
+		CHECK_EQ(ops->domain_alive(plat, peer), 0);
+		usleep(100000);
+		CHECK_EQ(ops->evtchn_pending(plat, &got), -EAGAIN);
+		CHECK_EQ(mem[OFF_MAPPER_LIVE], 1);
+		/* Xen released the dead domain's mappings: access can end. */
+		CHECK_EQ(ops->unshare(plat, s), 0);
+		CHECK_EQ(ops->evtchn_unbind(plat, port), 0);
+		touch("death-seen");
+		free(grefs);
+		return 0;
+	}
 	if (deathwatch) {
 		/* The mapper is SIGKILLed mid-transfer: its unmap-notify must
 		 * clear its live byte and signal us; then the host has reclaimed
@@ -166,8 +190,18 @@ static int do_grant(int argc, char **argv)
 		CHECK_EQ(mem[OFF_MAPPER_LIVE], 0);
 		CHECK_EQ(ops->unshare(plat, s), 0);
 		/* Once the host has destroyed the domain, our end of its event
-		 * channel reverts to unbound, as in Xen. */
+		 * channel reverts to unbound, as in Xen; only dom0 may ask (a
+		 * Linux domU's privcmd refuses, and Xen's domain list is
+		 * privileged). */
 		uint32_t st = 0, rd, rp;
+		if (ops->domid(plat) != 0) {
+			CHECK_EQ(ops->evtchn_status(plat, port, &st, &rd, &rp), -ENOSYS);
+			CHECK_EQ(ops->domain_alive(plat, peer), -ENOSYS);
+			CHECK_EQ(ops->domain_alive(plat, ops->domid(plat)), 1);
+			touch("death-seen");
+			free(grefs);
+			return 0;
+		}
 		for (int i = 0; i < 500; i++) {
 			CHECK_EQ(ops->evtchn_status(plat, port, &st, &rd, &rp), 0);
 			if (st == IVC_PLAT_EVTCHN_UNBOUND)
@@ -367,11 +401,20 @@ static int do_evt_b(char **argv)
 		fail("bad evt-port");
 	fclose(f);
 	CHECK_EQ(ops->evtchn_bind(plat, peer, rport, &port), 0);
+	/* As Xen: the new port is pending at once, and only once. */
+	if (wait_event(port, TIMEOUT_MS))
+		fail("no event on the freshly bound port");
+	CHECK_EQ(wait_event(port, 200), -ETIMEDOUT);
 	CHECK_EQ(ops->evtchn_bind(plat, peer, rport, &port), -EINVAL); /* already bound */
-	CHECK_EQ(ops->evtchn_status(plat, port, &st, &rd, &rp), 0);
-	CHECK_EQ(st, IVC_PLAT_EVTCHN_INTERDOMAIN);
-	CHECK_EQ(rd, peer);
-	CHECK_EQ(rp, rport);
+	if (ops->domid(plat) != 0) {
+		/* A domU may not ask (its privcmd refuses, as on Xen). */
+		CHECK_EQ(ops->evtchn_status(plat, port, &st, &rd, &rp), -ENOSYS);
+	} else {
+		CHECK_EQ(ops->evtchn_status(plat, port, &st, &rd, &rp), 0);
+		CHECK_EQ(st, IVC_PLAT_EVTCHN_INTERDOMAIN);
+		CHECK_EQ(rd, peer);
+		CHECK_EQ(rp, rport);
+	}
 	CHECK_EQ(ops->evtchn_notify(plat, port), 0);
 	wait_file("evt-got1");
 	for (int i = 0; i < 3; i++)

@@ -43,11 +43,11 @@ check "ro share: nothing left" clean
 
 # 3. Event channel semantics.
 w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
-run 4 evt-a 5 "$w" & a=$!
-run 5 evt-b 4 "$w" & b=$!
+run 0 evt-a 5 "$w" & a=$!
+run 5 evt-b 0 "$w" & b=$!
 wait $a; ra=$?
 wait $b; rb=$?
-check "event channels: bind, deliver, mask/coalesce, unbound, closed" [ $ra = 0 -a $rb = 0 ]
+check "event channels: bind (pending at once), deliver, mask/coalesce, unbound, closed; status for dom0 only" [ $ra = 0 -a $rb = 0 ]
 
 # 4. SIGKILL of a domain mid-transfer.
 w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
@@ -62,6 +62,35 @@ check "survivor saw unmap-notify (byte cleared, event) and could end access" [ $
 check "killed domain's XenStore directory removed" sh -c \
 	"! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /local/domain/7"
 check "after SIGKILL: nothing left" clean
+
+# 4b. The same with dom0 as the survivor: it may ask Xen, and sees its end
+# of the event channel revert to unbound and the domain gone.
+w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
+run 0 grant 7 8 "$w" rw deathwatch & a=$!
+run 7 map 0 "$w" rw die & b=$!
+for i in $(seq 200); do [ -f "$w/mapper.pid" ] && [ -f "$w/mapped-seen" ] && break; sleep 0.05; done
+kill -9 "$(cat "$w/mapper.pid")"
+wait $b; rb=$?
+wait $a; ra=$?
+check "dom0 survivor: unmap-notify, port unbound, domain_alive 0" [ $rb = 137 -a $ra = 0 ]
+check "dom0 survivor: nothing left" clean
+
+# 4c. The mapper's whole domain destroyed, as `xl destroy` does: no
+# unmap-notify (no byte cleared, no event); dom0 sees the port unbound and
+# the domain gone, and can end access.
+w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
+run 0 grant 7 8 "$w" rw destroywatch & a=$!
+run 7 map 0 "$w" rw die & b=$!
+for i in $(seq 200); do [ -f "$w/mapper.pid" ] && [ -f "$w/mapped-seen" ] && break; sleep 0.05; done
+check "ivc-sim destroy" "$SIM" destroy 7
+wait $b; rb=$?
+wait $a; ra=$?
+check "destroyed domain: no unmap-notify, port unbound, domain gone, access ends" [ $ra = 0 ]
+check "destroyed domain: its process was killed" [ $rb = 137 ]
+check "destroyed domain: XenStore area removed" sh -c \
+	"! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /local/domain/7"
+check "destroyed domain: nothing left" clean
+check "ivc-sim destroy of a domain that does not exist fails" sh -c "! '$SIM' destroy 4000 2>/dev/null"
 
 # 5. 50 domains at once: 25 pairs exchanging pages and events.
 pids=""

@@ -384,6 +384,8 @@ static int sim_evtchn_status(struct ivc_plat *p, uint32_t port, uint32_t *state,
 {
 	int err = port_op(p, SIMD_EVT_STATUS, port);
 
+	if (err == -EPERM)
+		return -ENOSYS; /* a domU: as the xen platform says it */
 	if (!err) {
 		*state = p->rsp->a[0];
 		*remote = p->rsp->a[1];
@@ -396,6 +398,10 @@ static int sim_domain_alive(struct ivc_plat *p, uint32_t domid)
 {
 	int err = port_op(p, SIMD_DOMAIN_ALIVE, domid);
 
+	if (domid == p->domid)
+		return 1;
+	if (err == -EPERM)
+		return -ENOSYS; /* a domU cannot know, as on Xen */
 	return err ? err : (int)p->rsp->a[0];
 }
 

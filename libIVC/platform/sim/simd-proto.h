@@ -45,6 +45,7 @@ enum simd_op {
 	SIMD_LS,          /* -> data text */
 	SIMD_STATS,       /* a0 json -> data text */
 	SIMD_STOP,
+	SIMD_DOMAIN_DESTROY, /* a0 domid: as `xl destroy` (no unmap-notify runs) */
 };
 
 struct simd_msg {

@@ -114,6 +114,11 @@ static void test_evtchn(uint32_t *pa, uint32_t *pb)
 		CHECK_EQ(rd, self);
 		CHECK_EQ(rp, b);
 	}
+	/* Xen makes a newly bound port pending at once (a notification sent
+	 * to the unbound port might have been lost): once, then quiet. */
+	CHECK_EQ(wait_port(2000), b);
+	CHECK_EQ(ops->evtchn_unmask(plat, b), 0);
+	CHECK_EQ(wait_port(100), -EAGAIN);
 
 	/* Delivered once, then masked until unmasked. */
 	CHECK_EQ(ops->evtchn_notify(plat, b), 0);
@@ -251,8 +256,10 @@ int main(void)
 	printf("domain %u\n", self);
 	CHECK_EQ(ops->domain_alive(plat, self), 1);
 	CHECK_EQ(ops->domain_alive(plat, 0x7ff0), 0);
+	/* dom0 may ask Xen; an unprivileged domU may not (-ENOSYS: libIVC
+	 * then reads the peer's presence node in XenStore). */
 	err = ops->domain_alive(plat, NOBODY);
-	if (err != 0 && err != 1)
+	if (self == 0 ? err != 0 : err != 0 && err != -ENOSYS)
 		fail("domain_alive(%u) = %d", NOBODY, err);
 	printf("domain_alive(%u) = %d%s\n", NOBODY, err, err ? " (cannot tell here)" : "");
 

@@ -773,9 +773,9 @@ static int xen_domain_alive(struct ivc_plat *p, uint32_t domid)
 			return neg_errno();
 		p->no_introduced = true;
 	}
-	/* An unprivileged domU cannot know: say alive. Death still shows
-	 * through unmap-notify and @releaseDomain. */
-	return 1;
+	/* An unprivileged domU cannot know (and Debian 12's kernel refuses it
+	 * every privcmd hypercall): the caller falls back on XenStore. */
+	return -ENOSYS;
 }
 
 const struct ivc_plat_ops ivc_plat_xen = {

@@ -31,10 +31,13 @@
  *    (-EINVAL, as an unknown domain).
  *  - map_notify() with IVC_PLAT_NOTIFY_CLEAR_BYTE on a read-only mapping
  *    fails with -EINVAL (the kernel has nothing it may write).
- *  - evtchn_status() needs libxenctrl (the privcmd device): -ENOSYS without.
+ *  - evtchn_status() needs libxenctrl (the privcmd device): -ENOSYS without,
+ *    and in a domU of a kernel that blocks privcmd there (Debian 12's 6.1).
+ *  - Binding an interdomain port leaves it pending at once (Xen assumes
+ *    a notification to the unbound port might have been lost).
  *  - domain_alive() is exact only where the domain may ask Xen or
- *    XenStore about others (dom0); elsewhere it answers 1, and a peer's
- *    death shows through unmap-notify and XenStore's @releaseDomain.
+ *    XenStore about others (dom0); elsewhere it answers -ENOSYS, and
+ *    libIVC reads the peer's presence node in XenStore instead (spec 9.8).
  *  - If the kernel's queue of pending ports overflows (poll() reports
  *    POLLERR on evtchn_fd()), evtchn_pending() resets it and reports every
  *    port this handle holds once: call it on POLLERR as on POLLIN.

@@ -7,6 +7,9 @@
  *   ivc-sim run --domid N [--name NAME] -- CMD [ARGS...]
  *                                       run CMD as domain N; when CMD exits
  *                                       (in any way) the domain dies
+ *   ivc-sim destroy DOMID               destroy a domain as `xl destroy`
+ *                                       does: its processes are killed and
+ *                                       no unmap-notify of theirs runs
  *   ivc-sim ls                          list live domains
  *   ivc-sim stats [--json]              per-domain resource counts
  *
@@ -39,6 +42,7 @@ static void usage(FILE *f)
 		"usage: ivc-sim start\n"
 		"       ivc-sim stop\n"
 		"       ivc-sim run --domid N [--name NAME] -- CMD [ARGS...]\n"
+		"       ivc-sim destroy DOMID\n"
 		"       ivc-sim ls\n"
 		"       ivc-sim stats [--json]\n"
 		"State directory: $IVC_SIM_DIR (default %s)\n",
@@ -332,6 +336,26 @@ int main(int argc, char **argv)
 		return cmd_stop();
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "destroy") && argc == 3) {
+		char *end;
+		unsigned long d = strtoul(argv[2], &end, 10);
+		if (end == argv[2] || *end || d == 0 || d > SIMD_MAX_DOMID) {
+			fprintf(stderr, "ivc-sim: destroy: bad domain id '%s'\n", argv[2]);
+			return 2;
+		}
+		int fd = admin_connect(), err;
+		if (fd < 0)
+			return no_host(fd);
+		msg->n = 0;
+		msg->a[0] = (uint32_t)d;
+		err = call(fd, SIMD_DOMAIN_DESTROY);
+		close(fd);
+		if (err) {
+			fprintf(stderr, "ivc-sim: destroy %lu: %s\n", d, strerror(-err));
+			return 1;
+		}
+		return 0;
+	}
 	if (!strcmp(argv[1], "ls"))
 		return cmd_text(SIMD_LS, 0);
 	if (!strcmp(argv[1], "stats"))

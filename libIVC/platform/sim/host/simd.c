@@ -55,6 +55,7 @@ struct conn {
 	struct conn *host; /* C_EVT: the connection that opened it */
 	uint32_t life_of;  /* C_ADMIN: domain whose lifetime this is, or ~0 */
 	bool dead;
+	bool silent; /* C_HOST: its whole domain died: no unmap-notify */
 };
 
 struct notify {
@@ -595,17 +596,19 @@ static void conn_close(struct conn *c);
 static void reclaim_conn(struct conn *c)
 {
 	/* Unmap-notify first (it may send events on ports still open), then
-	 * ports, then the memory. */
+	 * ports, then the memory. Unmap-notify is the dying process's kernel
+	 * at work: when Xen destroys a whole domain, no kernel runs it, and
+	 * the peer learns nothing from the grant or the event channel. */
 	for (struct mapping *m = mappings, *nx; m; m = nx) {
 		nx = m->next;
 		if (m->owner == c)
-			mapping_release(m, true);
+			mapping_release(m, !c->silent);
 	}
 	for (struct alloc *al = allocs, *nx; al; al = nx) {
 		nx = al->next;
 		if (al->owner != c)
 			continue;
-		if (al->notify.flags)
+		if (al->notify.flags && !c->silent)
 			fire_notify(&al->notify, al->fd, al->notify.offset, al->domid);
 		al->owner = NULL;
 		if (!al->mapped)
@@ -623,12 +626,28 @@ static void reclaim_conn(struct conn *c)
 	}
 }
 
+/* The other end of a socket has gone (even with data left unread). */
+static bool hung_up(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
+
+	return fd < 0 || (poll(&pfd, 1, 0) == 1 && pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 static void domain_destroy(struct domain *d)
 {
 	if (!d->live)
 		return;
 	logmsg("dom%u (%s) dies", d->domid, d->name);
 	d->live = false;
+	/* A process that already exited ran its kernel's unmap-notify (its
+	 * hang-up is merely not read yet); the ones still running now die
+	 * with the domain, as under `xl destroy`: silently. */
+	for (int i = 0; i < MAX_CONNS; i++) {
+		struct conn *c = conns[i];
+		if (c && c->domid == d->domid && c->kind == C_HOST)
+			c->silent = !hung_up(c->fd);
+	}
 	if (d->pgid > 0)
 		kill(-d->pgid, SIGKILL);
 	for (int i = 0; i < MAX_CONNS; i++) {
@@ -1018,6 +1037,10 @@ static void handle(struct conn *c)
 				p->remote_port = req->a[1];
 				q->remote_dom = c->domid;
 				q->remote_port = rsp->a[0];
+				/* As Xen (evtchn_bind_interdomain): the new port is
+				 * pending at once, in case the peer signalled the
+				 * unbound port before. */
+				port_deliver(rsp->a[0], p);
 			}
 			break;
 		}
@@ -1034,6 +1057,13 @@ static void handle(struct conn *c)
 				port_close(c->domid, req->a[0]);
 			break;
 		case SIMD_EVT_STATUS:
+			/* Xen allows it, but a Linux domU's privcmd refuses every
+			 * hypercall until the toolstack gives it a target domain
+			 * (Debian 12's kernel): as seen in the Xen lab. */
+			if (c->domid != 0) {
+				err = -EPERM;
+				break;
+			}
 			p = port_get(c->domid, req->a[0]);
 			if (!p) {
 				err = -EINVAL;
@@ -1044,6 +1074,11 @@ static void handle(struct conn *c)
 			rsp->a[2] = p->remote_port;
 			break;
 		case SIMD_DOMAIN_ALIVE:
+			/* Xen's domain list is dom0's alone (getdomaininfo). */
+			if (c->domid != 0) {
+				err = -EPERM;
+				break;
+			}
 			rsp->a[0] = req->a[0] == 0 || dom_live(req->a[0]);
 			break;
 		default:
@@ -1071,6 +1106,14 @@ static void handle(struct conn *c)
 		case SIMD_STOP:
 			stopping = true;
 			break;
+		case SIMD_DOMAIN_DESTROY: {
+			struct domain *d = req->a[0] ? dom_live(req->a[0]) : NULL;
+			if (d)
+				domain_destroy(d);
+			else
+				err = req->a[0] ? -ESRCH : -EPERM;
+			break;
+		}
 		default:
 			err = -ENOSYS;
 		}
