@@ -49,46 +49,45 @@ wait $a; ra=$?
 wait $b; rb=$?
 check "event channels: bind (pending at once), deliver, mask/coalesce, unbound, closed; status for dom0 only" [ $ra = 0 -a $rb = 0 ]
 
-# 4. SIGKILL of a domain mid-transfer.
-w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
-run 6 grant 7 8 "$w" rw deathwatch & a=$!
-run 7 map 6 "$w" rw die & b=$!
-for i in $(seq 200); do [ -f "$w/mapper.pid" ] && [ -f "$w/mapped-seen" ] && break; sleep 0.05; done
-kill -9 "$(cat "$w/mapper.pid")"
-wait $b; rb=$?
-wait $a; ra=$?
+# 4. Death of a domain mid-transfer: dom7 maps the pages of a granter
+# (dom6 or dom0) and is killed. Sets ra (granter) and rb (mapper) status.
+# usage: mapper_dies GRANTER WATCH-MODE kill|destroy
+mapper_dies() {
+	w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
+	run "$1" grant 7 8 "$w" rw "$2" & a=$!
+	run 7 map "$1" "$w" rw die & b=$!
+	for i in $(seq 200); do [ -f "$w/mapper.pid" ] && [ -f "$w/mapped-seen" ] && break; sleep 0.05; done
+	if [ "$3" = kill ]; then
+		kill -9 "$(cat "$w/mapper.pid")"
+	else
+		check "ivc-sim destroy" "$SIM" destroy 7
+	fi
+	wait $b; rb=$?
+	wait $a; ra=$?
+}
+dom7_gone() { ! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /local/domain/7; }
+
+# 4a. Its only process SIGKILLed (so the domain ends): the kernel runs its
+# unmap-notify.
+mapper_dies 6 deathwatch kill
 check "killed domain exits by SIGKILL" [ $rb = 137 ]
 check "survivor saw unmap-notify (byte cleared, event) and could end access" [ $ra = 0 ]
-check "killed domain's XenStore directory removed" sh -c \
-	"! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /local/domain/7"
+check "killed domain's XenStore directory removed" dom7_gone
 check "after SIGKILL: nothing left" clean
 
 # 4b. The same with dom0 as the survivor: it may ask Xen, and sees its end
 # of the event channel revert to unbound and the domain gone.
-w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
-run 0 grant 7 8 "$w" rw deathwatch & a=$!
-run 7 map 0 "$w" rw die & b=$!
-for i in $(seq 200); do [ -f "$w/mapper.pid" ] && [ -f "$w/mapped-seen" ] && break; sleep 0.05; done
-kill -9 "$(cat "$w/mapper.pid")"
-wait $b; rb=$?
-wait $a; ra=$?
+mapper_dies 0 deathwatch kill
 check "dom0 survivor: unmap-notify, port unbound, domain_alive 0" [ $rb = 137 -a $ra = 0 ]
 check "dom0 survivor: nothing left" clean
 
 # 4c. The mapper's whole domain destroyed, as `xl destroy` does: no
 # unmap-notify (no byte cleared, no event); dom0 sees the port unbound and
 # the domain gone, and can end access.
-w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
-run 0 grant 7 8 "$w" rw destroywatch & a=$!
-run 7 map 0 "$w" rw die & b=$!
-for i in $(seq 200); do [ -f "$w/mapper.pid" ] && [ -f "$w/mapped-seen" ] && break; sleep 0.05; done
-check "ivc-sim destroy" "$SIM" destroy 7
-wait $b; rb=$?
-wait $a; ra=$?
+mapper_dies 0 destroywatch destroy
 check "destroyed domain: no unmap-notify, port unbound, domain gone, access ends" [ $ra = 0 ]
 check "destroyed domain: its process was killed" [ $rb = 137 ]
-check "destroyed domain: XenStore area removed" sh -c \
-	"! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /local/domain/7"
+check "destroyed domain: XenStore area removed" dom7_gone
 check "destroyed domain: nothing left" clean
 check "ivc-sim destroy of a domain that does not exist fails" sh -c "! '$SIM' destroy 4000 2>/dev/null"
 
