@@ -1018,8 +1018,18 @@ static struct ivc_chan *pending_check(struct ivc_listener *l)
 			return c;
 		}
 		int alive = c->ctx->ops->domain_alive(c->plat, c->peer);
+		if (alive < 0 && peer_node_gone(c)) {
+			/* Gone, or attached and closed since we looked: the
+			 * shared state, read after, tells which (spec 9.8). */
+			st = ivc_core_peer(&c->core);
+			if (st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_CLOSED) {
+				pending_drop(l, i, false);
+				return c;
+			}
+			alive = 0;
+		}
 		if (st < 0 || st == IVC_CORE_PEER_DEAD || now_ms() > l->pend[i].attach_by ||
-		    alive == 0 || (alive < 0 && peer_node_gone(c)))
+		    alive == 0)
 			pending_drop(l, i--, true);
 	}
 	return NULL;
@@ -1076,8 +1086,11 @@ static int take_requests(struct ivc_listener *l)
 		val = xs_read(l->ctx->xs, XBT_NULL, path, &len);
 		xs_rm(l->ctx->xs, XBT_NULL, path);
 		pthread_mutex_unlock(&l->ctx->lock);
-		bool genuine = end != ents[i] && *end == '-' && perms && np >= 1 &&
-			       perms[0].id == client && val;
+		/* The nonce: 1 to 16 lowercase hex digits (spec 9.3 item 2),
+		 * which keeps presence node names unambiguous. */
+		size_t nl = end != ents[i] && *end == '-' ? strlen(end + 1) : 0;
+		bool genuine = nl >= 1 && nl <= 16 && strspn(end + 1, "0123456789abcdef") == nl &&
+			       perms && np >= 1 && perms[0].id == client && val;
 		free(perms);
 		if (!genuine) {
 			free(val);
@@ -1379,7 +1392,7 @@ int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const st
 	if (err == -EACCES)
 		err = -ECONNREFUSED; /* requests/ is not writable: not a service */
 	if (err)
-		goto out;
+		goto out_req; /* the presence node goes too */
 
 	/* The answer appears under conn/<id>, readable by us alone: an offer
 	 * (event-channel last in its transaction... all in one) or an error. */

@@ -759,19 +759,43 @@ static void sc_ghost(void)
 			break;
 		usleep(10000);
 	}
-	snprintf(path, sizeof path, "/local/domain/%u/data/ivc/ghost/requests/%u-1", peer_dom,
-		 ivc_domid(ctx));
-	/* In one transaction, as the library does: the listener must never
-	 * see the doorbell before its permissions are set. */
-	for (;;) {
-		xs_transaction_t tx = xs_transaction_start(xs);
-		EQ(xs_write(xs, tx, path, req, strlen(req)), true);
-		EQ(xs_set_permissions(xs, tx, path, perms, 2), true);
-		if (xs_transaction_end(xs, tx, false))
-			break;
-		EQ(errno, EAGAIN);
+	/* First a request whose nonce is not 1-16 lowercase hex digits (spec
+	 * 9.3 item 2): it must get no answer at all. Then a genuine one. */
+	static const char *const nonces[2] = { "no_hex", "1" };
+	for (int k = 0; k < 2; k++) {
+		char id[32];
+		snprintf(id, sizeof id, "%u-%s", ivc_domid(ctx), nonces[k]);
+		/* As the library does: the presence node (spec 9.3 item 3), then
+		 * the doorbell, each in one transaction (the listener must never
+		 * see a node before its permissions are set). */
+		for (int step = 0; step < 2; step++) {
+			if (step == 0)
+				snprintf(path, sizeof path,
+					 "/local/domain/%u/data/ivc-client/%u_%s_ghost",
+					 ivc_domid(ctx), peer_dom, id);
+			else
+				snprintf(path, sizeof path,
+					 "/local/domain/%u/data/ivc/ghost/requests/%s", peer_dom,
+					 id);
+			const char *v = step ? req : "";
+			for (;;) {
+				xs_transaction_t tx = xs_transaction_start(xs);
+				EQ(xs_write(xs, tx, path, v, strlen(v)), true);
+				EQ(xs_set_permissions(xs, tx, path, perms, 2), true);
+				if (xs_transaction_end(xs, tx, false))
+					break;
+				EQ(errno, EAGAIN);
+			}
+		}
 	}
 	usleep(300000); /* the offer arrives; we never attach */
+	char bad[160];
+	unsigned int blen;
+	snprintf(bad, sizeof bad, "/local/domain/%u/data/ivc/ghost/conn/%u-no_hex", peer_dom,
+		 ivc_domid(ctx));
+	char *answer = xs_read(xs, XBT_NULL, bad, &blen);
+	if (answer)
+		fail("a request with a malformed nonce was answered");
 	xs_close(xs);
 	_exit(0); /* the domain dies with the offer unanswered */
 }

@@ -209,7 +209,15 @@ static int do_grant(int argc, char **argv)
 			usleep(10000);
 		}
 		CHECK_EQ(st, IVC_PLAT_EVTCHN_UNBOUND);
-		CHECK_EQ(ops->domain_alive(plat, peer), 0);
+		/* The port went with the process; the domain goes a little
+		 * later, when its `ivc-sim run` sees its command end. */
+		int alive = 1;
+		for (int i = 0; i < 500 && alive == 1; i++) {
+			alive = ops->domain_alive(plat, peer);
+			if (alive == 1)
+				usleep(10000);
+		}
+		CHECK_EQ(alive, 0);
 		touch("death-seen");
 		free(grefs);
 		return 0;

@@ -91,6 +91,22 @@ check "destroyed domain: XenStore area removed" dom7_gone
 check "destroyed domain: nothing left" clean
 check "ivc-sim destroy of a domain that does not exist fails" sh -c "! '$SIM' destroy 4000 2>/dev/null"
 
+# 4d. After ivc-sim destroy the id is free at once, and the old `run`
+# ending later does not take the new domain of that id with it.
+"$SIM" run --domid 9 -- sleep 60 & a=$!
+for i in $(seq 100); do "$SIM" ls | grep -q '^9 ' && break; sleep 0.05; done
+kill -STOP $a
+check "destroy dom9 while its run is stopped" "$SIM" destroy 9
+"$SIM" run --domid 9 -- sleep 60 & b=$!
+for i in $(seq 100); do "$SIM" ls | grep -q '^9 ' && break; sleep 0.05; done
+kill -CONT $a
+wait $a
+sleep 0.2
+check "the new dom9 outlives the old run's end" sh -c "'$SIM' ls | grep -q '^9 '"
+kill $b
+wait $b
+check "dom9 reused: nothing left" clean
+
 # 5. 50 domains at once: 25 pairs exchanging pages and events.
 pids=""
 for i in $(seq 0 24); do

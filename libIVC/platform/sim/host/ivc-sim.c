@@ -299,8 +299,11 @@ static int cmd_run(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	/* The domain dies with its main process: nothing of it survives. */
-	kill(-pid, SIGKILL);
+	/* The domain dies with its main process: nothing of it survives. The
+	 * host kills the rest of the group itself, as a destroyed domain's
+	 * (no unmap-notify of theirs runs); without a host, we do. */
+	if (fd < 0)
+		kill(-pid, SIGKILL);
 	if (fd >= 0) {
 		/* Closing the life connection destroys the domain; wait until the
 		 * host has reclaimed it so that callers see a clean state. */
@@ -316,6 +319,7 @@ static int cmd_run(int argc, char **argv)
 				break;
 			usleep(2000);
 		}
+		kill(-pid, SIGKILL); /* in case the host could not */
 	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);

@@ -654,6 +654,11 @@ static void domain_destroy(struct domain *d)
 		struct conn *c = conns[i];
 		if (c && c->domid == d->domid && c->kind == C_HOST)
 			conn_close(c);
+		/* The life connection of `ivc-sim run` outlives the domain
+		 * after `ivc-sim destroy`: it must not end a new domain of the
+		 * same id. */
+		if (c && c->kind == C_ADMIN && c->life_of == d->domid)
+			c->life_of = ~0u;
 	}
 	/* Ports of processes that never opened a handle cannot exist; close
 	 * whatever is left (the peers' ends revert to unbound). */
