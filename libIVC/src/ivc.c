@@ -93,6 +93,11 @@ struct ivc_chan {
 	 * is the sign of death. */
 	char peer_node[224];
 	char own_node[224]; /* our presence node, to remove */
+	/* Where the peer's domain cannot be asked about: our own XenStore
+	 * handle watching peer_node, and an epoll set of the event channel
+	 * and that watch (what ivc_chan_fd() then returns). */
+	struct xs_handle *wxs;
+	int pollfd;
 	char type_name[NAME_MAX_LEN + 1];
 	struct ivc_type type;
 	enum ivc_dir dir;
@@ -378,12 +383,64 @@ static int peer_node_gone(struct ivc_chan *c)
 
 	if (!c->peer_node[0])
 		return 0;
+	if (c->wxs) { /* ours alone (libxenstore serialises its users) */
+		v = xs_read(c->wxs, XBT_NULL, c->peer_node, &len);
+		gone = !v && (errno == ENOENT || errno == EACCES);
+		free(v);
+		return gone;
+	}
 	pthread_mutex_lock(&c->ctx->lock);
 	v = xs_read(c->ctx->xs, XBT_NULL, c->peer_node, &len);
 	gone = !v && (errno == ENOENT || errno == EACCES);
 	pthread_mutex_unlock(&c->ctx->lock);
 	free(v);
 	return gone;
+}
+
+/* The peer's node changed (its watch fired): if it is gone and the peer's
+ * side line still says up, the peer's domain died. The node is read before
+ * the shared state, so an orderly close (closed flag set, then the node
+ * removed) is reported as a close. */
+static void peer_watch_check(struct ivc_chan *c)
+{
+	unsigned int n;
+	bool fired = false;
+
+	if (!c->wxs)
+		return;
+	while (wait_fd(xs_fileno(c->wxs), 0) > 0) {
+		free(xs_read_watch(c->wxs, &n));
+		fired = true;
+	}
+	if (fired && peer_node_gone(c) && ivc_core_peer(&c->core) == IVC_CORE_PEER_UP)
+		ivc_core_set_peer_dead(&c->core);
+}
+
+/* Where this domain may not ask whether the peer's domain lives (a domU),
+ * a watch on the peer's presence node tells us when the toolstack removes
+ * it, without polling XenStore (spec 9.8). Best effort: if XenStore will
+ * not have it (its per-domain watch quota), the liveness tick reads the
+ * node instead. */
+static void watch_peer(struct ivc_chan *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!c->peer_node[0] || c->ctx->ops->domain_alive(c->plat, c->peer) >= 0)
+		return;
+	c->wxs = xs_open(0);
+	c->pollfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->wxs && c->pollfd >= 0 && xs_watch(c->wxs, c->peer_node, "ivc-peer") &&
+	    epoll_ctl(c->pollfd, EPOLL_CTL_ADD, c->evfd, &ev) == 0 &&
+	    epoll_ctl(c->pollfd, EPOLL_CTL_ADD, xs_fileno(c->wxs), &ev) == 0) {
+		peer_watch_check(c); /* the watch's first event: now it is armed */
+		return;
+	}
+	if (c->wxs)
+		xs_close(c->wxs);
+	if (c->pollfd >= 0)
+		close(c->pollfd);
+	c->wxs = NULL;
+	c->pollfd = -1;
 }
 
 /* The peer's domain is gone although no unmap-notify told us (a whole
@@ -401,10 +458,12 @@ static void check_peer_domain(struct ivc_chan *c)
 		ivc_core_set_peer_dead(&c->core);
 		return;
 	}
-	/* A domU may not ask Xen: XenStore tells. The node is read before
-	 * the shared state, so an orderly close (closed flag set, then the
-	 * node removed) is reported as such, not as a death. */
-	if (alive < 0 && peer_node_gone(c) && ivc_core_peer(&c->core) == IVC_CORE_PEER_UP) {
+	/* A domU may not ask Xen: XenStore tells, through the watch, or here
+	 * where there is none. The node is read before the shared state, so
+	 * an orderly close (closed flag set, then the node removed) is
+	 * reported as such, not as a death. */
+	if (alive < 0 && !c->wxs && peer_node_gone(c) &&
+	    ivc_core_peer(&c->core) == IVC_CORE_PEER_UP) {
 		ivc_core_set_peer_dead(&c->core);
 		return;
 	}
@@ -429,7 +488,7 @@ static int chan_sleep(struct ivc_chan *c, int64_t deadline)
 	if (ms < 0 || ms > LIVENESS_MS)
 		ms = LIVENESS_MS;
 	c->waits++;
-	r = wait_fd(c->evfd, ms);
+	r = wait_fd(c->pollfd >= 0 ? c->pollfd : c->evfd, ms);
 	if (r < 0)
 		return r;
 	if (r == 0)
@@ -489,6 +548,7 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 		/* Clear what is pending first: whatever arrives after this point
 		 * leaves the fd readable, so no wake-up is lost. */
 		drain_events(c);
+		peer_watch_check(c); /* a death found: the wait below says ready */
 		/* A stream writer can use any room; a message needs all of it. */
 		w = ivc_core_prepare_wait(&c->core, tx ? IVC_CORE_WAIT_TX : IVC_CORE_WAIT_RX,
 					  op == OP_WRITE ? 1
@@ -612,7 +672,7 @@ int ivc_consume(struct ivc_chan *c)
 
 int ivc_chan_fd(const struct ivc_chan *c)
 {
-	return c->evfd;
+	return c->pollfd >= 0 ? c->pollfd : c->evfd;
 }
 
 int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st)
@@ -668,6 +728,7 @@ static struct ivc_chan *chan_new(struct ivc_ctx *ctx, const struct ivc_type *t, 
 	c->peer = peer;
 	c->dir = dir;
 	c->evfd = -1;
+	c->pollfd = -1;
 	snprintf(c->type_name, sizeof c->type_name, "%s", t->name);
 	c->type = (struct ivc_type){ c->type_name, t->version, t->mode };
 	if (ctx->ops->open(&c->plat)) {
@@ -724,6 +785,10 @@ static int chan_release(struct ivc_chan *c, bool orderly)
 		ops->unshare_defer(c->plat, c->share);
 	if (c->port && (r = ops->evtchn_unbind(c->plat, c->port)) && !err)
 		err = r;
+	if (c->wxs)
+		xs_close(c->wxs); /* and its watch */
+	if (c->pollfd >= 0)
+		close(c->pollfd);
 	ops->close(c->plat);
 	free(c);
 	return err;
@@ -1015,6 +1080,7 @@ static struct ivc_chan *pending_check(struct ivc_listener *l)
 		st = ivc_core_peer(&c->core);
 		if (st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_CLOSED) {
 			pending_drop(l, i, false);
+			watch_peer(c);
 			return c;
 		}
 		int alive = c->ctx->ops->domain_alive(c->plat, c->peer);
@@ -1024,6 +1090,7 @@ static struct ivc_chan *pending_check(struct ivc_listener *l)
 			st = ivc_core_peer(&c->core);
 			if (st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_CLOSED) {
 				pending_drop(l, i, false);
+				watch_peer(c);
 				return c;
 			}
 			alive = 0;
@@ -1458,6 +1525,7 @@ int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const st
 	} else {
 		snprintf(c->own_node, sizeof c->own_node, "%s", presence);
 		lpresence_path(c->peer_node, sizeof c->peer_node, server, name, id);
+		watch_peer(c);
 	}
 out_req:
 	/* The listener removes the doorbell when it reads it; make sure. */

@@ -97,7 +97,10 @@ static struct ivc_chan *rendezvous(const char *name, const struct ivc_type *t, e
 		struct ivc_listener *l;
 		EQ(ivc_listen(ctx, name, t, ldir, o, &l), 0);
 		err = ivc_accept(l, connect_ms, &c);
-		ivc_listener_close(l);
+		/* IVC_TEST_KEEP_LISTENER: the service stays (and its watch with
+		 * it) until the process ends. */
+		if (!getenv("IVC_TEST_KEEP_LISTENER"))
+			ivc_listener_close(l);
 	} else {
 		enum ivc_dir cdir = ldir == IVC_IN ? IVC_OUT : ldir == IVC_OUT ? IVC_IN : IVC_INOUT;
 		err = ivc_connect(ctx, peer_dom, name, t, cdir, NULL, connect_ms, &c);
@@ -617,7 +620,14 @@ static void sc_victim(void)
 	struct ivc_opts o = { 8192, 8192, 2000 };
 	struct ivc_chan *c = rendezvous("victim", &t, IVC_INOUT, &o);
 	uint8_t b[2000] = { 0 };
+	char fdp[64], kind[128] = "";
 
+	/* What the channel's fd is: an epoll set where the library watches
+	 * the peer's presence node (a domU), else the event channel's. */
+	snprintf(fdp, sizeof fdp, "/proc/self/fd/%d", ivc_chan_fd(c));
+	if (readlink(fdp, kind, sizeof kind - 1) < 0)
+		snprintf(kind, sizeof kind, "?");
+	printf("chan-fd %s\n", kind);
 	printf("ready\n");
 	fflush(stdout);
 	for (uint64_t i = 0;; i++) {

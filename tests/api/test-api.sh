@@ -116,18 +116,18 @@ for i in 1 2; do
 done
 
 # Whole-domain death as `xl destroy` (ivc-sim destroy): no unmap-notify
-# runs, so a domU survivor learns it from XenStore (the peer's node goes
-# with its domain's area), dom0 by asking the hypervisor; both within
-# 50 ms plus a XenStore round trip.
-# listener domain, client domain, victim, what the survivor is
-for case in "1 2 1 domU client" "1 2 2 domU listener" "0 2 2 dom0 listener" "2 0 2 dom0 client"; do
-	set -- $case
-	ld=$1 cd=$2 vd=$3 what="$4 $5"
+# runs, so a domU survivor learns it from XenStore (a watch on the peer's
+# presence node, which goes with its domain's area), dom0 by asking the
+# hypervisor (within 50 ms).
+# usage: destroy_case LISTENER-DOM CLIENT-DOM VICTIM-DOM DESCRIPTION
+destroy_case() {
+	ld=$1 cd=$2 vd=$3 what=$4
 	out=$(mktemp "$IVC_SIM_DIR/destroy.XXXX")
 	timeout 30 "$SIM" run --domid "$ld" -- "$PEER" serve victim >"$out.l" 2>&1 & a=$!
 	timeout 30 "$SIM" run --domid "$cd" -- "$PEER" connect "$ld" victim >"$out.c" 2>&1 & b=$!
 	for k in $(seq 200); do grep -q ready "$out.l" 2>/dev/null && grep -q ready "$out.c" 2>/dev/null && break; sleep 0.05; done
 	sleep 0.2
+	watches1=$("$SIM" stats | awk '$1 == 1 { print $6 }')
 	[ "$vd" = "$ld" ] && so=$out.c || so=$out.l
 	t0=$("$PEER" now)
 	"$SIM" destroy "$vd"
@@ -141,7 +141,23 @@ for case in "1 2 1 domU client" "1 2 2 domU listener" "0 2 2 dom0 listener" "2 0
 	fi
 	check "destroy, $what survivor: nothing left" clean
 	check "destroy, $what survivor: no presence node left in dom0" no_presence
-done
+	case "$what" in
+	dom0*) w="" ;;          # asks Xen: the plain event channel fd
+	*polling*) w="" ;;
+	*) w="eventpoll" ;;     # the watch armed: an epoll set
+	esac
+	k=$(sed -n 's/^chan-fd //p' "$so")
+	if [ -n "$w" ]; then
+		check "destroy, $what survivor: watched the peer's presence node (fd: $k)" \
+			sh -c "echo '$k' | grep -q eventpoll"
+	else
+		check "destroy, $what survivor: no watch (fd: $k)" sh -c "! echo '$k' | grep -q eventpoll"
+	fi
+}
+destroy_case 1 2 1 "domU client"
+destroy_case 1 2 2 "domU listener"
+destroy_case 0 2 2 "dom0 listener"
+destroy_case 2 0 2 "dom0 client"
 
 # SIGKILL at any moment from the start, rendezvous included: the survivor
 # must end with an error of its own (never hang), and nothing is left.
@@ -160,6 +176,21 @@ for i in 1 2 3 4 5 6; do
 	check "kill at any time (round $i): nothing left" clean
 done
 
+check "daemons exited without sanitizer reports" no_sanitizer_report
 "$SIM" stop >/dev/null
+
+# Where XenStore refuses the watch (its per-domain watch quota: C
+# xenstored's test is `count > quota`, so quota 0 allows one watch, which
+# the listener's requests/ watch uses up: the service stays open), a domU
+# listener falls back to reading the client's presence node every 50 ms.
+xsd=$(dirname "$SIM")/xenstored/ivc-xenstored
+if [ -x "$xsd" ]; then
+	printf '#!/bin/sh\nexec "%s" "$@" --quota-watches 0\n' "$xsd" >"$IVC_SIM_DIR/xsd-quota0"
+	chmod +x "$IVC_SIM_DIR/xsd-quota0"
+	IVC_XENSTORED=$IVC_SIM_DIR/xsd-quota0 "$SIM" start >/dev/null
+	IVC_TEST_KEEP_LISTENER=1 destroy_case 1 2 2 "domU listener (no watch: polling)"
+	check "the polling listener had its requests watch only" [ "$watches1" = 1 ]
+	"$SIM" stop >/dev/null
+fi
 check "daemons exited without sanitizer reports" no_sanitizer_report
 finish

@@ -318,6 +318,8 @@ for sv in listener client; do
 			bad "peer death, domU <-> domU: the surviving domU ($sv) saw no ECONNRESET within 15 s of xl destroy"
 		fi
 		check "peer death, domU <-> domU: the survivor's ($sv) process exited 0 (status $ru)" [ $ru = 0 ]
+		check "peer death, domU <-> domU: the survivor ($sv) watched its peer's presence node ($(sed -n 's/^chan-fd //p' "$T/uus.out"))" \
+			grep -q '^chan-fd .*eventpoll' "$T/uus.out"
 	else
 		show "$T/start.err"
 		bad "peer death, domU <-> domU ($sv survives): domUs did not start"
