@@ -652,13 +652,15 @@ static void domain_destroy(struct domain *d)
 		kill(-d->pgid, SIGKILL);
 	for (int i = 0; i < MAX_CONNS; i++) {
 		struct conn *c = conns[i];
-		if (c && c->domid == d->domid && c->kind == C_HOST)
-			conn_close(c);
+		if (!c)
+			continue;
 		/* The life connection of `ivc-sim run` outlives the domain
 		 * after `ivc-sim destroy`: it must not end a new domain of the
 		 * same id. */
-		if (c && c->kind == C_ADMIN && c->life_of == d->domid)
+		if (c->kind == C_ADMIN && c->life_of == d->domid)
 			c->life_of = ~0u;
+		else if (c->domid == d->domid && c->kind == C_HOST)
+			conn_close(c); /* frees c */
 	}
 	/* Ports of processes that never opened a handle cannot exist; close
 	 * whatever is left (the peers' ends revert to unbound). */
