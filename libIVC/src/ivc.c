@@ -47,6 +47,11 @@ _Static_assert(IVC_CORE_EAGAIN == EAGAIN && IVC_CORE_EPIPE == EPIPE && IVC_CORE_
 #define ATTACH_MS 5000
 /* Offers outstanding at once per listener; more requests wait their turn. */
 #define MAX_PENDING 16
+/* Channels per context that watch their peer's presence node. XenStore
+ * counts watches per domain (C xenstored: 128 for a domU, shared with its
+ * kernel and other processes); the rest of the domain's listeners and
+ * connects need theirs, so beyond this channels read the node instead. */
+#define MAX_PEER_WATCHES 32
 #define ID_MAX 40
 
 struct ivc_ctx {
@@ -56,6 +61,7 @@ struct ivc_ctx {
 	pthread_mutex_t lock; /* serialises xs and plat */
 	uint32_t domid;
 	uint64_t nonce;
+	int peer_watches; /* channels holding a presence watch (under lock) */
 };
 
 struct ivc_listener {
@@ -425,22 +431,33 @@ static void watch_peer(struct ivc_chan *c)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	if (!c->peer_node[0] || c->ctx->ops->domain_alive(c->plat, c->peer) >= 0)
+	bool room;
+
+	if (!c->peer_node[0] || c->ctx->ops->domain_alive(c->plat, c->peer) >= 0 ||
+	    ivc_core_peer(&c->core) != IVC_CORE_PEER_UP)
+		return;
+	pthread_mutex_lock(&c->ctx->lock);
+	room = c->ctx->peer_watches < MAX_PEER_WATCHES;
+	if (room)
+		c->ctx->peer_watches++;
+	pthread_mutex_unlock(&c->ctx->lock);
+	if (!room)
 		return;
 	c->wxs = xs_open(0);
 	c->pollfd = epoll_create1(EPOLL_CLOEXEC);
 	if (c->wxs && c->pollfd >= 0 && xs_watch(c->wxs, c->peer_node, "ivc-peer") &&
 	    epoll_ctl(c->pollfd, EPOLL_CTL_ADD, c->evfd, &ev) == 0 &&
-	    epoll_ctl(c->pollfd, EPOLL_CTL_ADD, xs_fileno(c->wxs), &ev) == 0) {
-		peer_watch_check(c); /* the watch's first event: now it is armed */
-		return;
-	}
+	    epoll_ctl(c->pollfd, EPOLL_CTL_ADD, xs_fileno(c->wxs), &ev) == 0)
+		return; /* its first event (XenStore sends one) makes the fd ready */
 	if (c->wxs)
 		xs_close(c->wxs);
 	if (c->pollfd >= 0)
 		close(c->pollfd);
 	c->wxs = NULL;
 	c->pollfd = -1;
+	pthread_mutex_lock(&c->ctx->lock);
+	c->ctx->peer_watches--;
+	pthread_mutex_unlock(&c->ctx->lock);
 }
 
 /* The peer's domain is gone although no unmap-notify told us (a whole
@@ -785,8 +802,12 @@ static int chan_release(struct ivc_chan *c, bool orderly)
 		ops->unshare_defer(c->plat, c->share);
 	if (c->port && (r = ops->evtchn_unbind(c->plat, c->port)) && !err)
 		err = r;
-	if (c->wxs)
+	if (c->wxs) {
 		xs_close(c->wxs); /* and its watch */
+		pthread_mutex_lock(&c->ctx->lock);
+		c->ctx->peer_watches--;
+		pthread_mutex_unlock(&c->ctx->lock);
+	}
 	if (c->pollfd >= 0)
 		close(c->pollfd);
 	ops->close(c->plat);

@@ -56,14 +56,14 @@ pair "stream write larger than the ring: timeouts honoured, then delivered" bigw
 # (56 channels) plus... 8 domains x 7 peers x 1 = 56; per=2 gives 112.
 pids=""
 for d in 11 12 13 14 15 16 17 18; do
-	"$SIM" run --domid $d -- "$PEER" serve many 1 11 12 13 14 15 16 17 18 & pids="$pids $!"
+	timeout 300 "$SIM" run --domid $d -- "$PEER" serve many 1 11 12 13 14 15 16 17 18 & pids="$pids $!"
 done
 nfail=0
 for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
 check "56 channels between 8 domains at once ($nfail domains failed)" [ $nfail = 0 ]
 pids=""
 for d in 21 22 23 24 25 26 27 28; do
-	"$SIM" run --domid $d -- "$PEER" serve many 2 21 22 23 24 25 26 27 28 & pids="$pids $!"
+	timeout 300 "$SIM" run --domid $d -- "$PEER" serve many 2 21 22 23 24 25 26 27 28 & pids="$pids $!"
 done
 nfail=0
 for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
@@ -190,6 +190,22 @@ if [ -x "$xsd" ]; then
 	IVC_XENSTORED=$IVC_SIM_DIR/xsd-quota0 "$SIM" start >/dev/null
 	IVC_TEST_KEEP_LISTENER=1 destroy_case 1 2 2 "domU listener (no watch: polling)"
 	check "the polling listener had its requests watch only" [ "$watches1" = 1 ]
+	"$SIM" stop >/dev/null
+
+	# A domU with more channels than the library watches (32 per
+	# context): the rest poll, and the watches the domain has left are
+	# enough for its listener and its connects (quota 34: 35 watches).
+	printf '#!/bin/sh\nexec "%s" "$@" --quota-watches 34\n' "$xsd" >"$IVC_SIM_DIR/xsd-quota34"
+	chmod +x "$IVC_SIM_DIR/xsd-quota34"
+	IVC_XENSTORED=$IVC_SIM_DIR/xsd-quota34 "$SIM" start >/dev/null
+	pids=""
+	for d in 31 32 33 34; do
+		timeout 120 "$SIM" run --domid $d -- "$PEER" serve many 6 31 32 33 34 & pids="$pids $!"
+	done
+	nfail=0
+	for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
+	check "36 channels per domU under a watch quota of 35 ($nfail domains failed)" [ $nfail = 0 ]
+	check "36 channels per domU: nothing left" clean
 	"$SIM" stop >/dev/null
 fi
 check "daemons exited without sanitizer reports" no_sanitizer_report
