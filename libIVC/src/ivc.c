@@ -389,18 +389,29 @@ static int peer_node_gone(struct ivc_chan *c)
 
 	if (!c->peer_node[0])
 		return 0;
-	if (c->wxs) { /* ours alone (libxenstore serialises its users) */
-		v = xs_read(c->wxs, XBT_NULL, c->peer_node, &len);
-		gone = !v && (errno == ENOENT || errno == EACCES);
-		free(v);
-		return gone;
-	}
-	pthread_mutex_lock(&c->ctx->lock);
-	v = xs_read(c->ctx->xs, XBT_NULL, c->peer_node, &len);
+	/* Our own watch handle needs no lock (libxenstore serialises it). */
+	if (!c->wxs)
+		pthread_mutex_lock(&c->ctx->lock);
+	v = xs_read(c->wxs ? c->wxs : c->ctx->xs, XBT_NULL, c->peer_node, &len);
 	gone = !v && (errno == ENOENT || errno == EACCES);
-	pthread_mutex_unlock(&c->ctx->lock);
+	if (!c->wxs)
+		pthread_mutex_unlock(&c->ctx->lock);
 	free(v);
 	return gone;
+}
+
+/* Ends the watch of watch_peer() (or its half-made set-up). */
+static void unwatch_peer(struct ivc_chan *c)
+{
+	if (c->wxs)
+		xs_close(c->wxs); /* and its watch */
+	if (c->pollfd >= 0)
+		close(c->pollfd);
+	c->wxs = NULL;
+	c->pollfd = -1;
+	pthread_mutex_lock(&c->ctx->lock);
+	c->ctx->peer_watches--;
+	pthread_mutex_unlock(&c->ctx->lock);
 }
 
 /* The peer's node changed (its watch fired): if it is gone and the peer's
@@ -449,15 +460,7 @@ static void watch_peer(struct ivc_chan *c)
 	    epoll_ctl(c->pollfd, EPOLL_CTL_ADD, c->evfd, &ev) == 0 &&
 	    epoll_ctl(c->pollfd, EPOLL_CTL_ADD, xs_fileno(c->wxs), &ev) == 0)
 		return; /* its first event (XenStore sends one) makes the fd ready */
-	if (c->wxs)
-		xs_close(c->wxs);
-	if (c->pollfd >= 0)
-		close(c->pollfd);
-	c->wxs = NULL;
-	c->pollfd = -1;
-	pthread_mutex_lock(&c->ctx->lock);
-	c->ctx->peer_watches--;
-	pthread_mutex_unlock(&c->ctx->lock);
+	unwatch_peer(c);
 }
 
 /* The peer's domain is gone although no unmap-notify told us (a whole
@@ -761,6 +764,19 @@ static struct ivc_chan *chan_new(struct ivc_ctx *ctx, const struct ivc_type *t, 
 	return c;
 }
 
+/* Removes a node through the context's handle; 0 (also if it was gone)
+ * or -errno. */
+static int rm_node(struct ivc_ctx *ctx, const char *path)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&ctx->lock);
+	if (!xs_rm(ctx->xs, XBT_NULL, path) && errno != ENOENT)
+		err = -errno;
+	pthread_mutex_unlock(&ctx->lock);
+	return err;
+}
+
 /* Releases everything; 0 or the first error met. */
 static int chan_release(struct ivc_chan *c, bool orderly)
 {
@@ -773,25 +789,14 @@ static int chan_release(struct ivc_chan *c, bool orderly)
 		if (c->port)
 			ops->evtchn_notify(c->plat, c->port);
 	}
-	if (c->offer[0]) {
-		pthread_mutex_lock(&c->ctx->lock);
-		if (!xs_rm(c->ctx->xs, XBT_NULL, c->offer) && errno != ENOENT && !err)
-			err = -errno;
-		pthread_mutex_unlock(&c->ctx->lock);
-	}
-	if (c->own_node[0]) {
-		pthread_mutex_lock(&c->ctx->lock);
-		if (!xs_rm(c->ctx->xs, XBT_NULL, c->own_node) && errno != ENOENT && !err)
-			err = -errno;
-		pthread_mutex_unlock(&c->ctx->lock);
-	}
+	if (c->offer[0] && (r = rm_node(c->ctx, c->offer)) && !err)
+		err = r;
+	if (c->own_node[0] && (r = rm_node(c->ctx, c->own_node)) && !err)
+		err = r;
 	/* A peer whose process died cannot remove its presence node; we
 	 * may (it gave us write access) once its end is known dead. */
-	if (c->peer_node[0] && c->core.ctrl && ivc_core_peer(&c->core) == IVC_CORE_PEER_DEAD) {
-		pthread_mutex_lock(&c->ctx->lock);
-		xs_rm(c->ctx->xs, XBT_NULL, c->peer_node);
-		pthread_mutex_unlock(&c->ctx->lock);
-	}
+	if (c->peer_node[0] && c->core.ctrl && ivc_core_peer(&c->core) == IVC_CORE_PEER_DEAD)
+		rm_node(c->ctx, c->peer_node);
 	for (int i = 0; i < 2; i++)
 		if (c->ring_map[i] && (r = ops->unmap(c->plat, c->ring_map[i])) && !err)
 			err = r;
@@ -802,14 +807,8 @@ static int chan_release(struct ivc_chan *c, bool orderly)
 		ops->unshare_defer(c->plat, c->share);
 	if (c->port && (r = ops->evtchn_unbind(c->plat, c->port)) && !err)
 		err = r;
-	if (c->wxs) {
-		xs_close(c->wxs); /* and its watch */
-		pthread_mutex_lock(&c->ctx->lock);
-		c->ctx->peer_watches--;
-		pthread_mutex_unlock(&c->ctx->lock);
-	}
-	if (c->pollfd >= 0)
-		close(c->pollfd);
+	if (c->wxs)
+		unwatch_peer(c);
 	ops->close(c->plat);
 	free(c);
 	return err;

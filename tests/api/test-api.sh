@@ -184,10 +184,14 @@ check "daemons exited without sanitizer reports" no_sanitizer_report
 # the listener's requests/ watch uses up: the service stays open), a domU
 # listener falls back to reading the client's presence node every 50 ms.
 xsd=$(dirname "$SIM")/xenstored/ivc-xenstored
+# Starts a sim host whose XenStore has watch quota $1.
+start_with_watch_quota() {
+	printf '#!/bin/sh\nexec "%s" "$@" --quota-watches %s\n' "$xsd" "$1" >"$IVC_SIM_DIR/xsd-quota$1"
+	chmod +x "$IVC_SIM_DIR/xsd-quota$1"
+	IVC_XENSTORED=$IVC_SIM_DIR/xsd-quota$1 "$SIM" start >/dev/null
+}
 if [ -x "$xsd" ]; then
-	printf '#!/bin/sh\nexec "%s" "$@" --quota-watches 0\n' "$xsd" >"$IVC_SIM_DIR/xsd-quota0"
-	chmod +x "$IVC_SIM_DIR/xsd-quota0"
-	IVC_XENSTORED=$IVC_SIM_DIR/xsd-quota0 "$SIM" start >/dev/null
+	start_with_watch_quota 0
 	IVC_TEST_KEEP_LISTENER=1 destroy_case 1 2 2 "domU listener (no watch: polling)"
 	check "the polling listener had its requests watch only" [ "$watches1" = 1 ]
 	"$SIM" stop >/dev/null
@@ -195,9 +199,7 @@ if [ -x "$xsd" ]; then
 	# A domU with more channels than the library watches (32 per
 	# context): the rest poll, and the watches the domain has left are
 	# enough for its listener and its connects (quota 34: 35 watches).
-	printf '#!/bin/sh\nexec "%s" "$@" --quota-watches 34\n' "$xsd" >"$IVC_SIM_DIR/xsd-quota34"
-	chmod +x "$IVC_SIM_DIR/xsd-quota34"
-	IVC_XENSTORED=$IVC_SIM_DIR/xsd-quota34 "$SIM" start >/dev/null
+	start_with_watch_quota 34
 	pids=""
 	for d in 31 32 33 34; do
 		timeout 120 "$SIM" run --domid $d -- "$PEER" serve many 6 31 32 33 34 & pids="$pids $!"

@@ -1,15 +1,19 @@
 #!/bin/sh
 # Installs the Debian 12 packages a target needs, if any are missing.
-# Usage: deps.sh build|check
+# Usage: deps.sh build|check|xen-lab
 # As root it runs apt-get (one `apt-get update` first); otherwise it prints
 # the command to run and fails.
 set -eu
 build="gcc libc6-dev make meson ninja-build pkg-config python3 libxen-dev xenstore-utils"
 check="$build clang libclang-rt-14-dev clang-format spin groff-base man-db"
+# The Xen lab's host side (the Xen packages themselves are never installed
+# on the host: tests/xen-lab/build-images.sh downloads and unpacks them).
+xenlab="qemu-system-x86 busybox-static cpio kmod gzip coreutils libxen-dev xenstore-utils"
 case "${1:-build}" in
 build) want=$build ;;
 check) want=$check ;;
-*) echo "usage: $0 build|check" >&2; exit 2 ;;
+xen-lab) want=$xenlab ;;
+*) echo "usage: $0 build|check|xen-lab" >&2; exit 2 ;;
 esac
 
 missing=""

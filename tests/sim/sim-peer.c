@@ -114,6 +114,21 @@ static uint8_t pattern(uint32_t page, uint32_t i)
 	return (uint8_t)(page * 131u + i * 7u + 1u);
 }
 
+/* Polls (dom0 only) until our end of an event channel reverts to
+ * unbound, as Xen does when the peer's end goes; up to 5 s. */
+static void wait_unbound(uint32_t port)
+{
+	uint32_t st = 0, rd, rp;
+
+	for (int i = 0; i < 500; i++) {
+		CHECK_EQ(ops->evtchn_status(plat, port, &st, &rd, &rp), 0);
+		if (st == IVC_PLAT_EVTCHN_UNBOUND)
+			return;
+		usleep(10000);
+	}
+	CHECK_EQ(st, IVC_PLAT_EVTCHN_UNBOUND);
+}
+
 static int do_grant(int argc, char **argv)
 {
 	uint32_t peer = (uint32_t)atoi(argv[0]), n = (uint32_t)atoi(argv[1]);
@@ -162,13 +177,9 @@ static int do_grant(int argc, char **argv)
 		 * `xl destroy`): no kernel of it runs its unmap-notify, so
 		 * neither the byte nor an event tells us. dom0 sees its port
 		 * revert to unbound and the domain gone. */
-		uint32_t st = IVC_PLAT_EVTCHN_INTERDOMAIN, rd, rp, got;
+		uint32_t got;
 		touch("mapped-seen");
-		for (int i = 0; i < 1000 && st == IVC_PLAT_EVTCHN_INTERDOMAIN; i++) {
-			CHECK_EQ(ops->evtchn_status(plat, port, &st, &rd, &rp), 0);
-			usleep(10000);
-		}
-		CHECK_EQ(st, IVC_PLAT_EVTCHN_UNBOUND);
+		wait_unbound(port);
 		CHECK_EQ(ops->domain_alive(plat, peer), 0);
 		usleep(100000);
 		CHECK_EQ(ops->evtchn_pending(plat, &got), -EAGAIN);
@@ -202,13 +213,7 @@ static int do_grant(int argc, char **argv)
 			free(grefs);
 			return 0;
 		}
-		for (int i = 0; i < 500; i++) {
-			CHECK_EQ(ops->evtchn_status(plat, port, &st, &rd, &rp), 0);
-			if (st == IVC_PLAT_EVTCHN_UNBOUND)
-				break;
-			usleep(10000);
-		}
-		CHECK_EQ(st, IVC_PLAT_EVTCHN_UNBOUND);
+		wait_unbound(port);
 		/* The port went with the process; the domain goes a little
 		 * later, when its `ivc-sim run` sees its command end. */
 		int alive = 1;

@@ -396,10 +396,11 @@ static int sim_evtchn_status(struct ivc_plat *p, uint32_t port, uint32_t *state,
 
 static int sim_domain_alive(struct ivc_plat *p, uint32_t domid)
 {
-	int err = port_op(p, SIMD_DOMAIN_ALIVE, domid);
+	int err;
 
 	if (domid == p->domid)
 		return 1;
+	err = port_op(p, SIMD_DOMAIN_ALIVE, domid);
 	if (err == -EPERM)
 		return -ENOSYS; /* a domU cannot know, as on Xen */
 	return err ? err : (int)p->rsp->a[0];
