@@ -5,13 +5,17 @@ set -u
 B=${1:-build/default}
 SIM=$B/libIVC/platform/sim/ivc-sim
 DEMO=$B/examples/ring-demo
-IVC_SIM_DIR=$(mktemp -d /tmp/ivc-demo.XXXXXX)
+IVC_SIM_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ivc-demo.XXXXXX")
 export IVC_SIM_DIR
+# The host stops with this script, however it ends (--owner).
 trap '"$SIM" stop >/dev/null 2>&1; rm -rf "$IVC_SIM_DIR"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 say() { printf '\n$ %s\n' "$*"; }
 
 say "ivc-sim start      # state in $IVC_SIM_DIR"
-"$SIM" start || exit 1
+"$SIM" start --owner $$ || exit 1
 say "ivc-sim run --domid 1 --name alice -- ring-demo serve 2 &"
 "$SIM" run --domid 1 --name alice -- "$DEMO" serve 2 &
 a=$!

@@ -358,14 +358,19 @@ static void lpresence_path(char *buf, size_t size, uint32_t server, const char *
 
 /* ---- channels: events and waiting ------------------------------------ */
 
-static void drain_events(struct ivc_chan *c)
+/* Clears what is pending: 0, or the platform's error where its event
+ * device has gone for good (the sim host stopped; on Xen it never does).
+ * Such a device polls readable forever, so waiting on it would spin. */
+static int drain_events(struct ivc_chan *c)
 {
 	uint32_t port;
+	int r;
 
-	while (c->ctx->ops->evtchn_pending(c->plat, &port) == 0) {
+	while ((r = c->ctx->ops->evtchn_pending(c->plat, &port)) == 0) {
 		c->ctx->ops->evtchn_unmask(c->plat, port);
 		c->notify_rx++;
 	}
+	return r == -EAGAIN ? 0 : r;
 }
 
 static int kick(struct ivc_chan *c)
@@ -511,7 +516,8 @@ static int chan_sleep(struct ivc_chan *c, int64_t deadline)
 	r = wait_fd(c->pollfd >= 0 ? c->pollfd : c->evfd, ms);
 	if (r < 0)
 		return r;
-	if (r == 0)
+	/* Also when events keep coming: they must not starve the check. */
+	if (r == 0 || now_ms() - c->checked_ms >= LIVENESS_MS)
 		check_peer_domain(c);
 	return 0;
 }
@@ -567,7 +573,9 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 		}
 		/* Clear what is pending first: whatever arrives after this point
 		 * leaves the fd readable, so no wake-up is lost. */
-		drain_events(c);
+		w = drain_events(c);
+		if (w < 0)
+			return w;
 		peer_watch_check(c); /* a death found: the wait below says ready */
 		/* A stream writer can use any room; a message needs all of it. */
 		w = ivc_core_prepare_wait(&c->core, tx ? IVC_CORE_WAIT_TX : IVC_CORE_WAIT_RX,
@@ -1096,7 +1104,11 @@ static struct ivc_chan *pending_check(struct ivc_listener *l)
 		struct ivc_chan *c = l->pend[i].c;
 		int st;
 
-		drain_events(c);
+		if (drain_events(c) < 0) {
+			/* The platform's event device is gone: so is the offer. */
+			pending_drop(l, i--, true);
+			continue;
+		}
 		st = ivc_core_peer(&c->core);
 		if (st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_CLOSED) {
 			pending_drop(l, i, false);

@@ -14,11 +14,11 @@ pair() { # name, scenario, args...: listener in dom1, client in dom2
 	name=$1
 	sc=$2
 	shift 2
-	"$SIM" run --domid 1 -- "$PEER" serve "$sc" "$@" & a=$!
-	"$SIM" run --domid 2 -- "$PEER" connect 1 "$sc" "$@" & b=$!
+	dom 1 "$PEER" serve "$sc" "$@" & a=$!
+	dom 2 "$PEER" connect 1 "$sc" "$@" & b=$!
 	wait $a; ra=$?
 	wait $b; rb=$?
-	check "$name" [ $ra = 0 -a $rb = 0 ]
+	check "$name (listener: $(status_text $ra), client: $(status_text $rb))" [ $ra = 0 -a $rb = 0 ]
 	check "$name: nothing left" clean
 }
 
@@ -32,7 +32,15 @@ no_presence() {
 	done
 }
 
-check "host starts" "$SIM" start
+# Waits (at most 10 s) until both output files say ready.
+wait_ready() {
+	for _k in $(seq 200); do
+		grep -q ready "$1" 2>/dev/null && grep -q ready "$2" 2>/dev/null && return
+		sleep 0.05
+	done
+}
+
+check "host starts" sim_start
 pair "every direction x mode, message sizes 0..max" dirmode
 pair "ring sizes 4 KiB .. 16 MiB" sizes
 pair "bulk, message mode, $BULK bytes each way on one channel, epoll" bulk "$BULK" message
@@ -43,11 +51,11 @@ pair "timeouts and non-blocking calls" timeouts
 pair "client dies between doorbell and attach: offer withdrawn" ghost
 # A client in dom0 (a domU's ends go with its domain): its presence node
 # is removed when its channels close.
-"$SIM" run --domid 1 -- "$PEER" serve dirmode & a=$!
-"$SIM" run --domid 0 -- "$PEER" connect 1 dirmode & b=$!
+dom 1 "$PEER" serve dirmode & a=$!
+dom 0 "$PEER" connect 1 dirmode & b=$!
 wait $a; ra=$?
 wait $b; rb=$?
-check "dom0 as client: every direction x mode" [ $ra = 0 -a $rb = 0 ]
+check "dom0 as client: every direction x mode ($(status_text $ra), $(status_text $rb))" [ $ra = 0 -a $rb = 0 ]
 check "dom0 as client: no presence node left" no_presence
 check "dom0 as client: nothing left" clean
 pair "stream write larger than the ring: timeouts honoured, then delivered" bigwrite
@@ -56,14 +64,14 @@ pair "stream write larger than the ring: timeouts honoured, then delivered" bigw
 # (56 channels) plus... 8 domains x 7 peers x 1 = 56; per=2 gives 112.
 pids=""
 for d in 11 12 13 14 15 16 17 18; do
-	timeout 300 "$SIM" run --domid $d -- "$PEER" serve many 1 11 12 13 14 15 16 17 18 & pids="$pids $!"
+	dom $d "$PEER" serve many 1 11 12 13 14 15 16 17 18 & pids="$pids $!"
 done
 nfail=0
 for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
 check "56 channels between 8 domains at once ($nfail domains failed)" [ $nfail = 0 ]
 pids=""
 for d in 21 22 23 24 25 26 27 28; do
-	timeout 300 "$SIM" run --domid $d -- "$PEER" serve many 2 21 22 23 24 25 26 27 28 & pids="$pids $!"
+	dom $d "$PEER" serve many 2 21 22 23 24 25 26 27 28 & pids="$pids $!"
 done
 nfail=0
 for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
@@ -75,13 +83,13 @@ check "many channels: nothing left" clean
 worst=0
 for i in 1 2 3 4 5 6; do
 	out=$(mktemp "$IVC_SIM_DIR/victim.XXXX")
-	"$SIM" run --domid 1 -- "$PEER" serve victim >"$out.1" 2>&1 & a=$!
-	"$SIM" run --domid 2 -- "$PEER" connect 1 victim >"$out.2" 2>&1 & b=$!
-	for k in $(seq 200); do grep -q ready "$out.1" 2>/dev/null && grep -q ready "$out.2" 2>/dev/null && break; sleep 0.05; done
+	dom 1 "$PEER" serve victim >"$out.1" 2>&1 & a=$!
+	dom 2 "$PEER" connect 1 victim >"$out.2" 2>&1 & b=$!
+	wait_ready "$out.1" "$out.2"
 	sleep "0.$(shuf -i 0-3 -n 1)$(shuf -i 0-9 -n 1)"
-	if [ $((i % 2)) = 1 ]; then victim=$a survivor=2; else victim=$b survivor=1; fi
+	if [ $((i % 2)) = 1 ]; then vd=1 victim=$a survivor=2; else vd=2 victim=$b survivor=1; fi
 	t0=$("$PEER" now)
-	pkill -9 -P $victim
+	kill_dom $vd $victim
 	wait $a; wait $b
 	t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.$survivor")
 	if grep -q "error Connection reset by peer" "$out.$survivor" && [ -n "$t1" ]; then
@@ -98,13 +106,13 @@ echo "# worst peer-death detection: $worst ms"
 # The same with a survivor that only polls its fd and calls with timeout 0.
 for i in 1 2; do
 	out=$(mktemp "$IVC_SIM_DIR/poller.XXXX")
-	"$SIM" run --domid 1 -- "$PEER" serve poller >"$out.1" 2>&1 & a=$!
-	"$SIM" run --domid 2 -- "$PEER" connect 1 poller >"$out.2" 2>&1 & b=$!
-	for k in $(seq 200); do grep -q ready "$out.1" 2>/dev/null && grep -q ready "$out.2" 2>/dev/null && break; sleep 0.05; done
+	dom 1 "$PEER" serve poller >"$out.1" 2>&1 & a=$!
+	dom 2 "$PEER" connect 1 poller >"$out.2" 2>&1 & b=$!
+	wait_ready "$out.1" "$out.2"
 	sleep 0.2
-	if [ $i = 1 ]; then victim=$a survivor=2; else victim=$b survivor=1; fi
+	if [ $i = 1 ]; then vd=1 victim=$a survivor=2; else vd=2 victim=$b survivor=1; fi
 	t0=$("$PEER" now)
-	pkill -9 -P $victim
+	kill_dom $vd $victim
 	wait $a; wait $b
 	t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.$survivor")
 	if grep -q "error Connection reset by peer" "$out.$survivor" && [ -n "$t1" ]; then
@@ -123,9 +131,9 @@ done
 destroy_case() {
 	ld=$1 cd=$2 vd=$3 what=$4
 	out=$(mktemp "$IVC_SIM_DIR/destroy.XXXX")
-	timeout 30 "$SIM" run --domid "$ld" -- "$PEER" serve victim >"$out.l" 2>&1 & a=$!
-	timeout 30 "$SIM" run --domid "$cd" -- "$PEER" connect "$ld" victim >"$out.c" 2>&1 & b=$!
-	for k in $(seq 200); do grep -q ready "$out.l" 2>/dev/null && grep -q ready "$out.c" 2>/dev/null && break; sleep 0.05; done
+	LIMIT=30 dom "$ld" "$PEER" serve victim >"$out.l" 2>&1 & a=$!
+	LIMIT=30 dom "$cd" "$PEER" connect "$ld" victim >"$out.c" 2>&1 & b=$!
+	wait_ready "$out.l" "$out.c"
 	sleep 0.2
 	watches1=$("$SIM" stats | awk '$1 == 1 { print $6 }')
 	[ "$vd" = "$ld" ] && so=$out.c || so=$out.l
@@ -163,11 +171,11 @@ destroy_case 2 0 2 "dom0 client"
 # must end with an error of its own (never hang), and nothing is left.
 for i in 1 2 3 4 5 6; do
 	out=$(mktemp "$IVC_SIM_DIR/anytime.XXXX")
-	IVC_TEST_CONNECT_MS=2000 timeout 30 "$SIM" run --domid 1 -- "$PEER" serve victim >"$out.1" 2>&1 & a=$!
-	IVC_TEST_CONNECT_MS=2000 timeout 30 "$SIM" run --domid 2 -- "$PEER" connect 1 victim >"$out.2" 2>&1 & b=$!
+	IVC_TEST_CONNECT_MS=2000 LIMIT=30 dom 1 "$PEER" serve victim >"$out.1" 2>&1 & a=$!
+	IVC_TEST_CONNECT_MS=2000 LIMIT=30 dom 2 "$PEER" connect 1 victim >"$out.2" 2>&1 & b=$!
 	sleep "0.0$(shuf -i 0-9 -n 1)" # often before or during the rendezvous
-	if [ $((i % 2)) = 1 ]; then victim=$a s=2; else victim=$b s=1; fi
-	pkill -9 -P $victim || kill -9 $victim
+	if [ $((i % 2)) = 1 ]; then vd=1 victim=$a s=2; else vd=2 victim=$b s=1; fi
+	kill_dom $vd $victim
 	wait $a; ra=$?
 	wait $b; rb=$?
 	[ $s = 1 ] && rs=$ra || rs=$rb
@@ -188,7 +196,7 @@ xsd=$(dirname "$SIM")/xenstored/ivc-xenstored
 start_with_watch_quota() {
 	printf '#!/bin/sh\nexec "%s" "$@" --quota-watches %s\n' "$xsd" "$1" >"$IVC_SIM_DIR/xsd-quota$1"
 	chmod +x "$IVC_SIM_DIR/xsd-quota$1"
-	IVC_XENSTORED=$IVC_SIM_DIR/xsd-quota$1 "$SIM" start >/dev/null
+	IVC_XENSTORED=$IVC_SIM_DIR/xsd-quota$1 sim_start >/dev/null
 }
 if [ -x "$xsd" ]; then
 	start_with_watch_quota 0
@@ -202,7 +210,7 @@ if [ -x "$xsd" ]; then
 	start_with_watch_quota 34
 	pids=""
 	for d in 31 32 33 34; do
-		timeout 120 "$SIM" run --domid $d -- "$PEER" serve many 6 31 32 33 34 & pids="$pids $!"
+		dom $d "$PEER" serve many 6 31 32 33 34 & pids="$pids $!"
 	done
 	nfail=0
 	for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
@@ -211,4 +219,25 @@ if [ -x "$xsd" ]; then
 	"$SIM" stop >/dev/null
 fi
 check "daemons exited without sanitizer reports" no_sanitizer_report
+
+# The host stops under a dom0 process blocked in a send (its peer, a
+# domU, goes with the host, silently): the call returns the platform's
+# error (ESRCH), or ECONNRESET if it saw the peer's death first, instead
+# of spinning on an event device that has hung up.
+sim_start >/dev/null
+out=$(mktemp "$IVC_SIM_DIR/hoststop.XXXX")
+IVC_TEST_HOST_STOPS=1 LIMIT=30 dom 0 "$PEER" serve victim >"$out.0" 2>&1 & a=$!
+LIMIT=30 dom 1 "$PEER" connect 0 victim >"$out.1" 2>&1 & b=$!
+wait_ready "$out.0" "$out.1"
+t0=$("$PEER" now)
+"$SIM" stop >/dev/null
+wait $a; ra=$?
+wait $b
+t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.0")
+if [ $ra = 0 ] && [ -n "$t1" ]; then
+	check "host stopped under a blocked dom0 send: $(sed -n 's/^error \(.*\) at.*/\1/p' "$out.0") after $((t1 - t0)) ms" \
+		[ $((t1 - t0)) -le 2000 ]
+else
+	bad "host stopped under a blocked dom0 send ($(status_text $ra)): $(cat "$out.0")"
+fi
 finish

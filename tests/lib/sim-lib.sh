@@ -1,9 +1,22 @@
 # Shared by the sim test scripts (sourced, not run): a scratch sim host
-# directory that is always cleaned up, TAP-like result lines, and the
-# leak checks. Expects $SIM (the ivc-sim binary) to be set.
+# directory, TAP-like result lines, bounded domains, and the leak checks.
+# Expects $SIM (the ivc-sim binary) to be set.
+#
+# Nothing a test starts may outlive it, however it ends:
+#  - every host is started by sim_start, owned by this shell (ivc-simd
+#    --owner): if the script dies, even by SIGKILL, the host stops itself
+#    and kills its domains;
+#  - an ordinary exit, and INT, TERM or HUP, stop the host and remove the
+#    directory (dash runs the EXIT trap only on exit, hence the others);
+#  - every domain runs under `timeout` (dom), so no scenario runs unbounded.
 
-IVC_SIM_DIR=$(mktemp -d /tmp/ivc-sim-test.XXXXXX)
+IVC_SIM_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ivc-sim-test.XXXXXX")
 export IVC_SIM_DIR
+# Hosts started from here, by `ivc-sim start` in any form, stop with us.
+IVC_SIM_OWNER=$$
+export IVC_SIM_OWNER
+# Seconds a scenario may take before it fails by name.
+LIMIT=${IVC_TEST_LIMIT_S:-60}
 pass=0
 fail=0
 cleanup() {
@@ -11,6 +24,9 @@ cleanup() {
 	rm -rf "$IVC_SIM_DIR"
 }
 trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 ok() { echo "ok - $1"; pass=$((pass + 1)); }
 bad() { echo "not ok - $1"; fail=$((fail + 1)); }
@@ -18,6 +34,43 @@ check() { # description, command...
 	d=$1
 	shift
 	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+
+# Starts the host (extra arguments go to `ivc-sim start`).
+sim_start() { "$SIM" start "$@"; }
+
+# dom DOMID CMD ARGS...: runs CMD as domain DOMID for at most $LIMIT
+# seconds: CMD gets IVC_TEST_LIMIT_S=$LIMIT (api-peer then fails by name),
+# and `timeout` ends what is left 5 s later (status 124). --foreground
+# keeps it in our process group, so whatever kills our group kills it
+# too. Run it in the background to get its pid in $!.
+dom() {
+	d=$1
+	shift
+	IVC_TEST_LIMIT_S=$LIMIT timeout --foreground -k 5 $((LIMIT + 5)) \
+		"$SIM" run --domid "$d" -- "$@"
+}
+
+# What a status means, for a failure message.
+status_text() {
+	case $1 in
+	0) echo "ok" ;;
+	124) echo "timed out" ;;
+	137) echo "killed" ;;
+	*) echo "status $1" ;;
+	esac
+}
+
+# kill_dom DOMID PID: SIGKILLs the processes of domain DOMID (a crash in
+# the domain: their unmap-notify runs) as soon as they exist; PID is the
+# `dom` job, whose end means there is nothing left to kill. 0 if killed.
+kill_dom() {
+	for _k in $(seq 300); do
+		"$SIM" kill "$1" 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.01
+	done
+	return 1
 }
 
 # Every domain but 0 gone or holding nothing; dom0 holding no grant,

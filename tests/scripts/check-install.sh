@@ -6,7 +6,7 @@
 set -u
 build=$1
 top=$(cd "$(dirname "$0")/../.." && pwd)
-dest=$(mktemp -d /tmp/ivc-install.XXXXXX)
+dest=$(mktemp -d "${TMPDIR:-/tmp}/ivc-install.XXXXXX")
 trap 'rm -rf "$dest"' EXIT
 fail=0
 no() { echo "FAIL: $*"; fail=1; }

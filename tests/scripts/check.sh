@@ -6,12 +6,29 @@
 #     and the fuzz smoke.
 #  3. the Xen lab (`make xen-check` on the gcc build): real Xen 4.17 in QEMU;
 #     IVC_SKIP_XEN_LAB=1 skips it (reported as skipped).
-# Ends with one line `N passed, N failed[, N skipped]` over all three.
+#  4. nothing left behind: no process started by the run still alive (each
+#     carries IVC_CHECK_RUN in its environment), no file in the run's
+#     TMPDIR (tests/scripts/leftovers.py).
+# Prints how long each step and each suite took, then ends with one line
+# `N passed, N failed[, N skipped]` over all of it.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 extra=""
 logs=""
+times=""
+IVC_CHECK_RUN=$$.$(date +%s%N)
+export IVC_CHECK_RUN
+TMPDIR=$(mktemp -d /tmp/ivc-check.XXXXXX)
+export TMPDIR
+t0=$(date +%s)
+# stamp NAME: records the seconds since the last stamp under NAME.
+last=$t0
+stamp() {
+	now=$(date +%s)
+	times="$times --time $1=$((now - last))"
+	last=$now
+}
 
 setup() { # dir, then meson options; reuses an existing build dir
 	dir=$1
@@ -34,14 +51,17 @@ run_build() { # name, cc, test args..., -- meson options
 	echo "==> $name: configure and build ($cc)"
 	if ! CC=$cc setup "$dir" "$@" || ! ninja -C "$dir"; then
 		extra="$extra --extra build-$name=fail"
+		stamp "$name-build"
 		return
 	fi
 	extra="$extra --extra build-$name=pass"
 	echo "==> $name: test"
 	rm -f "$dir/meson-logs/testlog.json"
+	stamp "$name-build"
 	# shellcheck disable=SC2086
 	meson test -C "$dir" --print-errorlogs --num-processes 2 $targs
 	logs="$logs $dir/meson-logs/testlog.json"
+	stamp "$name-tests"
 }
 
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
@@ -54,6 +74,7 @@ if tests/scripts/check-install.sh build/check-gcc; then
 else
 	extra="$extra --extra install=fail"
 fi
+stamp "gcc-install-check"
 run_build clang-san clang --suite core --suite fuzz --suite sim --suite xenstore --suite api -- -Dwerror=true \
 	-Db_sanitize=address,undefined -Db_lundef=false \
 	-Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all
@@ -75,8 +96,18 @@ else
 	# A lab that printed nothing countable still counts as one failure.
 	[ $rc = 0 ] || grep -q '^not ok - ' "$tap" || echo "not ok - xen-check exited with status $rc" >>"$tap"
 	echo "    (whole output: $tap)"
+	stamp "xen-lab"
 fi
+
+echo "==> leftovers: processes and files this run left behind"
+if python3 tests/scripts/leftovers.py "$IVC_CHECK_RUN" "$TMPDIR"; then
+	extra="$extra --extra no-leftovers=pass"
+	echo "    none"
+else
+	extra="$extra --extra no-leftovers=fail"
+fi
+times="$times --time total=$(($(date +%s) - t0))"
 
 echo "==> summary"
 # shellcheck disable=SC2086
-exec python3 tests/scripts/summary.py $extra ${tap:+--tap $tap} $logs
+exec python3 tests/scripts/summary.py $extra $times ${tap:+--tap $tap} $logs

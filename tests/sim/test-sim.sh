@@ -12,12 +12,12 @@ command -v xenstore-read >/dev/null || { echo "SKIP: xenstore-utils needed"; exi
 . "$(dirname "$0")/../lib/sim-lib.sh"
 xs0() { XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock "$@"; }
 run() { # domid, args... (background; pid in $!)
-	dom=$1
+	_d=$1
 	shift
-	"$SIM" run --domid "$dom" -- "$PEER" "$@"
+	dom "$_d" "$PEER" "$@"
 }
 
-check "host starts" "$SIM" start
+check "host starts" sim_start
 check "dom0 in XenStore as xen-init-dom0 leaves it" [ "$(xs0 xenstore-read /local/domain/0/name)" = Domain-0 ]
 
 # 1. Pages and events between two domains, read-write.
@@ -149,6 +149,38 @@ wait $a
 no_procs() { ! pgrep -f "[i]vc-(simd|xenstored) --dir $IVC_SIM_DIR" >/dev/null; }
 check "no process of the host survives" no_procs
 check "no socket left" sh -c "! ls '$IVC_SIM_DIR'/admin.sock '$IVC_SIM_DIR'/host/*.sock 2>/dev/null | grep -q ."
+
+# 8. ivc-sim kill: a signal to a domain's processes, as a crash inside it.
+sim_start >/dev/null
+"$SIM" run --domid 40 -- sleep 60 & a=$!
+for i in $(seq 100); do "$SIM" ls | grep -q '^40 ' && break; sleep 0.05; done
+check "kill -s TERM of a domain's processes" "$SIM" kill -s TERM 40
+wait $a; ra=$?
+check "the domain's process ended by SIGTERM (status $ra)" [ $ra = 143 ]
+check "killed by signal: gone from ivc-sim ls" sh -c "! '$SIM' ls | grep -q '^40 '"
+check "kill of a domain that does not exist fails" sh -c "! '$SIM' kill 4000 2>/dev/null"
+check "kill with a bad signal is a usage error" sh -c "'$SIM' kill -s NOPE 40 2>/dev/null; [ \$? = 2 ]"
+check "kill of dom0 is refused" sh -c "! '$SIM' kill 0 2>/dev/null"
+"$SIM" stop >/dev/null
+
+# 9. A host whose owner dies, even by SIGKILL, stops by itself and takes
+# its domains with it: a test that dies leaves nothing running.
+owned=$(mktemp -d "$IVC_SIM_DIR/owned.XXXX")
+sleep 60 & owner=$!
+IVC_SIM_DIR=$owned "$SIM" start --owner $owner >/dev/null
+simd=$(cat "$owned/simd.pid")
+IVC_SIM_DIR=$owned "$SIM" run --domid 3 -- sleep 60 & a=$!
+for i in $(seq 100); do IVC_SIM_DIR=$owned "$SIM" ls | grep -q '^3 ' && break; sleep 0.05; done
+kill -9 $owner
+wait $a; ra=$?
+gone() { for _i in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; return 1; }
+check "owner killed: the host stopped by itself" gone "$simd"
+check "owner killed: its domain died with it (status $ra)" [ $ra = 137 ]
+check "owner killed: no process of the host survives" \
+	sh -c "! pgrep -f '[i]vc-(simd|xenstored) --dir $owned' >/dev/null"
+check "owner killed: no socket left" sh -c "! ls '$owned'/admin.sock '$owned'/host/*.sock 2>/dev/null | grep -q ."
+check "start with an owner that does not exist fails" \
+	sh -c "! IVC_SIM_DIR='$owned' '$SIM' start --owner 999999999 2>/dev/null"
 
 check "daemons exited without sanitizer reports" no_sanitizer_report
 

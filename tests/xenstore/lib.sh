@@ -1,10 +1,14 @@
 # Shared by the shell tests: start ivc-xenstored in a fresh directory, stop it at exit
 # and fail unless it exited 0 on SIGTERM.
 xsd_start() { # daemon [options...]
-	xsd_dir=$(mktemp -d /tmp/ivc-xsd-sh.XXXXXX)
+	xsd_dir=$(mktemp -d "${TMPDIR:-/tmp}/ivc-xsd-sh.XXXXXX")
 	"$@" --dir "$xsd_dir" --ready-fd 3 3>"$xsd_dir/ready" &
 	xsd_pid=$!
 	trap xsd_cleanup EXIT
+	# dash runs the EXIT trap on exit only: a signal must exit too.
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 	i=0
 	while [ ! -s "$xsd_dir/ready" ]; do
 		i=$((i + 1))

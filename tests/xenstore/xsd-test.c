@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -24,7 +25,9 @@ int xt_start(struct xt_daemon *d, const char *exe, const char *const *extra)
 	char fdarg[16], c;
 	const char *argv[32];
 
-	snprintf(d->dir, sizeof(d->dir), "/tmp/ivc-xsd-XXXXXX");
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(d->dir, sizeof(d->dir), "%s/ivc-xsd-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(d->dir) || pipe(pfd) < 0)
 		return -1;
 	snprintf(fdarg, sizeof(fdarg), "%d", pfd[1]);
@@ -38,6 +41,8 @@ int xt_start(struct xt_daemon *d, const char *exe, const char *const *extra)
 	argv[n] = NULL;
 	d->pid = fork();
 	if (d->pid == 0) {
+		/* The daemon must not outlive a test that dies. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(pfd[0]);
 		execv(exe, (char *const *)argv);
 		_exit(127);

@@ -46,6 +46,8 @@ enum simd_op {
 	SIMD_STATS,       /* a0 json -> data text */
 	SIMD_STOP,
 	SIMD_DOMAIN_DESTROY, /* a0 domid: as `xl destroy` (no unmap-notify runs) */
+	SIMD_DOMAIN_KILL,    /* a0 domid, a1 signal: to the domain's processes;
+			      * -EAGAIN until `ivc-sim run` has told their group */
 };
 
 struct simd_msg {

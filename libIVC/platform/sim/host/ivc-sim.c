@@ -2,7 +2,9 @@
 /*
  * ivc-sim - run Linux processes as Xen domains on one host.
  *
- *   ivc-sim start                       start a simulated host (ivc-simd)
+ *   ivc-sim start [--owner PID]         start a simulated host (ivc-simd);
+ *                                       with an owner, it stops when that
+ *                                       process exits
  *   ivc-sim stop                        end it and every domain in it
  *   ivc-sim run --domid N [--name NAME] -- CMD [ARGS...]
  *                                       run CMD as domain N; when CMD exits
@@ -10,6 +12,9 @@
  *   ivc-sim destroy DOMID               destroy a domain as `xl destroy`
  *                                       does: its processes are killed and
  *                                       no unmap-notify of theirs runs
+ *   ivc-sim kill [-s SIGNAL] DOMID      signal the domain's processes (as a
+ *                                       crash inside it); SIGKILL ends the
+ *                                       domain, and their unmap-notify runs
  *   ivc-sim ls                          list live domains
  *   ivc-sim stats [--json]              per-domain resource counts
  *
@@ -20,6 +25,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,13 +45,15 @@ static struct simd_msg *msg;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ivc-sim start\n"
+		"usage: ivc-sim start [--owner PID]\n"
 		"       ivc-sim stop\n"
 		"       ivc-sim run --domid N [--name NAME] -- CMD [ARGS...]\n"
 		"       ivc-sim destroy DOMID\n"
+		"       ivc-sim kill [-s SIGNAL] DOMID\n"
 		"       ivc-sim ls\n"
 		"       ivc-sim stats [--json]\n"
-		"State directory: $IVC_SIM_DIR (default %s)\n",
+		"State directory: $IVC_SIM_DIR (default %s)\n"
+		"Owner of a new host: --owner, else $IVC_SIM_OWNER (none if unset)\n",
 		SIMD_DEFAULT_DIR);
 }
 
@@ -106,11 +114,42 @@ static const char *simd_path(void)
 	return "ivc-simd";
 }
 
-static int cmd_start(void)
+/* A domain id from the command line: decimal, 1..SIMD_MAX_DOMID (dom0
+ * cannot be destroyed or killed). 0 if it is not one. */
+static uint32_t domid_arg(const char *cmd, const char *s)
 {
-	int fd = admin_connect(), pfd[2];
-	char c, rfd[16];
+	char *end;
+	unsigned long d = strtoul(s, &end, 10);
+
+	if (end == s || *end || *s < '0' || *s > '9' || d == 0 || d > SIMD_MAX_DOMID) {
+		fprintf(stderr, "ivc-sim: %s: bad domain id '%s' (1..%u)\n", cmd, s,
+			SIMD_MAX_DOMID);
+		return 0;
+	}
+	return (uint32_t)d;
+}
+
+static int cmd_start(int argc, char **argv)
+{
+	int fd, pfd[2];
+	char c, rfd[16], owner[24] = "";
+	const char *own = getenv("IVC_SIM_OWNER");
 	pid_t pid;
+
+	if (argc == 2 && !strcmp(argv[0], "--owner"))
+		own = argv[1];
+	else if (argc)
+		return usage(stderr), 2;
+	if (own && *own) {
+		char *end;
+		long o = strtol(own, &end, 10);
+		if (end == own || *end || o <= 0 || kill((pid_t)o, 0)) {
+			fprintf(stderr, "ivc-sim: start: no owner process '%s'\n", own);
+			return 2;
+		}
+		snprintf(owner, sizeof owner, "%ld", o);
+	}
+	fd = admin_connect();
 
 	if (fd >= 0) {
 		close(fd);
@@ -143,7 +182,12 @@ static int cmd_start(void)
 		}
 		fcntl(pfd[1], F_SETFD, 0);
 		snprintf(rfd, sizeof rfd, "%d", pfd[1]);
-		execlp(simd_path(), "ivc-simd", "--dir", dir, "--ready-fd", rfd, (char *)NULL);
+		if (owner[0])
+			execlp(simd_path(), "ivc-simd", "--dir", dir, "--ready-fd", rfd, "--owner",
+			       owner, (char *)NULL);
+		else
+			execlp(simd_path(), "ivc-simd", "--dir", dir, "--ready-fd", rfd,
+			       (char *)NULL);
 		fprintf(stderr, "ivc-sim: cannot run ivc-simd: %s\n", strerror(errno));
 		_exit(127);
 	}
@@ -173,11 +217,14 @@ static pid_t read_pid(void)
 	return pid;
 }
 
-static int cmd_stop(void)
+static int cmd_stop(int argc, char **argv)
 {
 	int fd = admin_connect(), err;
 	pid_t pid = read_pid();
 
+	(void)argv;
+	if (argc)
+		return usage(stderr), 2;
 	if (fd < 0)
 		return no_host(fd);
 	msg->n = 0;
@@ -267,13 +314,16 @@ static int cmd_run(int argc, char **argv)
 		close(probe);
 	}
 
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 	if (pid < 0)
 		return perror("ivc-sim: fork"), 1;
 	if (pid == 0) {
-		/* The domain is a process group; it dies with us if we die. */
+		/* The domain is a process group; it dies with us if we die,
+		 * also if we died before the death signal was armed. */
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(128 + SIGKILL);
 		if (fd >= 0)
 			close(fd);
 		setenv("IVC_SIM_DIR", dir, 1);
@@ -326,6 +376,128 @@ static int cmd_run(int argc, char **argv)
 	return 128 + WTERMSIG(status);
 }
 
+static int cmd_destroy(int argc, char **argv)
+{
+	uint32_t d;
+	int fd, err;
+
+	if (argc != 1)
+		return usage(stderr), 2;
+	d = domid_arg("destroy", argv[0]);
+	if (!d)
+		return 2;
+	fd = admin_connect();
+	if (fd < 0)
+		return no_host(fd);
+	msg->n = 0;
+	msg->a[0] = d;
+	err = call(fd, SIMD_DOMAIN_DESTROY);
+	close(fd);
+	if (err) {
+		fprintf(stderr, "ivc-sim: destroy %u: %s\n", d, strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+static int signal_arg(const char *s)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} names[] = { { "KILL", SIGKILL }, { "TERM", SIGTERM }, { "INT", SIGINT },
+		      { "HUP", SIGHUP },   { "STOP", SIGSTOP }, { "CONT", SIGCONT },
+		      { "SEGV", SIGSEGV }, { "ABRT", SIGABRT }, { "USR1", SIGUSR1 },
+		      { "USR2", SIGUSR2 } };
+	char *end;
+	long n;
+
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(s, names[i].name))
+			return names[i].sig;
+	n = strtol(s, &end, 10);
+	return end != s && !*end && n >= 1 && n <= 64 ? (int)n : 0;
+}
+
+/* The domain's processes get the signal; while `ivc-sim run` has not yet
+ * told the host their process group (just after the domain is created),
+ * try again for up to a second. */
+static int cmd_kill(int argc, char **argv)
+{
+	int sig = SIGKILL, fd, err = -EAGAIN;
+	uint32_t d;
+
+	if (argc == 3 && !strcmp(argv[0], "-s")) {
+		sig = signal_arg(argv[1]);
+		if (!sig) {
+			fprintf(stderr, "ivc-sim: kill: bad signal '%s'\n", argv[1]);
+			return 2;
+		}
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc != 1)
+		return usage(stderr), 2;
+	d = domid_arg("kill", argv[0]);
+	if (!d)
+		return 2;
+	fd = admin_connect();
+	if (fd < 0)
+		return no_host(fd);
+	for (int i = 0; i < 200 && err == -EAGAIN; i++) {
+		if (i)
+			usleep(5000);
+		msg->n = 0;
+		msg->a[0] = d;
+		msg->a[1] = (uint32_t)sig;
+		err = call(fd, SIMD_DOMAIN_KILL);
+	}
+	close(fd);
+	if (err) {
+		fprintf(stderr, "ivc-sim: kill %u: %s\n", d,
+			err == -EAGAIN ? "its processes did not start" : strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+	(void)argv;
+	if (argc)
+		return usage(stderr), 2;
+	return cmd_text(SIMD_LS, 0);
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	bool json = argc == 1 && !strcmp(argv[0], "--json");
+
+	if (argc && !json)
+		return usage(stderr), 2;
+	return cmd_text(SIMD_STATS, json);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv); /* the arguments after the name */
+} commands[] = {
+	{ "start", cmd_start },     { "stop", cmd_stop }, { "run", cmd_run },
+	{ "destroy", cmd_destroy }, { "kill", cmd_kill }, { "ls", cmd_ls },
+	{ "stats", cmd_stats },     { "help", cmd_help }, { "--help", cmd_help },
+	{ "-h", cmd_help },
+};
+
 int main(int argc, char **argv)
 {
 	dir = getenv("IVC_SIM_DIR") ? getenv("IVC_SIM_DIR") : SIMD_DEFAULT_DIR;
@@ -334,38 +506,10 @@ int main(int argc, char **argv)
 		return 1;
 	if (argc < 2)
 		return usage(stderr), 2;
-	if (!strcmp(argv[1], "start"))
-		return cmd_start();
-	if (!strcmp(argv[1], "stop"))
-		return cmd_stop();
-	if (!strcmp(argv[1], "run"))
-		return cmd_run(argc - 2, argv + 2);
-	if (!strcmp(argv[1], "destroy") && argc == 3) {
-		char *end;
-		unsigned long d = strtoul(argv[2], &end, 10);
-		if (end == argv[2] || *end || d == 0 || d > SIMD_MAX_DOMID) {
-			fprintf(stderr, "ivc-sim: destroy: bad domain id '%s'\n", argv[2]);
-			return 2;
-		}
-		int fd = admin_connect(), err;
-		if (fd < 0)
-			return no_host(fd);
-		msg->n = 0;
-		msg->a[0] = (uint32_t)d;
-		err = call(fd, SIMD_DOMAIN_DESTROY);
-		close(fd);
-		if (err) {
-			fprintf(stderr, "ivc-sim: destroy %lu: %s\n", d, strerror(-err));
-			return 1;
-		}
-		return 0;
-	}
-	if (!strcmp(argv[1], "ls"))
-		return cmd_text(SIMD_LS, 0);
-	if (!strcmp(argv[1], "stats"))
-		return cmd_text(SIMD_STATS, argc > 2 && !strcmp(argv[2], "--json"));
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
-		return usage(stdout), 0;
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 2, argv + 2);
+	fprintf(stderr, "ivc-sim: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
 }

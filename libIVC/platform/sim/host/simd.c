@@ -30,6 +30,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1113,6 +1114,18 @@ static void handle(struct conn *c)
 		case SIMD_STOP:
 			stopping = true;
 			break;
+		case SIMD_DOMAIN_KILL: {
+			struct domain *d = req->a[0] ? dom_live(req->a[0]) : NULL;
+			if (!d)
+				err = req->a[0] ? -ESRCH : -EPERM;
+			else if (req->a[1] < 1 || req->a[1] > 64)
+				err = -EINVAL;
+			else if (d->pgid <= 0)
+				err = -EAGAIN;
+			else if (kill(-d->pgid, (int)req->a[1]))
+				err = -errno;
+			break;
+		}
 		case SIMD_DOMAIN_DESTROY: {
 			struct domain *d = req->a[0] ? dom_live(req->a[0]) : NULL;
 			if (d)
@@ -1271,6 +1284,33 @@ static void shutdown_all(void)
 
 static volatile sig_atomic_t got_term;
 
+/* --owner: the host lives only as long as that process. A test that
+ * starts a host and then dies in any way (SIGKILL, a timeout) must not
+ * leave the host and its domains running. A pidfd (Linux 5.3) polls
+ * readable when the process exits; without one, look every second. */
+static pid_t owner;
+static int owner_fd = -1;
+
+static void owner_open(void)
+{
+	if (owner <= 0)
+		return;
+	owner_fd = (int)syscall(SYS_pidfd_open, owner, 0);
+	if (owner_fd < 0 && errno == ESRCH)
+		die("owner process not found");
+}
+
+static bool owner_gone(void)
+{
+	struct pollfd p = { .fd = owner_fd, .events = POLLIN };
+
+	if (owner <= 0)
+		return false;
+	if (owner_fd >= 0)
+		return poll(&p, 1, 0) == 1;
+	return kill(owner, 0) && errno == ESRCH;
+}
+
 static void on_term(int sig)
 {
 	(void)sig;
@@ -1282,15 +1322,18 @@ int main(int argc, char **argv)
 	int ready_fd = -1;
 	static const struct option opts[] = { { "dir", required_argument, 0, 'd' },
 					      { "ready-fd", required_argument, 0, 'r' },
+					      { "owner", required_argument, 0, 'o' },
 					      { 0, 0, 0, 0 } };
 	int o;
 	char path[512];
 
-	while ((o = getopt_long(argc, argv, "d:r:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "d:r:o:", opts, NULL)) != -1) {
 		if (o == 'd')
 			dir = optarg;
 		else if (o == 'r')
 			ready_fd = atoi(optarg);
+		else if (o == 'o')
+			owner = (pid_t)atoi(optarg);
 		else
 			return 2;
 	}
@@ -1310,6 +1353,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
+	owner_open();
 	start_xenstored();
 	struct domain *d0 = dom_new(0, "Domain-0");
 	if (!d0)
@@ -1334,16 +1378,24 @@ int main(int argc, char **argv)
 	}
 
 	while (!stopping && !got_term) {
-		struct pollfd pfds[MAX_CONNS];
+		struct pollfd pfds[MAX_CONNS + 1];
 		struct conn *who[MAX_CONNS];
 		int n = 0;
+
+		if (owner_gone()) {
+			logmsg("owner %d exited; stopping", (int)owner);
+			break;
+		}
 
 		for (int i = 0; i < MAX_CONNS; i++)
 			if (conns[i]) {
 				pfds[n] = (struct pollfd){ .fd = conns[i]->fd, .events = POLLIN };
 				who[n++] = conns[i];
 			}
-		if (poll(pfds, (nfds_t)n, 1000) < 0 && errno != EINTR)
+		/* The owner's pidfd last: it wakes the loop, owner_gone() acts. */
+		if (owner_fd >= 0)
+			pfds[n] = (struct pollfd){ .fd = owner_fd, .events = POLLIN };
+		if (poll(pfds, (nfds_t)n + (owner_fd >= 0), 1000) < 0 && errno != EINTR)
 			die("poll");
 		for (int i = 0; i < n; i++) {
 			struct conn *c = who[i];
