@@ -3,7 +3,7 @@
 # usage: examples/demo.sh [BUILD_DIR]
 set -u
 B=${1:-build/default}
-SIM=$B/libIVC/platform/sim/ivc-sim
+SIM=$B/sim/ivc-sim
 DEMO=$B/examples/ring-demo
 IVC_SIM_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ivc-demo.XXXXXX")
 export IVC_SIM_DIR

@@ -45,7 +45,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* 128 KiB rings, so that messages of a full 64 KiB fit. */
-	const struct ivc_opts opts = { 128 * 1024, 128 * 1024, MAX_MSG };
+	const struct ivc_opts opts = { .tx_ring = 128 * 1024,
+				       .rx_ring = 128 * 1024,
+				       .max_msg = MAX_MSG };
 	if ((err = ivc_listen(ctx, name, &echo_type, IVC_INOUT, &opts, &l))) {
 		fprintf(stderr, "echo-server: listen on %s: %s\n", name, strerror(-err));
 		ivc_close(ctx);

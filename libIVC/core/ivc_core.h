@@ -95,7 +95,12 @@ struct ivc_core {
 	bool closed;
 	int error; /* sticky: first protocol violation seen */
 	uint64_t notifies, waits;
+	uint32_t features; /* in use: offered and accepted (spec 8.1) */
+	bool features_known;
 };
+
+/* The optional features this core implements (spec 8.1): none yet. */
+#define IVC_CORE_FEATURES IVC_WIRE_FEATURES_V1
 
 enum ivc_core_peer {
 	IVC_CORE_PEER_WAITING = 0, /* side 1 has not attached yet */

@@ -273,6 +273,7 @@ int ivc_core_create(struct ivc_core *c, void *ctrl, size_t ctrl_len,
 	w->hdr.version = IVC_WIRE_VERSION;
 	w->hdr.mode = q.mode;
 	w->hdr.ctrl_pages = q.ctrl_pages;
+	w->hdr.features = IVC_CORE_FEATURES; /* offered */
 	for (unsigned r = 0; r < 2; r++) {
 		w->hdr.ring[r].order = q.order[r];
 		w->hdr.ring[r].max_msg = q.max_msg[r];
@@ -330,6 +331,11 @@ int ivc_core_attach(struct ivc_core *c, void *ctrl, size_t ctrl_len,
 		return -IVC_CORE_ECONNREFUSED;
 	core_setup(c, ctrl, 1, &q, data0, data1);
 	c->peer_was_live = true;
+	/* Accepted: what side 0 offers and we implement. The release store
+	 * of `attached` below publishes it. */
+	c->features = load_hdr_word(&w->hdr.features) & IVC_CORE_FEATURES;
+	c->features_known = true;
+	store_own_word(&w->side[1].features, c->features);
 	store_own_byte(&w->side[1].live, IVC_WIRE_LIVE_UP);
 	store_own_byte(&w->side[1].attached, IVC_WIRE_ATTACHED_YES);
 	return 0;
@@ -354,6 +360,13 @@ int ivc_core_peer(struct ivc_core *c)
 	if (closed > IVC_WIRE_CLOSED_YES || live > IVC_WIRE_LIVE_UP ||
 	    attached > IVC_WIRE_ATTACHED_YES)
 		return fail(c, -IVC_CORE_EPROTO);
+	/* Side 0: what side 1 accepted, once it has attached (the acquire
+	 * load of `attached` orders this load after its store). A bit we did
+	 * not offer is ignored. */
+	if (attached && !c->features_known) {
+		c->features = load_peer_word(&s->features) & IVC_CORE_FEATURES;
+		c->features_known = true;
+	}
 	if (closed)
 		return c->peer_final = IVC_CORE_PEER_CLOSED;
 	if (live) {

@@ -70,13 +70,17 @@ struct ivc_type {
 
 /* Options; a zeroed struct means the defaults. Sizes are in bytes, from
  * the listener's point of view, and decided by the listener (it grants the
- * memory); a client's options only bound what it accepts. */
+ * memory); a client's options only bound what it accepts.
+ * Room to grow: options to come take the reserved words, where zero keeps
+ * today's behaviour. Zero the whole struct (= {0} or memset); a library
+ * that does not know an option refuses a non-zero word with -EINVAL. */
 struct ivc_opts {
-	uint32_t tx_ring; /* listener -> client ring: power of two, 4 KiB..16 MiB;
-			     0: 64 KiB. Client: the least it accepts (0: any). */
-	uint32_t rx_ring; /* client -> listener ring, likewise */
-	uint32_t max_msg; /* message mode: largest message; 0: min(ring - 4, 64 KiB).
-			     Client: the least it accepts (0: any). */
+	uint32_t tx_ring;     /* listener -> client ring: power of two, 4 KiB..16 MiB;
+				 0: 64 KiB. Client: the least it accepts (0: any). */
+	uint32_t rx_ring;     /* client -> listener ring, likewise */
+	uint32_t max_msg;     /* message mode: largest message; 0: min(ring - 4, 64 KiB).
+				 Client: the least it accepts (0: any). */
+	uint32_t reserved[5]; /* zero */
 };
 
 /* ---- context ---- */
@@ -165,6 +169,8 @@ int ivc_chan_close(struct ivc_chan *c);
 
 /* ---- information ---- */
 
+/* Room to grow: counters to come take reserved words, which read zero
+ * until then; the struct's size and the offsets below never change. */
 struct ivc_stats {
 	uint64_t tx_msgs, tx_bytes; /* sent: messages (stream: writes), payload bytes */
 	uint64_t rx_msgs, rx_bytes; /* received */
@@ -174,6 +180,7 @@ struct ivc_stats {
 	uint32_t tx_ring, rx_ring;  /* ring sizes (0: direction absent) */
 	uint32_t tx_used, rx_used;  /* bytes queued now */
 	uint32_t max_msg_tx, max_msg_rx;
+	uint64_t reserved[8]; /* zero */
 };
 
 int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st);

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * platform.h - the one small internal interface between libIVC and a
- * platform (sim, xen). Modelled on Linux's gntalloc/gntdev/evtchn devices,
- * which is what the xen platform drives: the sim platform must be
- * indistinguishable through it.
+ * platform (sim, xen, and the guest to come). Grants and event channels
+ * are modelled on Linux's gntalloc/gntdev/evtchn devices, which is what the
+ * xen platform drives: the sim platform must be indistinguishable through
+ * them. The platform also supplies XenStore, waiting, the clock and a lock,
+ * so that libIVC/src needs nothing but the C library's basics.
  *
- * Every function returns 0 or a negative errno. Not thread-safe: the
- * library serialises calls on one struct ivc_plat.
+ * Every function returns 0 or a negative errno unless it says otherwise.
+ * Not thread-safe: the library serialises calls on one struct ivc_plat
+ * (and one store), except lock/unlock.
  */
 #ifndef IVC_PLATFORM_H
 #define IVC_PLATFORM_H
@@ -16,8 +19,20 @@
 #include <stdint.h>
 
 struct ivc_plat;
-struct ivc_plat_share; /* pages this domain grants (gntalloc) */
-struct ivc_plat_map;   /* pages of another domain mapped here (gntdev) */
+struct ivc_plat_share;   /* pages this domain grants (gntalloc) */
+struct ivc_plat_map;     /* pages of another domain mapped here (gntdev) */
+struct ivc_plat_store;   /* a XenStore connection */
+struct ivc_plat_waitset; /* sources to wait on together */
+
+/* XenStore permissions, as on the wire. */
+#define IVC_PLAT_PERM_NONE 0u
+#define IVC_PLAT_PERM_READ 1u
+#define IVC_PLAT_PERM_WRITE 2u
+struct ivc_plat_perm {
+	uint32_t domid;
+	uint32_t perm;
+};
+#define IVC_PLAT_TXN_NONE 0u
 
 /* What unmap-notify does when the mapping or share goes away, including
  * when the process dies (Linux UNMAP_NOTIFY_CLEAR_BYTE / _SEND_EVENT). */
@@ -75,8 +90,64 @@ struct ivc_plat_ops {
 	/* 1 if the domain exists, 0 if not, -ENOSYS if this domain may not
 	 * ask (an unprivileged domU, on Xen and in sim alike). */
 	int (*domain_alive)(struct ivc_plat *p, uint32_t domid);
+
+	/* XenStore. txn IVC_PLAT_TXN_NONE is no transaction. Strings and
+	 * arrays handed out are the caller's to free(); a directory's
+	 * entries are one allocation (free the array only). -ENOENT,
+	 * -EACCES, -EEXIST, -EAGAIN (transaction conflict) as XenStore says. */
+	int (*store_open)(struct ivc_plat *p, struct ivc_plat_store **out);
+	void (*store_close)(struct ivc_plat_store *s);
+	int (*store_read)(struct ivc_plat_store *s, uint32_t txn, const char *path, char **val);
+	int (*store_write)(struct ivc_plat_store *s, uint32_t txn, const char *path,
+			   const char *val);
+	int (*store_mkdir)(struct ivc_plat_store *s, uint32_t txn, const char *path);
+	int (*store_rm)(struct ivc_plat_store *s, uint32_t txn, const char *path);
+	int (*store_dir)(struct ivc_plat_store *s, uint32_t txn, const char *path, char ***ents,
+			 unsigned *n);
+	int (*store_get_perms)(struct ivc_plat_store *s, uint32_t txn, const char *path,
+			       struct ivc_plat_perm **perms, unsigned *n);
+	int (*store_set_perms)(struct ivc_plat_store *s, uint32_t txn, const char *path,
+			       const struct ivc_plat_perm *perms, unsigned n);
+	int (*store_txn_start)(struct ivc_plat_store *s, uint32_t *txn);
+	int (*store_txn_end)(struct ivc_plat_store *s, uint32_t txn, bool abort);
+	/* Watches: XenStore fires each once when set, then on every change
+	 * at or below the path. */
+	int (*store_watch)(struct ivc_plat_store *s, const char *path, const char *token);
+	int (*store_unwatch)(struct ivc_plat_store *s, const char *path, const char *token);
+	/* Consumes the watch events that have arrived: how many (>= 0). */
+	int (*store_events)(struct ivc_plat_store *s);
+
+	/* Waiting: 1 when something is there, 0 when ms pass (-1: no limit),
+	 * or an error. evtchn_wait: a port of this handle is pending;
+	 * store_wait: a watch event has arrived; a wait set: either, for any
+	 * of its sources. Its fd (-ENOSYS where the platform has no
+	 * descriptors) polls readable then. */
+	int (*evtchn_wait)(struct ivc_plat *p, int ms);
+	int (*store_wait)(struct ivc_plat_store *s, int ms);
+	int (*waitset_new)(struct ivc_plat *p, struct ivc_plat_waitset **out);
+	void (*waitset_free)(struct ivc_plat_waitset *ws);
+	/* One source per call: a handle's event channels, or a store's
+	 * watch events (the other argument NULL). */
+	int (*waitset_add)(struct ivc_plat_waitset *ws, struct ivc_plat *evt,
+			   struct ivc_plat_store *s);
+	void (*waitset_del)(struct ivc_plat_waitset *ws, struct ivc_plat *evt,
+			    struct ivc_plat_store *s);
+	int (*waitset_wait)(struct ivc_plat_waitset *ws, int ms);
+	int (*waitset_fd)(const struct ivc_plat_waitset *ws);
+
+	/* A monotonic clock in milliseconds; a seed that differs between
+	 * processes (request nonces); a mutex per handle. */
+	int64_t (*now_ms)(void);
+	uint64_t (*seed)(void);
+	void (*lock)(struct ivc_plat *p);
+	void (*unlock)(struct ivc_plat *p);
 };
 
 extern const struct ivc_plat_ops ivc_plat_sim;
+
+/* The platform called `name` if built in, else NULL; the one to use when
+ * none is named (Linux: xen where /dev/xen/evtchn exists, else sim). */
+const struct ivc_plat_ops *ivc_plat_named(const char *name);
+const struct ivc_plat_ops *ivc_plat_default(void);
 
 #endif

@@ -47,13 +47,7 @@ __attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt
 	exit(1);
 }
 
-#define EQ(expr, want)                                                                             \
-	do {                                                                                       \
-		long long g_ = (long long)(expr), w_ = (long long)(want);                          \
-		if (g_ != w_)                                                                      \
-			fail("line %d: %s = %lld (%s), expected %lld", __LINE__, #expr, g_,        \
-			     g_ < 0 ? strerror((int)-g_) : "", w_);                                \
-	} while (0)
+#include "check.h"
 
 static int64_t now_ms(void)
 {
@@ -95,7 +89,7 @@ static struct ivc_chan *rendezvous(const char *name, const struct ivc_type *t, e
 
 	if (server) {
 		struct ivc_listener *l;
-		EQ(ivc_listen(ctx, name, t, ldir, o, &l), 0);
+		CHECK_EQ(ivc_listen(ctx, name, t, ldir, o, &l), 0);
 		err = ivc_accept(l, connect_ms, &c);
 		/* IVC_TEST_KEEP_LISTENER: the service stays (and its watch with
 		 * it) until the process ends. */
@@ -131,7 +125,7 @@ static void send_all(struct ivc_chan *c, enum ivc_mode m, uint64_t s, uint64_t t
 			len = 1;
 		fill(buf, s, pos, len);
 		if (m == IVC_MESSAGE) {
-			EQ(ivc_send(c, buf, len, IO_MS), 0);
+			CHECK_EQ(ivc_send(c, buf, len, IO_MS), 0);
 			pos += len;
 		} else {
 			ssize_t w = ivc_write(c, buf, len, IO_MS);
@@ -156,7 +150,7 @@ static void recv_all(struct ivc_chan *c, enum ivc_mode m, uint64_t s, uint64_t t
 			if (len > total - pos)
 				len = (size_t)(total - pos);
 			ssize_t r = ivc_recv(c, buf, sizeof buf, IO_MS);
-			EQ(r, (ssize_t)len);
+			CHECK_EQ(r, (ssize_t)len);
 			if (!check(buf, s, pos, len))
 				fail("message at %llu corrupt", (unsigned long long)pos);
 			pos += len;
@@ -179,12 +173,23 @@ static void sc_dirmode(void)
 {
 	static const enum ivc_dir dirs[] = { IVC_IN, IVC_OUT, IVC_INOUT };
 	uint8_t b[8] = { 0 };
+	struct ivc_type ty = { "test.opts", 1, IVC_MESSAGE };
+	struct ivc_opts future = { .reserved = { 0, 0, 7 } };
+	struct ivc_listener *fl;
+	struct ivc_chan *fc;
+
+	/* An option this library does not know (a reserved word set) is
+	 * refused, not ignored. */
+	CHECK_EQ(ivc_listen(ctx, "opts", &ty, IVC_INOUT, &future, &fl), -EINVAL);
+	CHECK_EQ(ivc_connect(ctx, 0, "opts", &ty, IVC_INOUT, &future, 0, &fc), -EINVAL);
 
 	for (int m = 0; m < 2; m++)
 		for (int d = 0; d < 3; d++) {
 			char name[32];
 			struct ivc_type t = { "test.dirmode", 1, m ? IVC_STREAM : IVC_MESSAGE };
-			struct ivc_opts o = { 16384, 16384, m ? 0 : 4000 };
+			struct ivc_opts o = { .tx_ring = 16384,
+					      .rx_ring = 16384,
+					      .max_msg = m ? 0 : 4000 };
 			snprintf(name, sizeof name, "dm%d%d", m, d);
 			struct ivc_chan *c = rendezvous(name, &t, dirs[d], &o);
 			enum ivc_dir me = ivc_chan_dir(c);
@@ -201,39 +206,41 @@ static void sc_dirmode(void)
 			if (server && csend)
 				recv_all(c, t.mode, 2, total, m ? 9000 : 4000);
 			if (!(me & IVC_OUT))
-				EQ(m ? ivc_write(c, b, 1, 0) : ivc_send(c, b, 1, 0), -EBADF);
+				CHECK_EQ(m ? ivc_write(c, b, 1, 0) : ivc_send(c, b, 1, 0), -EBADF);
 			if (!(me & IVC_IN))
-				EQ(m ? ivc_read(c, b, 1, 0) : ivc_recv(c, b, 1, 0), -EBADF);
+				CHECK_EQ(m ? ivc_read(c, b, 1, 0) : ivc_recv(c, b, 1, 0), -EBADF);
 			if (!m && (me & IVC_OUT)) {
 				static uint8_t big[4001];
-				EQ(ivc_send(c, big, 4001, 0), -EMSGSIZE);
-				EQ(ivc_send(c, big, 4000, IO_MS), 0);
-				EQ(ivc_send(c, big, 0, IO_MS), 0);
+				CHECK_EQ(ivc_send(c, big, 4001, 0), -EMSGSIZE);
+				CHECK_EQ(ivc_send(c, big, 4000, IO_MS), 0);
+				CHECK_EQ(ivc_send(c, big, 0, IO_MS), 0);
 			}
 			if (!m && (me & IVC_IN) && (server ? csend : lsend)) {
 				/* the peer's last two: max size, then empty */
 				static uint8_t big[4000];
-				EQ(ivc_recv(c, big, 3999, IO_MS), -EMSGSIZE); /* stays queued */
-				EQ(ivc_recv(c, big, 4000, IO_MS), 4000);
-				EQ(ivc_recv(c, big, 0, IO_MS), 0);
+				CHECK_EQ(ivc_recv(c, big, 3999, IO_MS),
+					 -EMSGSIZE); /* stays queued */
+				CHECK_EQ(ivc_recv(c, big, 4000, IO_MS), 4000);
+				CHECK_EQ(ivc_recv(c, big, 0, IO_MS), 0);
 			}
 			if (dirs[d] & IVC_IN) {
 				/* The listener can receive: it waits for the client's
 				 * close, so the client first sees nothing, not EOF. */
 				if (!server) {
-					EQ(m ? ivc_read(c, b, 1, 0) : ivc_recv(c, b, 1, 0),
-					   me & IVC_IN ? -EAGAIN : -EBADF);
+					CHECK_EQ(m ? ivc_read(c, b, 1, 0) : ivc_recv(c, b, 1, 0),
+						 me & IVC_IN ? -EAGAIN : -EBADF);
 				} else {
-					EQ(m ? ivc_read(c, b, 1, IO_MS) : ivc_recv(c, b, 1, IO_MS),
-					   m ? 0 : -EPIPE);
+					CHECK_EQ(m ? ivc_read(c, b, 1, IO_MS)
+						   : ivc_recv(c, b, 1, IO_MS),
+						 m ? 0 : -EPIPE);
 				}
 			} else if (!server) {
 				/* An OUT-only listener closes at once: the client
 				 * drains, then sees end of stream. */
-				EQ(m ? ivc_read(c, b, 1, IO_MS) : ivc_recv(c, b, 1, IO_MS),
-				   m ? 0 : -EPIPE);
+				CHECK_EQ(m ? ivc_read(c, b, 1, IO_MS) : ivc_recv(c, b, 1, IO_MS),
+					 m ? 0 : -EPIPE);
 			}
-			EQ(ivc_chan_close(c), 0);
+			CHECK_EQ(ivc_chan_close(c), 0);
 		}
 }
 
@@ -245,21 +252,24 @@ static void sc_sizes(void)
 	for (uint32_t order = 12; order <= 24; order++) {
 		uint32_t size = 1u << order, max = size - 4;
 		struct ivc_type t = { "test.sizes", 1, IVC_MESSAGE };
-		struct ivc_opts o = { size, size, max };
+		struct ivc_opts o = { .tx_ring = size, .rx_ring = size, .max_msg = max };
 		char name[32];
 		snprintf(name, sizeof name, "size%u", order);
 		struct ivc_chan *c = rendezvous(name, &t, IVC_INOUT, &o);
 		struct ivc_stats st;
-		EQ(ivc_stats(c, &st), 0);
-		EQ(st.tx_ring, size);
-		EQ(st.rx_ring, size);
-		EQ(st.max_msg_tx, max);
+		memset(&st, 0xa5, sizeof st);
+		CHECK_EQ(ivc_stats(c, &st), 0);
+		for (size_t k = 0; k < sizeof st.reserved / sizeof st.reserved[0]; k++)
+			CHECK_EQ(st.reserved[k], 0); /* room to grow reads zero */
+		CHECK_EQ(st.tx_ring, size);
+		CHECK_EQ(st.rx_ring, size);
+		CHECK_EQ(st.max_msg_tx, max);
 		for (int round = 0; round < 2; round++) {
 			if (server == (round == 0)) {
 				fill(buf, order, round, max);
-				EQ(ivc_send(c, buf, max, IO_MS), 0);
+				CHECK_EQ(ivc_send(c, buf, max, IO_MS), 0);
 			} else {
-				EQ(ivc_recv(c, buf, max, IO_MS), (ssize_t)max);
+				CHECK_EQ(ivc_recv(c, buf, max, IO_MS), (ssize_t)max);
 				if (!check(buf, order, (uint64_t)round, max))
 					fail("order %u corrupt", order);
 			}
@@ -270,10 +280,10 @@ static void sc_sizes(void)
 		else
 			recv_all(c, IVC_MESSAGE, order, 3ull * size, max < 65536 ? max : 65536);
 		if (!server) /* the listener closes last */
-			EQ(ivc_chan_close(c), 0);
+			CHECK_EQ(ivc_chan_close(c), 0);
 		else {
-			EQ(ivc_recv(c, buf, 1, IO_MS), -EPIPE);
-			EQ(ivc_chan_close(c), 0);
+			CHECK_EQ(ivc_recv(c, buf, 1, IO_MS), -EPIPE);
+			CHECK_EQ(ivc_chan_close(c), 0);
 		}
 	}
 }
@@ -283,7 +293,9 @@ static void sc_sizes(void)
 static void sc_bulk(uint64_t total, enum ivc_mode m)
 {
 	struct ivc_type t = { "test.bulk", 1, m };
-	struct ivc_opts o = { 1u << 18, 1u << 18, m == IVC_MESSAGE ? 65536 : 0 };
+	struct ivc_opts o = { .tx_ring = 1u << 18,
+			      .rx_ring = 1u << 18,
+			      .max_msg = m == IVC_MESSAGE ? 65536 : 0 };
 	struct ivc_chan *c = rendezvous("bulk", &t, IVC_INOUT, &o);
 	static uint8_t out[65536], in[65536];
 	uint64_t ts = server ? 11 : 12, rs = server ? 12 : 11;
@@ -294,7 +306,7 @@ static void sc_bulk(uint64_t total, enum ivc_mode m)
 	struct epoll_event ev = { .events = EPOLLIN };
 	int64_t t0 = now_ms();
 
-	EQ(epoll_ctl(ep, EPOLL_CTL_ADD, ivc_chan_fd(c), &ev), 0);
+	CHECK_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, ivc_chan_fd(c), &ev), 0);
 	while (sent < total || rcvd < total) {
 		bool moved = false;
 		while (sent < total) {
@@ -338,7 +350,7 @@ static void sc_bulk(uint64_t total, enum ivc_mode m)
 				}
 				r = ivc_recv(c, in, sizeof in, 0);
 				if (r >= 0) {
-					EQ(r, (long)expect);
+					CHECK_EQ(r, (long)expect);
 					have_expect = false;
 				}
 			} else {
@@ -358,20 +370,20 @@ static void sc_bulk(uint64_t total, enum ivc_mode m)
 			     (unsigned long long)sent, (unsigned long long)rcvd);
 	}
 	struct ivc_stats st;
-	EQ(ivc_stats(c, &st), 0);
-	EQ(st.tx_bytes, total);
-	EQ(st.rx_bytes, total);
+	CHECK_EQ(ivc_stats(c, &st), 0);
+	CHECK_EQ(st.tx_bytes, total);
+	CHECK_EQ(st.rx_bytes, total);
 	printf("bulk %s: %llu bytes each way in %.2f s, %llu signals sent, %llu sleeps\n",
 	       m == IVC_MESSAGE ? "message" : "stream", (unsigned long long)total,
 	       (double)(now_ms() - t0) / 1000.0, (unsigned long long)st.notify_tx,
 	       (unsigned long long)st.waits);
 	close(ep);
 	if (!server)
-		EQ(ivc_chan_close(c), 0);
+		CHECK_EQ(ivc_chan_close(c), 0);
 	else {
-		EQ(m == IVC_MESSAGE ? ivc_recv(c, in, 1, IO_MS) : ivc_read(c, in, 1, IO_MS),
-		   m == IVC_MESSAGE ? -EPIPE : 0);
-		EQ(ivc_chan_close(c), 0);
+		CHECK_EQ(m == IVC_MESSAGE ? ivc_recv(c, in, 1, IO_MS) : ivc_read(c, in, 1, IO_MS),
+			 m == IVC_MESSAGE ? -EPIPE : 0);
+		CHECK_EQ(ivc_chan_close(c), 0);
 	}
 }
 
@@ -384,13 +396,13 @@ static void sc_mismatch(void)
 	if (server) {
 		struct ivc_listener *l;
 		struct ivc_chan *c;
-		struct ivc_opts o = { 8192, 8192, 1000 };
-		EQ(ivc_listen(ctx, "typed", &t, IVC_OUT, &o, &l), 0);
-		EQ(ivc_listen(ctx, "typed", &t, IVC_OUT, &o, &l) == -EEXIST, 1);
+		struct ivc_opts o = { .tx_ring = 8192, .rx_ring = 8192, .max_msg = 1000 };
+		CHECK_EQ(ivc_listen(ctx, "typed", &t, IVC_OUT, &o, &l), 0);
+		CHECK_EQ(ivc_listen(ctx, "typed", &t, IVC_OUT, &o, &l) == -EEXIST, 1);
 		/* Service names are XenStore path elements: no '.', no '/'. */
-		EQ(ivc_listen(ctx, "my.typed", &t, IVC_OUT, &o, &l), -EINVAL);
-		EQ(ivc_accept(l, CONNECT_MS, &c), 0);
-		EQ(ivc_send(c, "ok", 2, IO_MS), 0);
+		CHECK_EQ(ivc_listen(ctx, "my.typed", &t, IVC_OUT, &o, &l), -EINVAL);
+		CHECK_EQ(ivc_accept(l, CONNECT_MS, &c), 0);
+		CHECK_EQ(ivc_send(c, "ok", 2, IO_MS), 0);
 		/* Until the client has closed (sending is one-way here). */
 		char b[4];
 		while (ivc_send(c, b, 0, 50) == 0)
@@ -403,24 +415,29 @@ static void sc_mismatch(void)
 	struct ivc_type bad_name = { "test.other", 3, IVC_MESSAGE };
 	struct ivc_type bad_ver = { "test.typed", 4, IVC_MESSAGE };
 	struct ivc_type bad_mode = { "test.typed", 3, IVC_STREAM };
-	struct ivc_opts too_big = { 0, 16384, 0 }, msg_big = { 0, 0, 2000 };
-	EQ(ivc_connect(ctx, peer_dom, "typed", &bad_name, IVC_IN, NULL, CONNECT_MS, &c),
-	   -EPROTOTYPE);
-	EQ(ivc_connect(ctx, peer_dom, "typed", &bad_ver, IVC_IN, NULL, CONNECT_MS, &c),
-	   -EPROTOTYPE);
-	EQ(ivc_connect(ctx, peer_dom, "typed", &bad_mode, IVC_IN, NULL, CONNECT_MS, &c),
-	   -EPROTOTYPE);
-	EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_OUT, NULL, CONNECT_MS, &c), -EPROTOTYPE);
-	EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_INOUT, NULL, CONNECT_MS, &c), -EPROTOTYPE);
-	EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_IN, &too_big, CONNECT_MS, &c), -EMSGSIZE);
-	EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_IN, &msg_big, CONNECT_MS, &c), -EMSGSIZE);
-	EQ(ivc_connect(ctx, peer_dom, "nosuch", &t, IVC_IN, NULL, 300, &c), -ETIMEDOUT);
-	EQ(ivc_connect(ctx, peer_dom, "bad/name", &t, IVC_IN, NULL, 300, &c), -EINVAL);
-	EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_IN, NULL, CONNECT_MS, &c), 0);
+	struct ivc_opts too_big = { .tx_ring = 0, .rx_ring = 16384, .max_msg = 0 },
+			msg_big = { .tx_ring = 0, .rx_ring = 0, .max_msg = 2000 };
+	CHECK_EQ(ivc_connect(ctx, peer_dom, "typed", &bad_name, IVC_IN, NULL, CONNECT_MS, &c),
+		 -EPROTOTYPE);
+	CHECK_EQ(ivc_connect(ctx, peer_dom, "typed", &bad_ver, IVC_IN, NULL, CONNECT_MS, &c),
+		 -EPROTOTYPE);
+	CHECK_EQ(ivc_connect(ctx, peer_dom, "typed", &bad_mode, IVC_IN, NULL, CONNECT_MS, &c),
+		 -EPROTOTYPE);
+	CHECK_EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_OUT, NULL, CONNECT_MS, &c),
+		 -EPROTOTYPE);
+	CHECK_EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_INOUT, NULL, CONNECT_MS, &c),
+		 -EPROTOTYPE);
+	CHECK_EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_IN, &too_big, CONNECT_MS, &c),
+		 -EMSGSIZE);
+	CHECK_EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_IN, &msg_big, CONNECT_MS, &c),
+		 -EMSGSIZE);
+	CHECK_EQ(ivc_connect(ctx, peer_dom, "nosuch", &t, IVC_IN, NULL, 300, &c), -ETIMEDOUT);
+	CHECK_EQ(ivc_connect(ctx, peer_dom, "bad/name", &t, IVC_IN, NULL, 300, &c), -EINVAL);
+	CHECK_EQ(ivc_connect(ctx, peer_dom, "typed", &t, IVC_IN, NULL, CONNECT_MS, &c), 0);
 	char b[8];
-	EQ(ivc_recv(c, b, sizeof b, IO_MS), 2);
-	EQ(memcmp(b, "ok", 2), 0);
-	EQ(ivc_chan_type(c)->version, 3);
+	CHECK_EQ(ivc_recv(c, b, sizeof b, IO_MS), 2);
+	CHECK_EQ(memcmp(b, "ok", 2), 0);
+	CHECK_EQ(ivc_chan_type(c)->version, 3);
 	ivc_chan_close(c);
 }
 
@@ -429,21 +446,24 @@ static void sc_inflight(void)
 {
 	for (int m = 0; m < 2; m++) {
 		struct ivc_type t = { "test.inflight", 1, m ? IVC_STREAM : IVC_MESSAGE };
-		struct ivc_opts o = { 1u << 20, 4096, m ? 0 : 1000 };
+		struct ivc_opts o = { .tx_ring = 1u << 20,
+				      .rx_ring = 4096,
+				      .max_msg = m ? 0 : 1000 };
 		struct ivc_chan *c = rendezvous(m ? "inflight-s" : "inflight-m", &t, IVC_OUT, &o);
 		uint64_t total = m ? 900000 : 500000;
 		uint8_t b[2000];
 		if (server) {
 			send_all(c, t.mode, 5, total, 1000); /* fits in the 1 MiB ring */
-			EQ(ivc_chan_close(c), 0);            /* at once, data still queued */
+			CHECK_EQ(ivc_chan_close(c), 0);      /* at once, data still queued */
 		} else {
 			usleep(300000); /* let the listener close first */
 			recv_all(c, t.mode, 5, total, 1000);
-			EQ(m ? ivc_read(c, b, sizeof b, IO_MS) : ivc_recv(c, b, sizeof b, IO_MS),
-			   m ? 0 : -EPIPE);
-			EQ(m ? ivc_read(c, b, sizeof b, 0) : ivc_recv(c, b, sizeof b, 0),
-			   m ? 0 : -EPIPE);
-			EQ(ivc_chan_close(c), 0);
+			CHECK_EQ(m ? ivc_read(c, b, sizeof b, IO_MS)
+				   : ivc_recv(c, b, sizeof b, IO_MS),
+				 m ? 0 : -EPIPE);
+			CHECK_EQ(m ? ivc_read(c, b, sizeof b, 0) : ivc_recv(c, b, sizeof b, 0),
+				 m ? 0 : -EPIPE);
+			CHECK_EQ(ivc_chan_close(c), 0);
 		}
 	}
 }
@@ -452,40 +472,40 @@ static void sc_inflight(void)
 static void sc_timeouts(void)
 {
 	struct ivc_type t = { "test.time", 1, IVC_MESSAGE };
-	struct ivc_opts o = { 4096, 4096, 1000 };
+	struct ivc_opts o = { .tx_ring = 4096, .rx_ring = 4096, .max_msg = 1000 };
 	uint8_t b[1000] = { 0 };
 
 	if (server) {
 		struct ivc_listener *l;
 		struct ivc_chan *c;
-		EQ(ivc_listen(ctx, "time", &t, IVC_INOUT, &o, &l), 0);
+		CHECK_EQ(ivc_listen(ctx, "time", &t, IVC_INOUT, &o, &l), 0);
 		int64_t t0 = now_ms();
-		EQ(ivc_accept(l, 0, &c), -EAGAIN);
-		EQ(ivc_accept(l, 200, &c), -ETIMEDOUT);
+		CHECK_EQ(ivc_accept(l, 0, &c), -EAGAIN);
+		CHECK_EQ(ivc_accept(l, 200, &c), -ETIMEDOUT);
 		if (now_ms() - t0 < 190 || now_ms() - t0 > 1500)
 			fail("accept timeout took %lld ms", (long long)(now_ms() - t0));
 		printf("listener-ready\n");
 		fflush(stdout);
-		EQ(ivc_accept(l, CONNECT_MS, &c), 0);
+		CHECK_EQ(ivc_accept(l, CONNECT_MS, &c), 0);
 		/* fill the client's ring; it does not read yet */
 		while (ivc_send(c, b, 1000, 0) == 0)
 			;
-		EQ(ivc_send(c, b, 1000, 0), -EAGAIN);
+		CHECK_EQ(ivc_send(c, b, 1000, 0), -EAGAIN);
 		t0 = now_ms();
-		EQ(ivc_send(c, b, 1000, 150), -ETIMEDOUT);
+		CHECK_EQ(ivc_send(c, b, 1000, 150), -ETIMEDOUT);
 		if (now_ms() - t0 < 140 || now_ms() - t0 > 1500)
 			fail("send timeout took %lld ms", (long long)(now_ms() - t0));
-		EQ(ivc_send(c, b, 1, IO_MS), 0); /* unblocks once the client reads */
-		EQ(ivc_recv(c, b, sizeof b, IO_MS), -EPIPE);
+		CHECK_EQ(ivc_send(c, b, 1, IO_MS), 0); /* unblocks once the client reads */
+		CHECK_EQ(ivc_recv(c, b, sizeof b, IO_MS), -EPIPE);
 		ivc_chan_close(c);
 		ivc_listener_close(l);
 		return;
 	}
 	struct ivc_chan *c;
 	usleep(1000000); /* after the listener's accept timeouts */
-	EQ(ivc_connect(ctx, peer_dom, "time", &t, IVC_INOUT, NULL, CONNECT_MS, &c), 0);
+	CHECK_EQ(ivc_connect(ctx, peer_dom, "time", &t, IVC_INOUT, NULL, CONNECT_MS, &c), 0);
 	usleep(400000); /* the listener fills our ring and times out */
-	EQ(ivc_recv(c, b, sizeof b, 0), 1000);
+	CHECK_EQ(ivc_recv(c, b, sizeof b, 0), 1000);
 	int n = 1;
 	while (ivc_recv(c, b, sizeof b, 1000) >= 0 && ++n < 5)
 		;
@@ -493,10 +513,10 @@ static void sc_timeouts(void)
 	while (ivc_recv(c, b, sizeof b, 0) >= 0)
 		;
 	int64_t t0 = now_ms();
-	EQ(ivc_recv(c, b, sizeof b, 150), -ETIMEDOUT);
+	CHECK_EQ(ivc_recv(c, b, sizeof b, 150), -ETIMEDOUT);
 	if (now_ms() - t0 < 140 || now_ms() - t0 > 1500)
 		fail("recv timeout took %lld ms", (long long)(now_ms() - t0));
-	EQ(ivc_recv(c, b, sizeof b, 0), -EAGAIN);
+	CHECK_EQ(ivc_recv(c, b, sizeof b, 0), -EAGAIN);
 	ivc_chan_close(c);
 }
 
@@ -538,7 +558,7 @@ static void sc_many(int argc, char **argv)
 	int per = atoi(argv[0]), n = argc - 1, me_idx = -1;
 	uint32_t doms[64];
 	struct ivc_type t = { "test.many", 1, IVC_MESSAGE };
-	struct ivc_opts o = { 16384, 16384, 3000 };
+	struct ivc_opts o = { .tx_ring = 16384, .rx_ring = 16384, .max_msg = 3000 };
 	struct ivc_listener *l;
 	struct job jobs[512];
 	pthread_t th[512];
@@ -551,7 +571,7 @@ static void sc_many(int argc, char **argv)
 	}
 	if (me_idx < 0)
 		fail("not in the list");
-	EQ(ivc_listen(ctx, "many", &t, IVC_INOUT, &o, &l), 0);
+	CHECK_EQ(ivc_listen(ctx, "many", &t, IVC_INOUT, &o, &l), 0);
 	int expect_in = per * (n - 1), got_in = 0;
 	/* Connect to every other domain `per` times, accepting in between so
 	 * that nobody waits on a listener busy connecting. */
@@ -617,7 +637,7 @@ static void sc_many(int argc, char **argv)
 static void sc_victim(void)
 {
 	struct ivc_type t = { "test.victim", 1, IVC_MESSAGE };
-	struct ivc_opts o = { 8192, 8192, 2000 };
+	struct ivc_opts o = { .tx_ring = 8192, .rx_ring = 8192, .max_msg = 2000 };
 	struct ivc_chan *c = rendezvous("victim", &t, IVC_INOUT, &o);
 	uint8_t b[2000] = { 0 };
 	char fdp[64], kind[128] = "";
@@ -650,11 +670,11 @@ static void sc_victim(void)
 			 * first. */
 			if (getenv("IVC_TEST_HOST_STOPS") && r == -ESRCH)
 				r = -ECONNRESET;
-			EQ(r, -ECONNRESET);
+			CHECK_EQ(r, -ECONNRESET);
 			if (getenv("IVC_TEST_HOST_STOPS"))
 				ivc_chan_close(c); /* releases what it can */
 			else
-				EQ(ivc_chan_close(c), 0);
+				CHECK_EQ(ivc_chan_close(c), 0);
 			return;
 		}
 	}
@@ -665,18 +685,18 @@ static void sc_victim(void)
 static void sc_bigwrite(void)
 {
 	struct ivc_type t = { "test.bigwrite", 1, IVC_STREAM };
-	struct ivc_opts o = { 4096, 0, 0 };
+	struct ivc_opts o = { .tx_ring = 4096, .rx_ring = 0, .max_msg = 0 };
 	struct ivc_chan *c = rendezvous("bigwrite", &t, IVC_OUT, &o);
 	static uint8_t buf[100000];
 
 	if (server) {
-		EQ(ivc_write(c, buf, 4096, IO_MS), 4096);
+		CHECK_EQ(ivc_write(c, buf, 4096, IO_MS), 4096);
 		int64_t t0 = now_ms();
-		EQ(ivc_write(c, buf, sizeof buf, 0), -EAGAIN);
+		CHECK_EQ(ivc_write(c, buf, sizeof buf, 0), -EAGAIN);
 		if (now_ms() - t0 > 100)
 			fail("non-blocking write took %lld ms", (long long)(now_ms() - t0));
 		t0 = now_ms();
-		EQ(ivc_write(c, buf, sizeof buf, 300), -ETIMEDOUT);
+		CHECK_EQ(ivc_write(c, buf, sizeof buf, 300), -ETIMEDOUT);
 		if (now_ms() - t0 < 290 || now_ms() - t0 > 1500)
 			fail("write timeout took %lld ms", (long long)(now_ms() - t0));
 		printf("full\n");
@@ -688,7 +708,7 @@ static void sc_bigwrite(void)
 				fail("write: %s", strerror((int)-w));
 			done += (size_t)w;
 		}
-		EQ(ivc_chan_close(c), 0);
+		CHECK_EQ(ivc_chan_close(c), 0);
 		return;
 	}
 	usleep(800000); /* let the listener fill the ring and time out */
@@ -696,9 +716,9 @@ static void sc_bigwrite(void)
 	ssize_t r;
 	while ((r = ivc_read(c, buf, sizeof buf, IO_MS)) > 0)
 		got += (size_t)r;
-	EQ(r, 0);
-	EQ(got, 4096 + sizeof buf);
-	EQ(ivc_chan_close(c), 0);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(got, 4096 + sizeof buf);
+	CHECK_EQ(ivc_chan_close(c), 0);
 }
 
 /* poller: like victim, but the survivor only polls its fd and calls with
@@ -720,8 +740,8 @@ static void sc_poller(void)
 			continue;
 		printf("error %s at %lld\n", strerror((int)-r), (long long)now_ms());
 		fflush(stdout);
-		EQ(r, -ECONNRESET);
-		EQ(ivc_chan_close(c), 0);
+		CHECK_EQ(r, -ECONNRESET);
+		CHECK_EQ(ivc_chan_close(c), 0);
 		return;
 	}
 }
@@ -738,12 +758,12 @@ static void sc_ghost(void)
 		struct ivc_listener *l;
 		struct ivc_chan *c;
 		unsigned int n = 1;
-		EQ(ivc_listen(ctx, "ghost", &t, IVC_INOUT, NULL, &l), 0);
+		CHECK_EQ(ivc_listen(ctx, "ghost", &t, IVC_INOUT, NULL, &l), 0);
 		/* Non-blocking accepts answer at once, offer outstanding or not. */
 		int64_t end = now_ms() + 1500;
 		while (now_ms() < end) {
 			int64_t t1 = now_ms();
-			EQ(ivc_accept(l, 0, &c), -EAGAIN);
+			CHECK_EQ(ivc_accept(l, 0, &c), -EAGAIN);
 			if (now_ms() - t1 > 100)
 				fail("non-blocking accept took %lld ms",
 				     (long long)(now_ms() - t1));
@@ -751,16 +771,16 @@ static void sc_ghost(void)
 			poll(&pfd, 1, 100);
 		}
 		int64_t t0 = now_ms();
-		EQ(ivc_accept(l, 3000, &c), -ETIMEDOUT);
+		CHECK_EQ(ivc_accept(l, 3000, &c), -ETIMEDOUT);
 		if (now_ms() - t0 > 8000)
 			fail("accept took %lld ms", (long long)(now_ms() - t0));
 		/* Idle: the listener's fd does not poll readable. */
 		struct pollfd pfd = { .fd = ivc_listener_fd(l), .events = POLLIN };
-		EQ(poll(&pfd, 1, 300), 0);
+		CHECK_EQ(poll(&pfd, 1, 300), 0);
 		struct xs_handle *xs = xs_open(0);
 		snprintf(path, sizeof path, "/local/domain/%u/data/ivc/ghost/conn", ivc_domid(ctx));
 		free(xs_directory(xs, XBT_NULL, path, &n));
-		EQ(n, 0); /* the offer was withdrawn */
+		CHECK_EQ(n, 0); /* the offer was withdrawn */
 		xs_close(xs);
 		ivc_listener_close(l);
 		return;
@@ -799,11 +819,11 @@ static void sc_ghost(void)
 			const char *v = step ? req : "";
 			for (;;) {
 				xs_transaction_t tx = xs_transaction_start(xs);
-				EQ(xs_write(xs, tx, path, v, strlen(v)), true);
-				EQ(xs_set_permissions(xs, tx, path, perms, 2), true);
+				CHECK_EQ(xs_write(xs, tx, path, v, strlen(v)), true);
+				CHECK_EQ(xs_set_permissions(xs, tx, path, perms, 2), true);
 				if (xs_transaction_end(xs, tx, false))
 					break;
-				EQ(errno, EAGAIN);
+				CHECK_EQ(errno, EAGAIN);
 			}
 		}
 	}

@@ -1,13 +1,16 @@
 #!/bin/sh
-# libIVC's API between sim domains: directions x modes, ring sizes, bulk
-# transfer with poll, type mismatches, close with data in flight,
-# timeouts, 64 channels between 8 domains, SIGKILL of either side, and
-# nothing left over afterwards.
-# usage: test-api.sh IVC_SIM API_PEER [BULK_BYTES]
+# libIVC's API between sim domains, one group of scenarios per run, each
+# on a host of its own (meson runs each group as its own test, so a
+# failing one is named and can be rerun alone: meson test api-kill).
+# usage: test-api.sh IVC_SIM API_PEER GROUP [BULK_BYTES]
+#   GROUP: dirmode sizes bulk mismatch inflight timeouts ghost dom0-client
+#          bigwrite many kill poller destroy anytime watch-quota hoststop,
+#          or all
 set -u
 SIM=$1
 PEER=$2
-BULK=${3:-1073741824}
+GROUP=${3:-all}
+BULK=${4:-1073741824}
 command -v python3 >/dev/null || { echo "SKIP: python3 needed"; exit 77; }
 . "$(dirname "$0")/../lib/sim-lib.sh"
 pair() { # name, scenario, args...: listener in dom1, client in dom2
@@ -40,88 +43,100 @@ wait_ready() {
 	done
 }
 
-check "host starts" sim_start
-pair "every direction x mode, message sizes 0..max" dirmode
-pair "ring sizes 4 KiB .. 16 MiB" sizes
-pair "bulk, message mode, $BULK bytes each way on one channel, epoll" bulk "$BULK" message
-pair "bulk, stream mode, $BULK bytes each way on one channel, epoll" bulk "$BULK" stream
-pair "type, version, mode, direction, size mismatch refused" mismatch
-pair "close with data in flight: all delivered, then EOF" inflight
-pair "timeouts and non-blocking calls" timeouts
-pair "client dies between doorbell and attach: offer withdrawn" ghost
+# Each group: a fresh host, its scenarios, the host's log free of
+# sanitizer reports, the host stopped.
+group_dirmode() { pair "every direction x mode, message sizes 0..max" dirmode; }
+group_sizes() { pair "ring sizes 4 KiB .. 16 MiB" sizes; }
+group_bulk() {
+	pair "bulk, message mode, $BULK bytes each way on one channel, epoll" bulk "$BULK" message
+	pair "bulk, stream mode, $BULK bytes each way on one channel, epoll" bulk "$BULK" stream
+}
+group_mismatch() { pair "type, version, mode, direction, size mismatch refused" mismatch; }
+group_inflight() { pair "close with data in flight: all delivered, then EOF" inflight; }
+group_timeouts() { pair "timeouts and non-blocking calls" timeouts; }
+group_ghost() { pair "client dies between doorbell and attach: offer withdrawn" ghost; }
+group_bigwrite() { pair "stream write larger than the ring: timeouts honoured, then delivered" bigwrite; }
+
 # A client in dom0 (a domU's ends go with its domain): its presence node
 # is removed when its channels close.
-dom 1 "$PEER" serve dirmode & a=$!
-dom 0 "$PEER" connect 1 dirmode & b=$!
-wait $a; ra=$?
-wait $b; rb=$?
-check "dom0 as client: every direction x mode ($(status_text $ra), $(status_text $rb))" [ $ra = 0 -a $rb = 0 ]
-check "dom0 as client: no presence node left" no_presence
-check "dom0 as client: nothing left" clean
-pair "stream write larger than the ring: timeouts honoured, then delivered" bigwrite
+group_dom0_client() {
+	dom 1 "$PEER" serve dirmode & a=$!
+	dom 0 "$PEER" connect 1 dirmode & b=$!
+	wait $a; ra=$?
+	wait $b; rb=$?
+	check "dom0 as client: every direction x mode ($(status_text $ra), $(status_text $rb))" [ $ra = 0 -a $rb = 0 ]
+	check "dom0 as client: no presence node left" no_presence
+	check "dom0 as client: nothing left" clean
+}
 
-# 64 channels between 8 domains: each pair of the 8 connects both ways
-# (56 channels) plus... 8 domains x 7 peers x 1 = 56; per=2 gives 112.
-pids=""
-for d in 11 12 13 14 15 16 17 18; do
-	dom $d "$PEER" serve many 1 11 12 13 14 15 16 17 18 & pids="$pids $!"
-done
-nfail=0
-for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
-check "56 channels between 8 domains at once ($nfail domains failed)" [ $nfail = 0 ]
-pids=""
-for d in 21 22 23 24 25 26 27 28; do
-	dom $d "$PEER" serve many 2 21 22 23 24 25 26 27 28 & pids="$pids $!"
-done
-nfail=0
-for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
-check "112 channels between 8 domains at once ($nfail domains failed)" [ $nfail = 0 ]
-check "many channels: nothing left" clean
+# Many channels at once: 8 domains, each connecting to the 7 others and
+# serving them (56 channels), then twice that per pair (112).
+group_many() {
+	pids=""
+	for d in 11 12 13 14 15 16 17 18; do
+		dom $d "$PEER" serve many 1 11 12 13 14 15 16 17 18 & pids="$pids $!"
+	done
+	nfail=0
+	for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
+	check "56 channels between 8 domains at once ($nfail domains failed)" [ $nfail = 0 ]
+	pids=""
+	for d in 21 22 23 24 25 26 27 28; do
+		dom $d "$PEER" serve many 2 21 22 23 24 25 26 27 28 & pids="$pids $!"
+	done
+	nfail=0
+	for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
+	check "112 channels between 8 domains at once ($nfail domains failed)" [ $nfail = 0 ]
+	check "many channels: nothing left" clean
+}
 
 # SIGKILL of either side at random points: the survivor's blocked call
 # fails with ECONNRESET within 100 ms, and everything is reclaimed.
-worst=0
-for i in 1 2 3 4 5 6; do
-	out=$(mktemp "$IVC_SIM_DIR/victim.XXXX")
-	dom 1 "$PEER" serve victim >"$out.1" 2>&1 & a=$!
-	dom 2 "$PEER" connect 1 victim >"$out.2" 2>&1 & b=$!
-	wait_ready "$out.1" "$out.2"
-	sleep "0.$(shuf -i 0-3 -n 1)$(shuf -i 0-9 -n 1)"
-	if [ $((i % 2)) = 1 ]; then vd=1 victim=$a survivor=2; else vd=2 victim=$b survivor=1; fi
-	t0=$("$PEER" now)
-	kill_dom $vd $victim
-	wait $a; wait $b
-	t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.$survivor")
-	if grep -q "error Connection reset by peer" "$out.$survivor" && [ -n "$t1" ]; then
-		dt=$((t1 - t0))
-		[ $dt -gt $worst ] && worst=$dt
-		check "kill $( [ $survivor = 2 ] && echo listener || echo client ) (round $i): survivor got ECONNRESET after $dt ms" [ $dt -le 100 ]
-	else
-		bad "kill round $i: survivor did not see ECONNRESET: $(cat "$out.$survivor")"
-	fi
-	check "kill round $i: nothing left" clean
-done
-echo "# worst peer-death detection: $worst ms"
+group_kill() {
+	worst=0
+	for i in 1 2 3 4 5 6; do
+		out=$(mktemp "$IVC_SIM_DIR/victim.XXXX")
+		dom 1 "$PEER" serve victim >"$out.1" 2>&1 & a=$!
+		dom 2 "$PEER" connect 1 victim >"$out.2" 2>&1 & b=$!
+		wait_ready "$out.1" "$out.2"
+		sleep "0.$(shuf -i 0-3 -n 1)$(shuf -i 0-9 -n 1)"
+		if [ $((i % 2)) = 1 ]; then vd=1 victim=$a survivor=2; else vd=2 victim=$b survivor=1; fi
+		t0=$("$PEER" now)
+		kill_dom $vd $victim
+		wait $a; wait $b
+		t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.$survivor")
+		if grep -q "error Connection reset by peer" "$out.$survivor" && [ -n "$t1" ]; then
+			dt=$((t1 - t0))
+			[ $dt -gt $worst ] && worst=$dt
+			check "kill $( [ $survivor = 2 ] && echo listener || echo client ) (round $i): survivor got ECONNRESET after $dt ms" [ $dt -le 100 ]
+		else
+			bad "kill round $i: survivor did not see ECONNRESET: $(cat "$out.$survivor")"
+		fi
+		check "kill round $i: nothing left" clean
+	done
+	echo "# worst peer-death detection: $worst ms"
+}
 
 # The same with a survivor that only polls its fd and calls with timeout 0.
-for i in 1 2; do
-	out=$(mktemp "$IVC_SIM_DIR/poller.XXXX")
-	dom 1 "$PEER" serve poller >"$out.1" 2>&1 & a=$!
-	dom 2 "$PEER" connect 1 poller >"$out.2" 2>&1 & b=$!
-	wait_ready "$out.1" "$out.2"
-	sleep 0.2
-	if [ $i = 1 ]; then vd=1 victim=$a survivor=2; else vd=2 victim=$b survivor=1; fi
-	t0=$("$PEER" now)
-	kill_dom $vd $victim
-	wait $a; wait $b
-	t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.$survivor")
-	if grep -q "error Connection reset by peer" "$out.$survivor" && [ -n "$t1" ]; then
-		check "poller (round $i): survivor got ECONNRESET after $((t1 - t0)) ms" [ $((t1 - t0)) -le 100 ]
-	else
-		bad "poller round $i: survivor did not see ECONNRESET: $(cat "$out.$survivor")"
-	fi
-	check "poller round $i: nothing left" clean
-done
+group_poller() {
+	for i in 1 2; do
+		out=$(mktemp "$IVC_SIM_DIR/poller.XXXX")
+		dom 1 "$PEER" serve poller >"$out.1" 2>&1 & a=$!
+		dom 2 "$PEER" connect 1 poller >"$out.2" 2>&1 & b=$!
+		wait_ready "$out.1" "$out.2"
+		sleep 0.2
+		if [ $i = 1 ]; then vd=1 victim=$a survivor=2; else vd=2 victim=$b survivor=1; fi
+		t0=$("$PEER" now)
+		kill_dom $vd $victim
+		wait $a; wait $b
+		t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.$survivor")
+		if grep -q "error Connection reset by peer" "$out.$survivor" && [ -n "$t1" ]; then
+			check "poller (round $i): survivor got ECONNRESET after $((t1 - t0)) ms" [ $((t1 - t0)) -le 100 ]
+		else
+			bad "poller round $i: survivor did not see ECONNRESET: $(cat "$out.$survivor")"
+		fi
+		check "poller round $i: nothing left" clean
+	done
+}
 
 # Whole-domain death as `xl destroy` (ivc-sim destroy): no unmap-notify
 # runs, so a domU survivor learns it from XenStore (a watch on the peer's
@@ -162,30 +177,31 @@ destroy_case() {
 		check "destroy, $what survivor: no watch (fd: $k)" sh -c "! echo '$k' | grep -q eventpoll"
 	fi
 }
-destroy_case 1 2 1 "domU client"
-destroy_case 1 2 2 "domU listener"
-destroy_case 0 2 2 "dom0 listener"
-destroy_case 2 0 2 "dom0 client"
+group_destroy() {
+	destroy_case 1 2 1 "domU client"
+	destroy_case 1 2 2 "domU listener"
+	destroy_case 0 2 2 "dom0 listener"
+	destroy_case 2 0 2 "dom0 client"
+}
 
 # SIGKILL at any moment from the start, rendezvous included: the survivor
 # must end with an error of its own (never hang), and nothing is left.
-for i in 1 2 3 4 5 6; do
-	out=$(mktemp "$IVC_SIM_DIR/anytime.XXXX")
-	IVC_TEST_CONNECT_MS=2000 LIMIT=30 dom 1 "$PEER" serve victim >"$out.1" 2>&1 & a=$!
-	IVC_TEST_CONNECT_MS=2000 LIMIT=30 dom 2 "$PEER" connect 1 victim >"$out.2" 2>&1 & b=$!
-	sleep "0.0$(shuf -i 0-9 -n 1)" # often before or during the rendezvous
-	if [ $((i % 2)) = 1 ]; then vd=1 victim=$a s=2; else vd=2 victim=$b s=1; fi
-	kill_dom $vd $victim
-	wait $a; ra=$?
-	wait $b; rb=$?
-	[ $s = 1 ] && rs=$ra || rs=$rb
-	check "kill at any time (round $i): survivor ended by itself, status $rs: $(grep -h 'error' "$out.$s" | head -n 1)" \
-		[ $rs != 124 ]
-	check "kill at any time (round $i): nothing left" clean
-done
-
-check "daemons exited without sanitizer reports" no_sanitizer_report
-"$SIM" stop >/dev/null
+group_anytime() {
+	for i in 1 2 3 4 5 6; do
+		out=$(mktemp "$IVC_SIM_DIR/anytime.XXXX")
+		IVC_TEST_CONNECT_MS=2000 LIMIT=30 dom 1 "$PEER" serve victim >"$out.1" 2>&1 & a=$!
+		IVC_TEST_CONNECT_MS=2000 LIMIT=30 dom 2 "$PEER" connect 1 victim >"$out.2" 2>&1 & b=$!
+		sleep "0.0$(shuf -i 0-9 -n 1)" # often before or during the rendezvous
+		if [ $((i % 2)) = 1 ]; then vd=1 victim=$a s=2; else vd=2 victim=$b s=1; fi
+		kill_dom $vd $victim
+		wait $a; ra=$?
+		wait $b; rb=$?
+		[ $s = 1 ] && rs=$ra || rs=$rb
+		check "kill at any time (round $i): survivor ended by itself, status $rs: $(grep -h 'error' "$out.$s" | head -n 1)" \
+			[ $rs != 124 ]
+		check "kill at any time (round $i): nothing left" clean
+	done
+}
 
 # Where XenStore refuses the watch (its per-domain watch quota: C
 # xenstored's test is `count > quota`, so quota 0 allows one watch, which
@@ -198,46 +214,65 @@ start_with_watch_quota() {
 	chmod +x "$IVC_SIM_DIR/xsd-quota$1"
 	IVC_XENSTORED=$IVC_SIM_DIR/xsd-quota$1 sim_start >/dev/null
 }
-if [ -x "$xsd" ]; then
-	start_with_watch_quota 0
-	IVC_TEST_KEEP_LISTENER=1 destroy_case 1 2 2 "domU listener (no watch: polling)"
-	check "the polling listener had its requests watch only" [ "$watches1" = 1 ]
+# The watch-quota groups start hosts of their own.
+group_watch_quota() {
 	"$SIM" stop >/dev/null
+	if [ -x "$xsd" ]; then
+		start_with_watch_quota 0
+		IVC_TEST_KEEP_LISTENER=1 destroy_case 1 2 2 "domU listener (no watch: polling)"
+		check "the polling listener had its requests watch only" [ "$watches1" = 1 ]
+		"$SIM" stop >/dev/null
 
-	# A domU with more channels than the library watches (32 per
-	# context): the rest poll, and the watches the domain has left are
-	# enough for its listener and its connects (quota 34: 35 watches).
-	start_with_watch_quota 34
-	pids=""
-	for d in 31 32 33 34; do
-		dom $d "$PEER" serve many 6 31 32 33 34 & pids="$pids $!"
-	done
-	nfail=0
-	for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
-	check "36 channels per domU under a watch quota of 35 ($nfail domains failed)" [ $nfail = 0 ]
-	check "36 channels per domU: nothing left" clean
-	"$SIM" stop >/dev/null
-fi
-check "daemons exited without sanitizer reports" no_sanitizer_report
+		# A domU with more channels than the library watches (32 per
+		# context): the rest poll, and the watches the domain has left are
+		# enough for its listener and its connects (quota 34: 35 watches).
+		start_with_watch_quota 34
+		pids=""
+		for d in 31 32 33 34; do
+			dom $d "$PEER" serve many 6 31 32 33 34 & pids="$pids $!"
+		done
+		nfail=0
+		for p in $pids; do wait "$p" || nfail=$((nfail + 1)); done
+		check "36 channels per domU under a watch quota of 35 ($nfail domains failed)" [ $nfail = 0 ]
+		check "36 channels per domU: nothing left" clean
+		"$SIM" stop >/dev/null
+	fi
+}
 
 # The host stops under a dom0 process blocked in a send (its peer, a
 # domU, goes with the host, silently): the call returns the platform's
 # error (ESRCH), or ECONNRESET if it saw the peer's death first, instead
 # of spinning on an event device that has hung up.
-sim_start >/dev/null
-out=$(mktemp "$IVC_SIM_DIR/hoststop.XXXX")
-IVC_TEST_HOST_STOPS=1 LIMIT=30 dom 0 "$PEER" serve victim >"$out.0" 2>&1 & a=$!
-LIMIT=30 dom 1 "$PEER" connect 0 victim >"$out.1" 2>&1 & b=$!
-wait_ready "$out.0" "$out.1"
-t0=$("$PEER" now)
-"$SIM" stop >/dev/null
-wait $a; ra=$?
-wait $b
-t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.0")
-if [ $ra = 0 ] && [ -n "$t1" ]; then
-	check "host stopped under a blocked dom0 send: $(sed -n 's/^error \(.*\) at.*/\1/p' "$out.0") after $((t1 - t0)) ms" \
-		[ $((t1 - t0)) -le 2000 ]
-else
-	bad "host stopped under a blocked dom0 send ($(status_text $ra)): $(cat "$out.0")"
-fi
+group_hoststop() {
+	out=$(mktemp "$IVC_SIM_DIR/hoststop.XXXX")
+	IVC_TEST_HOST_STOPS=1 LIMIT=30 dom 0 "$PEER" serve victim >"$out.0" 2>&1 & a=$!
+	LIMIT=30 dom 1 "$PEER" connect 0 victim >"$out.1" 2>&1 & b=$!
+	wait_ready "$out.0" "$out.1"
+	t0=$("$PEER" now)
+	"$SIM" stop >/dev/null
+	wait $a; ra=$?
+	wait $b
+	t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.0")
+	if [ $ra = 0 ] && [ -n "$t1" ]; then
+		check "host stopped under a blocked dom0 send: $(sed -n 's/^error \(.*\) at.*/\1/p' "$out.0") after $((t1 - t0)) ms" \
+			[ $((t1 - t0)) -le 2000 ]
+	else
+		bad "host stopped under a blocked dom0 send ($(status_text $ra)): $(cat "$out.0")"
+	fi
+}
+
+ALL="dirmode sizes bulk mismatch inflight timeouts ghost dom0-client bigwrite many kill poller destroy
+anytime watch-quota hoststop"
+[ "$GROUP" = all ] && groups=$ALL || groups=$GROUP
+for g in $groups; do
+	case " $(echo $ALL) " in
+	*" $g "*) ;;
+	*) echo "test-api.sh: unknown group '$g'" >&2; exit 2 ;;
+	esac
+	check "$g: host starts" sim_start
+	"group_$(echo "$g" | tr - _)"
+	"$SIM" stop >/dev/null 2>&1
+	check "$g: daemons exited without sanitizer reports" no_sanitizer_report
+	: >"$IVC_SIM_DIR/simd.log"
+done
 finish

@@ -5,7 +5,7 @@
 # the command to run and fails.
 set -eu
 build="gcc libc6-dev make meson ninja-build pkg-config python3 libxen-dev xenstore-utils"
-check="$build clang libclang-rt-14-dev clang-format spin groff-base man-db"
+check="$build clang libclang-rt-14-dev clang-format spin groff-base man-db procps"
 # The Xen lab's host side (the Xen packages themselves are never installed
 # on the host: tests/xen-lab/build-images.sh downloads and unpacks them).
 xenlab="qemu-system-x86 busybox-static cpio kmod gzip coreutils libxen-dev xenstore-utils"

@@ -49,13 +49,7 @@ __attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt
 	exit(1);
 }
 
-#define CHECK_EQ(expr, want)                                                                       \
-	do {                                                                                       \
-		long long got_ = (long long)(expr), want_ = (long long)(want);                     \
-		if (got_ != want_)                                                                 \
-			fail("%s = %lld (%s), expected %lld", #expr, got_,                         \
-			     got_ < 0 ? strerror((int)-got_) : "", want_);                         \
-	} while (0)
+#include "check.h"
 
 static void path_of(char *buf, size_t n, const char *name)
 {

@@ -7,7 +7,7 @@
 set -u
 B=$(cd "$1" && pwd)
 PEER=$B/tests/api/api-peer
-PLAT=$B/libIVC/platform/xen/test-xen-plat
+PLAT=$B/tests/xen/test-xen-plat
 BULK=${IVC_XEN_BULK:-16777216}
 T=/tmp/xen-check
 rm -rf "$T"

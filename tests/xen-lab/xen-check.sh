@@ -15,8 +15,8 @@ cache=${IVC_XEN_LAB_CACHE:-$repo/build/xen-lab}
 t0=$(date +%s)
 
 "$here/deps.sh" || exit 1
-[ -x "$B/tests/api/api-peer" ] && [ -x "$B/libIVC/platform/xen/test-xen-plat" ] || {
-	echo "xen-check: $B/tests/api/api-peer or $B/libIVC/platform/xen/test-xen-plat missing:" \
+[ -x "$B/tests/api/api-peer" ] && [ -x "$B/tests/xen/test-xen-plat" ] || {
+	echo "xen-check: $B/tests/api/api-peer or $B/tests/xen/test-xen-plat missing:" \
 		"build first (make build; the xen platform needs libxen-dev)" >&2
 	exit 1
 }

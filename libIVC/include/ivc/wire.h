@@ -61,6 +61,13 @@ struct ivc_wire_ring_cfg {
 	uint32_t max_msg; /* message mode: max payload, <= 2^order - 4; stream: 0 */
 };
 
+/* Optional features (spec 8.1): side 0 offers bits in hdr.features, side
+ * 1 accepts a subset in side[1].features before it sets `attached`; a
+ * feature is in use only when offered and accepted. Version 1 defines
+ * none, so a peer that knows no feature (or treats the words as reserved)
+ * stays compatible. */
+#define IVC_WIRE_FEATURES_V1 0u
+
 /* Line 0: immutable header (side 0 writes before publishing). */
 struct ivc_wire_header {
 	uint32_t magic;      /* IVC_WIRE_MAGIC */
@@ -68,7 +75,8 @@ struct ivc_wire_header {
 	uint32_t mode;       /* enum ivc_wire_mode, same for both rings */
 	uint32_t ctrl_pages; /* pages in the control area, see ivc_wire_ctrl_pages() */
 	struct ivc_wire_ring_cfg ring[2];
-	uint8_t reserved[IVC_WIRE_LINE - 32]; /* zero in v1; receivers ignore */
+	uint32_t features;                    /* offered by side 0; none in v1 */
+	uint8_t reserved[IVC_WIRE_LINE - 36]; /* zero in v1; receivers ignore */
 };
 
 /* Per-side state line (side N writes side[N]). `live` is the byte that the
@@ -82,7 +90,9 @@ struct ivc_wire_side {
 	uint8_t live;
 	uint8_t closed;
 	uint8_t attached;
-	uint8_t reserved[IVC_WIRE_LINE - 3];
+	uint8_t pad;       /* zero */
+	uint32_t features; /* side 1: accepted of hdr.features; side 0: zero */
+	uint8_t reserved[IVC_WIRE_LINE - 8];
 };
 
 /* Producer line of a ring (the producing side writes it). */
@@ -155,12 +165,16 @@ _Static_assert(offsetof(struct ivc_wire_header, version) == 0x04, "hdr.version")
 _Static_assert(offsetof(struct ivc_wire_header, mode) == 0x08, "hdr.mode");
 _Static_assert(offsetof(struct ivc_wire_header, ctrl_pages) == 0x0c, "hdr.ctrl_pages");
 _Static_assert(offsetof(struct ivc_wire_header, ring) == 0x10, "hdr.ring");
-_Static_assert(offsetof(struct ivc_wire_header, reserved) == 0x20, "hdr.reserved");
+_Static_assert(offsetof(struct ivc_wire_header, features) == 0x20, "hdr.features");
+_Static_assert(offsetof(struct ivc_wire_header, reserved) == 0x24, "hdr.reserved");
 
 _Static_assert(sizeof(struct ivc_wire_side) == IVC_WIRE_LINE, "side size");
 _Static_assert(offsetof(struct ivc_wire_side, live) == 0, "side.live");
 _Static_assert(offsetof(struct ivc_wire_side, closed) == 1, "side.closed");
 _Static_assert(offsetof(struct ivc_wire_side, attached) == 2, "side.attached");
+_Static_assert(offsetof(struct ivc_wire_side, pad) == 3, "side.pad");
+_Static_assert(offsetof(struct ivc_wire_side, features) == 4, "side.features");
+_Static_assert(offsetof(struct ivc_wire_side, reserved) == 8, "side.reserved");
 
 _Static_assert(sizeof(struct ivc_wire_prod) == IVC_WIRE_LINE, "prod line size");
 _Static_assert(offsetof(struct ivc_wire_prod, prod) == 0, "prod.prod");

@@ -16,12 +16,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../platform.h"
+#include "../linux/linux.h"
 #include "simd-proto.h"
 
 #define PAGE 4096u
 
 struct ivc_plat {
+	pthread_mutex_t lock;
 	int fd, evfd;
 	uint32_t domid;
 	struct simd_msg *req, *rsp;
@@ -90,6 +91,7 @@ static int sim_open(struct ivc_plat **out)
 	if (!p)
 		return -ENOMEM;
 	p->evfd = -1;
+	pthread_mutex_init(&p->lock, NULL);
 	p->req = calloc(1, SIMD_MSG_MAX);
 	p->rsp = calloc(1, SIMD_MSG_MAX);
 	p->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -127,6 +129,7 @@ static void sim_close(struct ivc_plat *p)
 	close(p->fd);
 	free(p->req);
 	free(p->rsp);
+	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 
@@ -185,7 +188,7 @@ static int sim_share_notify(struct ivc_plat *p, struct ivc_plat_share *s, uint32
 	return rpc(p, SIMD_GNT_ALLOC_NOTIFY, NULL, NULL);
 }
 
-static int unshare(struct ivc_plat *p, struct ivc_plat_share *s, bool defer)
+static int share_end(struct ivc_plat *p, struct ivc_plat_share *s, bool defer)
 {
 	int err;
 
@@ -201,12 +204,12 @@ static int unshare(struct ivc_plat *p, struct ivc_plat_share *s, bool defer)
 
 static int sim_unshare(struct ivc_plat *p, struct ivc_plat_share *s)
 {
-	return unshare(p, s, false);
+	return share_end(p, s, false);
 }
 
 static void sim_unshare_defer(struct ivc_plat *p, struct ivc_plat_share *s)
 {
-	(void)unshare(p, s, true);
+	(void)share_end(p, s, true);
 }
 
 static int sim_map(struct ivc_plat *p, uint32_t domid, const uint32_t *grefs, uint32_t npages,
@@ -406,7 +409,44 @@ static int sim_domain_alive(struct ivc_plat *p, uint32_t domid)
 	return err ? err : (int)p->rsp->a[0];
 }
 
+static int sim_evtchn_wait(struct ivc_plat *p, int ms)
+{
+	int fd = sim_evtchn_fd(p);
+
+	return fd < 0 ? fd : ivc_linux_wait_fd(fd, ms);
+}
+
+static int sim_waitset_add(struct ivc_plat_waitset *ws, struct ivc_plat *evt,
+			   struct ivc_plat_store *s)
+{
+	int fd = evt ? sim_evtchn_fd(evt) : -1;
+
+	return evt && fd < 0 ? fd : ivc_linux_waitset_add(ws, fd, s);
+}
+
+static void sim_waitset_del(struct ivc_plat_waitset *ws, struct ivc_plat *evt,
+			    struct ivc_plat_store *s)
+{
+	ivc_linux_waitset_del(ws, evt ? evt->evfd : -1, s);
+}
+
+static void sim_lock(struct ivc_plat *p)
+{
+	pthread_mutex_lock(&p->lock);
+}
+
+static void sim_unlock(struct ivc_plat *p)
+{
+	pthread_mutex_unlock(&p->lock);
+}
+
 const struct ivc_plat_ops ivc_plat_sim = {
+	IVC_LINUX_COMMON_OPS,
+	.evtchn_wait = sim_evtchn_wait,
+	.waitset_add = sim_waitset_add,
+	.waitset_del = sim_waitset_del,
+	.lock = sim_lock,
+	.unlock = sim_unlock,
 	.name = "sim",
 	.open = sim_open,
 	.close = sim_close,

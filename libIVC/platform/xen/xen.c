@@ -89,6 +89,7 @@
 #include <xen/gntalloc.h>
 #include <xen/gntdev.h>
 
+#include "../linux/linux.h"
 #include "xen.h"
 
 #define PAGE 4096u
@@ -118,6 +119,7 @@ struct ivc_plat_map {
 };
 
 struct ivc_plat {
+	pthread_mutex_t lock;
 	uint32_t domid;
 	int gntalloc, gntdev, evfd;
 	xenevtchn_handle *xce;
@@ -254,6 +256,7 @@ static void xen_close(struct ivc_plat *p)
 		xc_interface_close(p->xch);
 	free(p->ports);
 	free(p->replay);
+	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 
@@ -271,6 +274,7 @@ static int xen_open(struct ivc_plat **out)
 	if (!p)
 		return -ENOMEM;
 	p->gntalloc = p->gntdev = p->evfd = -1;
+	pthread_mutex_init(&p->lock, NULL);
 
 	p->xce = xenevtchn_open(&quiet_logger, 0);
 	if (!p->xce) {
@@ -778,7 +782,40 @@ static int xen_domain_alive(struct ivc_plat *p, uint32_t domid)
 	return -ENOSYS;
 }
 
+static int xen_evtchn_wait(struct ivc_plat *p, int ms)
+{
+	return ivc_linux_wait_fd(p->evfd, ms);
+}
+
+static int xen_waitset_add(struct ivc_plat_waitset *ws, struct ivc_plat *evt,
+			   struct ivc_plat_store *s)
+{
+	return ivc_linux_waitset_add(ws, evt ? evt->evfd : -1, s);
+}
+
+static void xen_waitset_del(struct ivc_plat_waitset *ws, struct ivc_plat *evt,
+			    struct ivc_plat_store *s)
+{
+	ivc_linux_waitset_del(ws, evt ? evt->evfd : -1, s);
+}
+
+static void xen_lock(struct ivc_plat *p)
+{
+	pthread_mutex_lock(&p->lock);
+}
+
+static void xen_unlock(struct ivc_plat *p)
+{
+	pthread_mutex_unlock(&p->lock);
+}
+
 const struct ivc_plat_ops ivc_plat_xen = {
+	IVC_LINUX_COMMON_OPS,
+	.evtchn_wait = xen_evtchn_wait,
+	.waitset_add = xen_waitset_add,
+	.waitset_del = xen_waitset_del,
+	.lock = xen_lock,
+	.unlock = xen_unlock,
 	.name = "xen",
 	.open = xen_open,
 	.close = xen_close,

@@ -40,13 +40,7 @@ __attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt
 	exit(1);
 }
 
-#define CHECK_EQ(expr, want)                                                                       \
-	do {                                                                                       \
-		long long got_ = (long long)(expr), want_ = (long long)(want);                     \
-		if (got_ != want_)                                                                 \
-			fail("%s:%d: %s = %lld (%s), expected %lld", __FILE__, __LINE__, #expr,    \
-			     got_, got_ < 0 ? strerror((int)-got_) : "", want_);                   \
-	} while (0)
+#include "check.h"
 
 /* The next pending port within timeout_ms, or -EAGAIN. */
 static long wait_port(int timeout_ms)

@@ -37,8 +37,8 @@
 #include <unistd.h>
 #include <xenstore.h>
 
-#include "../../platform.h"
-#include "../simd-proto.h"
+#include "platform.h"
+#include "simd-proto.h"
 
 #define PAGE 4096u
 #define FIRST_GREF 8u    /* Xen reserves the first grant entries */
@@ -55,8 +55,7 @@ struct conn {
 	struct conn *evt;  /* C_HOST: its event channel handle (daemon end) */
 	struct conn *host; /* C_EVT: the connection that opened it */
 	uint32_t life_of;  /* C_ADMIN: domain whose lifetime this is, or ~0 */
-	bool dead;
-	bool silent; /* C_HOST: its whole domain died: no unmap-notify */
+	bool silent;       /* C_HOST: its whole domain died: no unmap-notify */
 };
 
 struct notify {
@@ -904,12 +903,322 @@ static int do_domain_create(struct conn *c)
 	return 0;
 }
 
+/* ---- requests: one function per op, dispatched through tables ------- */
+
+/* What a reply carries besides rsp: descriptors passed to the client (ours
+ * are closed once sent), and the one that stays ours (a share's memfd). */
+struct out {
+	int fds[SIMD_MAX_FDS];
+	unsigned nfds;
+	int keep;
+};
+
+typedef int (*op_fn)(struct conn *c, struct out *o);
+
+static int op_hello(struct conn *c, struct out *o)
+{
+	(void)o;
+	rsp->a[0] = c->domid;
+	return 0;
+}
+
+static int op_gnt_alloc(struct conn *c, struct out *o)
+{
+	return gnt_alloc(c, &o->keep);
+}
+
+static int op_gnt_alloc_notify(struct conn *c, struct out *o)
+{
+	struct alloc *al = alloc_of(c, req->a[0]);
+
+	(void)o;
+	return al ? set_notify(&al->notify, al->npages * PAGE, c->domid) : -ENOENT;
+}
+
+static int op_gnt_free(struct conn *c, struct out *o)
+{
+	struct alloc *al = alloc_of(c, req->a[0]);
+
+	(void)o;
+	if (!al)
+		return -ENOENT;
+	if (al->mapped && !req->a[1])
+		return -EBUSY; /* Xen refuses to end access to a mapped page */
+	/* gntalloc fires the notify when the share is released, not only at
+	 * process exit. Deferred if still mapped: freed at the last unmap,
+	 * as gntalloc does. */
+	if (al->notify.flags)
+		fire_notify(&al->notify, al->fd, al->notify.offset, al->domid);
+	al->notify.flags = 0;
+	al->owner = NULL;
+	if (!al->mapped)
+		alloc_free(al);
+	return 0;
+}
+
+static int op_gnt_map(struct conn *c, struct out *o)
+{
+	return gnt_map(c, o->fds, &o->nfds);
+}
+
+static int op_gnt_map_notify(struct conn *c, struct out *o)
+{
+	struct mapping *m = mapping_of(c, req->a[0]);
+
+	(void)o;
+	if (!m)
+		return -ENOENT;
+	if (m->ro && (req->a[2] & IVC_PLAT_NOTIFY_CLEAR_BYTE))
+		return -EINVAL; /* gntdev refuses: it could not write */
+	return set_notify(&m->notify, m->npages * PAGE, c->domid);
+}
+
+static int op_gnt_unmap(struct conn *c, struct out *o)
+{
+	struct mapping *m = mapping_of(c, req->a[0]);
+
+	(void)o;
+	if (!m)
+		return -ENOENT;
+	mapping_release(m, true);
+	return 0;
+}
+
+static int op_evt_open(struct conn *c, struct out *o)
+{
+	int sv[2];
+	struct conn *e;
+
+	if (c->evt)
+		return -EBUSY;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	e = conn_add(sv[0], C_EVT, c->domid);
+	if (!e) {
+		close(sv[0]);
+		close(sv[1]);
+		return -EMFILE;
+	}
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	e->host = c;
+	c->evt = e;
+	o->fds[0] = sv[1];
+	o->nfds = 1;
+	return 0;
+}
+
+static int op_evt_alloc_unbound(struct conn *c, struct out *o)
+{
+	struct port *p;
+	int err;
+
+	(void)o;
+	if (!c->evt)
+		return -EBADF;
+	if (req->a[0] > SIMD_MAX_DOMID)
+		return -EINVAL;
+	err = port_alloc(c->domid, c->evt, &rsp->a[0]);
+	if (!err) {
+		p = port_get(c->domid, rsp->a[0]);
+		p->state = P_UNBOUND;
+		p->remote_dom = req->a[0];
+	}
+	return err;
+}
+
+static int op_evt_bind(struct conn *c, struct out *o)
+{
+	struct port *p, *q = port_get(req->a[0], req->a[1]);
+	int err;
+
+	(void)o;
+	if (!c->evt)
+		return -EBADF;
+	if (!dom_live(req->a[0]) && req->a[0] != 0)
+		return -ESRCH;
+	if (!q || q->state != P_UNBOUND || q->remote_dom != c->domid)
+		return -EINVAL;
+	err = port_alloc(c->domid, c->evt, &rsp->a[0]);
+	if (err)
+		return err;
+	p = port_get(c->domid, rsp->a[0]);
+	q = port_get(req->a[0], req->a[1]);
+	p->state = q->state = P_INTER;
+	p->remote_dom = req->a[0];
+	p->remote_port = req->a[1];
+	q->remote_dom = c->domid;
+	q->remote_port = rsp->a[0];
+	/* As Xen (evtchn_bind_interdomain): the new port is pending at once,
+	 * in case the peer signalled the unbound port before. */
+	port_deliver(rsp->a[0], p);
+	return 0;
+}
+
+static int op_evt_notify(struct conn *c, struct out *o)
+{
+	struct port *p = port_get(c->domid, req->a[0]);
+
+	(void)o;
+	return p && c->evt && p->owner == c->evt ? port_notify(c->domid, req->a[0]) : -EINVAL;
+}
+
+static int op_evt_unbind(struct conn *c, struct out *o)
+{
+	struct port *p = port_get(c->domid, req->a[0]);
+
+	(void)o;
+	if (!p || p->state == P_FREE || p->owner != c->evt)
+		return -EINVAL;
+	port_close(c->domid, req->a[0]);
+	return 0;
+}
+
+static int op_evt_status(struct conn *c, struct out *o)
+{
+	struct port *p;
+
+	(void)o;
+	/* Xen allows it, but a Linux domU's privcmd refuses every hypercall
+	 * until the toolstack gives it a target domain (Debian 12's kernel):
+	 * as seen in the Xen lab. */
+	if (c->domid != 0)
+		return -EPERM;
+	p = port_get(c->domid, req->a[0]);
+	if (!p)
+		return -EINVAL;
+	rsp->a[0] = (uint32_t)p->state;
+	rsp->a[1] = p->remote_dom;
+	rsp->a[2] = p->remote_port;
+	return 0;
+}
+
+static int op_domain_alive(struct conn *c, struct out *o)
+{
+	(void)o;
+	/* Xen's domain list is dom0's alone (getdomaininfo). */
+	if (c->domid != 0)
+		return -EPERM;
+	rsp->a[0] = req->a[0] == 0 || dom_live(req->a[0]);
+	return 0;
+}
+
+/* host/dom<N>.sock, by op. */
+static const op_fn host_ops[] = {
+	[SIMD_HELLO] = op_hello,
+	[SIMD_GNT_ALLOC] = op_gnt_alloc,
+	[SIMD_GNT_ALLOC_NOTIFY] = op_gnt_alloc_notify,
+	[SIMD_GNT_FREE] = op_gnt_free,
+	[SIMD_GNT_MAP] = op_gnt_map,
+	[SIMD_GNT_MAP_NOTIFY] = op_gnt_map_notify,
+	[SIMD_GNT_UNMAP] = op_gnt_unmap,
+	[SIMD_EVT_OPEN] = op_evt_open,
+	[SIMD_EVT_ALLOC_UNBOUND] = op_evt_alloc_unbound,
+	[SIMD_EVT_BIND] = op_evt_bind,
+	[SIMD_EVT_NOTIFY] = op_evt_notify,
+	[SIMD_EVT_UNBIND] = op_evt_unbind,
+	[SIMD_EVT_STATUS] = op_evt_status,
+	[SIMD_DOMAIN_ALIVE] = op_domain_alive,
+};
+
+static int op_domain_create(struct conn *c, struct out *o)
+{
+	(void)o;
+	return do_domain_create(c);
+}
+
+static int op_domain_pgid(struct conn *c, struct out *o)
+{
+	struct domain *d = c->life_of != ~0u ? dom_find(c->life_of) : NULL;
+
+	(void)o;
+	if (!d)
+		return -ENOENT;
+	d->pgid = (pid_t)req->a[0];
+	return 0;
+}
+
+static int op_ls(struct conn *c, struct out *o)
+{
+	(void)c;
+	(void)o;
+	return do_ls();
+}
+
+static int op_stats(struct conn *c, struct out *o)
+{
+	(void)c;
+	(void)o;
+	return do_stats(req->a[0] != 0);
+}
+
+static int op_stop(struct conn *c, struct out *o)
+{
+	(void)c;
+	(void)o;
+	stopping = true;
+	return 0;
+}
+
+/* The live domain a0 names; dom0 can be neither destroyed nor killed. */
+static int domain_arg(struct domain **d)
+{
+	*d = req->a[0] ? dom_live(req->a[0]) : NULL;
+	return *d ? 0 : req->a[0] ? -ESRCH : -EPERM;
+}
+
+static int op_domain_destroy(struct conn *c, struct out *o)
+{
+	struct domain *d;
+	int err = domain_arg(&d);
+
+	(void)c;
+	(void)o;
+	if (!err)
+		domain_destroy(d);
+	return err;
+}
+
+static int op_domain_kill(struct conn *c, struct out *o)
+{
+	struct domain *d;
+	int err = domain_arg(&d);
+
+	(void)c;
+	(void)o;
+	if (err)
+		return err;
+	if (req->a[1] < 1 || req->a[1] > 64)
+		return -EINVAL;
+	if (d->pgid <= 0)
+		return -EAGAIN; /* `ivc-sim run` has not told us yet */
+	return kill(-d->pgid, (int)req->a[1]) ? -errno : 0;
+}
+
+/* admin.sock, by op - SIMD_DOMAIN_CREATE. */
+static const op_fn admin_ops[] = {
+	[SIMD_DOMAIN_CREATE - SIMD_DOMAIN_CREATE] = op_domain_create,
+	[SIMD_DOMAIN_PGID - SIMD_DOMAIN_CREATE] = op_domain_pgid,
+	[SIMD_LS - SIMD_DOMAIN_CREATE] = op_ls,
+	[SIMD_STATS - SIMD_DOMAIN_CREATE] = op_stats,
+	[SIMD_STOP - SIMD_DOMAIN_CREATE] = op_stop,
+	[SIMD_DOMAIN_DESTROY - SIMD_DOMAIN_CREATE] = op_domain_destroy,
+	[SIMD_DOMAIN_KILL - SIMD_DOMAIN_CREATE] = op_domain_kill,
+};
+
+static op_fn op_for(const struct conn *c, uint32_t op)
+{
+	if (c->kind == C_HOST)
+		return op < sizeof host_ops / sizeof host_ops[0] ? host_ops[op] : NULL;
+	op -= SIMD_DOMAIN_CREATE; /* wraps below it: out of range */
+	return op < sizeof admin_ops / sizeof admin_ops[0] ? admin_ops[op] : NULL;
+}
+
 static void handle(struct conn *c)
 {
-	int fds[SIMD_MAX_FDS];
-	unsigned nfds = 0;
-	int fd = -1, err = 0;
+	struct out o = { .nfds = 0, .keep = -1 };
+	int err;
 	ssize_t r = recv(c->fd, req, SIMD_MSG_MAX, MSG_DONTWAIT);
+	op_fn fn;
 
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -924,233 +1233,24 @@ static void handle(struct conn *c)
 	}
 	memset(rsp, 0, sizeof *rsp);
 	rsp->op = req->op;
-
-	if (c->kind == C_HOST && !dom_live(c->domid) && c->domid != 0) {
+	fn = op_for(c, req->op);
+	if (c->kind == C_HOST && !dom_live(c->domid) && c->domid != 0)
 		err = -ESRCH;
-	} else if (c->kind == C_HOST) {
-		struct alloc *al;
-		struct mapping *m;
-		struct port *p;
-
-		switch (req->op) {
-		case SIMD_HELLO:
-			rsp->a[0] = c->domid;
-			break;
-		case SIMD_GNT_ALLOC:
-			err = gnt_alloc(c, &fd);
-			break;
-		case SIMD_GNT_ALLOC_NOTIFY:
-			al = alloc_of(c, req->a[0]);
-			err = al ? set_notify(&al->notify, al->npages * PAGE, c->domid) : -ENOENT;
-			break;
-		case SIMD_GNT_FREE:
-			al = alloc_of(c, req->a[0]);
-			if (!al)
-				err = -ENOENT;
-			else if (al->mapped && !req->a[1])
-				err = -EBUSY; /* Xen refuses to end access to a mapped page */
-			else {
-				/* gntalloc fires the notify when the share is
-				 * released, not only at process exit. Deferred if still
-				 * mapped: freed at the last unmap, as gntalloc does. */
-				if (al->notify.flags)
-					fire_notify(&al->notify, al->fd, al->notify.offset,
-						    al->domid);
-				al->notify.flags = 0;
-				al->owner = NULL;
-				if (!al->mapped)
-					alloc_free(al);
-			}
-			break;
-		case SIMD_GNT_MAP:
-			err = gnt_map(c, fds, &nfds);
-			break;
-		case SIMD_GNT_MAP_NOTIFY:
-			m = mapping_of(c, req->a[0]);
-			if (!m)
-				err = -ENOENT;
-			else if (m->ro && (req->a[2] & IVC_PLAT_NOTIFY_CLEAR_BYTE))
-				err = -EINVAL; /* gntdev refuses: it could not write */
-			else
-				err = set_notify(&m->notify, m->npages * PAGE, c->domid);
-			break;
-		case SIMD_GNT_UNMAP:
-			m = mapping_of(c, req->a[0]);
-			if (m)
-				mapping_release(m, true);
-			else
-				err = -ENOENT;
-			break;
-		case SIMD_EVT_OPEN: {
-			int sv[2];
-			struct conn *e;
-			if (c->evt) {
-				err = -EBUSY;
-				break;
-			}
-			if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
-				err = -errno;
-				break;
-			}
-			e = conn_add(sv[0], C_EVT, c->domid);
-			if (!e) {
-				close(sv[0]);
-				close(sv[1]);
-				err = -EMFILE;
-				break;
-			}
-			fcntl(sv[0], F_SETFL, O_NONBLOCK);
-			e->host = c;
-			c->evt = e;
-			fds[0] = sv[1];
-			nfds = 1;
-			break;
-		}
-		case SIMD_EVT_ALLOC_UNBOUND:
-			if (!c->evt) {
-				err = -EBADF;
-				break;
-			}
-			if (req->a[0] > SIMD_MAX_DOMID) {
-				err = -EINVAL;
-				break;
-			}
-			err = port_alloc(c->domid, c->evt, &rsp->a[0]);
-			if (!err) {
-				p = port_get(c->domid, rsp->a[0]);
-				p->state = P_UNBOUND;
-				p->remote_dom = req->a[0];
-			}
-			break;
-		case SIMD_EVT_BIND: {
-			struct port *q = port_get(req->a[0], req->a[1]);
-			if (!c->evt) {
-				err = -EBADF;
-				break;
-			}
-			if (!dom_live(req->a[0]) && req->a[0] != 0) {
-				err = -ESRCH;
-				break;
-			}
-			if (!q || q->state != P_UNBOUND || q->remote_dom != c->domid) {
-				err = -EINVAL;
-				break;
-			}
-			err = port_alloc(c->domid, c->evt, &rsp->a[0]);
-			if (!err) {
-				p = port_get(c->domid, rsp->a[0]);
-				q = port_get(req->a[0], req->a[1]);
-				p->state = q->state = P_INTER;
-				p->remote_dom = req->a[0];
-				p->remote_port = req->a[1];
-				q->remote_dom = c->domid;
-				q->remote_port = rsp->a[0];
-				/* As Xen (evtchn_bind_interdomain): the new port is
-				 * pending at once, in case the peer signalled the
-				 * unbound port before. */
-				port_deliver(rsp->a[0], p);
-			}
-			break;
-		}
-		case SIMD_EVT_NOTIFY:
-			p = port_get(c->domid, req->a[0]);
-			err = p && c->evt && p->owner == c->evt ? port_notify(c->domid, req->a[0])
-								: -EINVAL;
-			break;
-		case SIMD_EVT_UNBIND:
-			p = port_get(c->domid, req->a[0]);
-			if (!p || p->state == P_FREE || p->owner != c->evt)
-				err = -EINVAL;
-			else
-				port_close(c->domid, req->a[0]);
-			break;
-		case SIMD_EVT_STATUS:
-			/* Xen allows it, but a Linux domU's privcmd refuses every
-			 * hypercall until the toolstack gives it a target domain
-			 * (Debian 12's kernel): as seen in the Xen lab. */
-			if (c->domid != 0) {
-				err = -EPERM;
-				break;
-			}
-			p = port_get(c->domid, req->a[0]);
-			if (!p) {
-				err = -EINVAL;
-				break;
-			}
-			rsp->a[0] = (uint32_t)p->state;
-			rsp->a[1] = p->remote_dom;
-			rsp->a[2] = p->remote_port;
-			break;
-		case SIMD_DOMAIN_ALIVE:
-			/* Xen's domain list is dom0's alone (getdomaininfo). */
-			if (c->domid != 0) {
-				err = -EPERM;
-				break;
-			}
-			rsp->a[0] = req->a[0] == 0 || dom_live(req->a[0]);
-			break;
-		default:
-			err = -ENOSYS;
-		}
-	} else { /* admin */
-		switch (req->op) {
-		case SIMD_DOMAIN_CREATE:
-			err = do_domain_create(c);
-			break;
-		case SIMD_DOMAIN_PGID: {
-			struct domain *d = c->life_of != ~0u ? dom_find(c->life_of) : NULL;
-			if (d)
-				d->pgid = (pid_t)req->a[0];
-			else
-				err = -ENOENT;
-			break;
-		}
-		case SIMD_LS:
-			err = do_ls();
-			break;
-		case SIMD_STATS:
-			err = do_stats(req->a[0] != 0);
-			break;
-		case SIMD_STOP:
-			stopping = true;
-			break;
-		case SIMD_DOMAIN_KILL: {
-			struct domain *d = req->a[0] ? dom_live(req->a[0]) : NULL;
-			if (!d)
-				err = req->a[0] ? -ESRCH : -EPERM;
-			else if (req->a[1] < 1 || req->a[1] > 64)
-				err = -EINVAL;
-			else if (d->pgid <= 0)
-				err = -EAGAIN;
-			else if (kill(-d->pgid, (int)req->a[1]))
-				err = -errno;
-			break;
-		}
-		case SIMD_DOMAIN_DESTROY: {
-			struct domain *d = req->a[0] ? dom_live(req->a[0]) : NULL;
-			if (d)
-				domain_destroy(d);
-			else
-				err = req->a[0] ? -ESRCH : -EPERM;
-			break;
-		}
-		default:
-			err = -ENOSYS;
-		}
-	}
+	else
+		err = fn ? fn(c, &o) : -ENOSYS;
 	rsp->err = err;
-	if (fd >= 0) {
-		fds[0] = fd;
-		nfds = 1;
+	if (o.keep >= 0) {
+		o.fds[0] = o.keep;
+		o.nfds = 1;
 	}
-	if (send_reply(c, fds, err ? 0 : nfds) < 0) {
+	if (send_reply(c, o.fds, err ? 0 : o.nfds) < 0) {
 		logmsg("dom%u: reply failed, dropping connection", c->domid);
 		conn_close(c);
 	}
 	/* Our copies of fds handed out are not needed (except the memfd). */
-	for (unsigned i = 0; i < nfds; i++)
-		if (fds[i] != fd)
-			close(fds[i]);
+	for (unsigned i = 0; i < o.nfds; i++)
+		if (o.fds[i] != o.keep)
+			close(o.fds[i]);
 }
 
 static void handle_evt(struct conn *e)

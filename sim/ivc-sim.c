@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../simd-proto.h"
+#include "simd-proto.h"
 
 static const char *dir;
 static struct simd_msg *msg;

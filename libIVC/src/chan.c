@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * chan.c - a channel from typed values. A listener's end: fresh pages
+ * granted to the client, an unbound event channel, the core created in
+ * them (chan_offer). A client's end: the control pages mapped, the header
+ * checked against what was agreed, the rings mapped, the port bound
+ * (chan_attach). The rendezvous mode carries the references and the port
+ * between them; nothing here knows how.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static struct ivc_chan *chan_new(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t peer)
+{
+	struct ivc_chan *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	c->ctx = ctx;
+	c->peer = peer;
+	c->dir = spec->dir;
+	snprintf(c->type_name, sizeof c->type_name, "%s", spec->type.name);
+	c->type = (struct ivc_type){ c->type_name, spec->type.version, spec->type.mode };
+	if (ctx->ops->open(&c->plat)) {
+		free(c);
+		return NULL;
+	}
+	/* The event channel handle now (sim opens it lazily): a channel
+	 * that cannot wait is no channel. No descriptors (a guest) is fine. */
+	int fd = ctx->ops->evtchn_fd(c->plat);
+	if (fd < 0 && fd != -ENOSYS) {
+		ctx->ops->close(c->plat);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* -ENOMEM, -ENOSPC or -EIO: what ivc_accept reports for our own failures. */
+static int offer_error(int err)
+{
+	return err == -ENOMEM || err == -ENOSPC ? err : -EIO;
+}
+
+int ivc__chan_offer(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t client,
+		    struct ivc_chan **out, uint32_t *ctrl_refs, uint32_t *nctrl)
+{
+	const struct ivc_plat_ops *ops = ctx->ops;
+	const struct ivc_core_params *p = &spec->params;
+	uint32_t n0 = ivc_wire_ring_pages(p->order[0]), n1 = ivc_wire_ring_pages(p->order[1]);
+	uint32_t npages = p->ctrl_pages + n0 + n1;
+	uint32_t *grefs = calloc(npages, sizeof *grefs);
+	struct ivc_chan *c = chan_new(ctx, spec, client);
+	void *addr;
+	uint8_t *mem;
+	int err = grefs && c ? 0 : -ENOMEM;
+
+	if (!err)
+		err = ops->evtchn_alloc_unbound(c->plat, client, &c->port);
+	if (!err)
+		err = ops->share(c->plat, client, npages, false, &addr, grefs, &c->share);
+	/* Unmap-notify is armed before the live byte is set (spec 6.1): if
+	 * this process goes, the client sees side 0 down. */
+	if (!err)
+		err = ops->share_notify(c->plat, c->share, IVC_WIRE_LIVE_OFFSET(0),
+					IVC_PLAT_NOTIFY_CLEAR_BYTE | IVC_PLAT_NOTIFY_SEND_EVENT,
+					c->port);
+	if (!err) {
+		mem = addr;
+		err = ivc_core_create(&c->core, mem, (size_t)p->ctrl_pages * PAGE, p,
+				      n0 ? mem + (size_t)p->ctrl_pages * PAGE : NULL,
+				      n1 ? mem + (size_t)(p->ctrl_pages + n0) * PAGE : NULL);
+	}
+	if (err) {
+		free(grefs);
+		if (c)
+			ivc__chan_release(c, false);
+		return offer_error(err);
+	}
+	memcpy(ivc_core_grefs(mem), grefs + p->ctrl_pages, (size_t)(n0 + n1) * 4);
+	memcpy(ctrl_refs, grefs, (size_t)p->ctrl_pages * 4);
+	*nctrl = p->ctrl_pages;
+	free(grefs);
+	*out = c;
+	return 0;
+}
+
+/* The header must say what the rendezvous said: mode and directions (both
+ * sides check the type; a server that says one thing and maps another is
+ * refused), and the sizes the client agreed to (spec 7.1). */
+static int header_matches(const struct ivc_core_params *p, const struct chan_spec *spec)
+{
+	if (p->mode !=
+		(spec->type.mode == IVC_STREAM ? IVC_WIRE_MODE_STREAM : IVC_WIRE_MODE_MESSAGE) ||
+	    (spec->dir & IVC_IN) != (p->order[0] ? IVC_IN : 0) ||
+	    (spec->dir & IVC_OUT) != (p->order[1] ? IVC_OUT : 0))
+		return -EPROTOTYPE;
+	for (int r = 0; r < 2; r++)
+		if (ivc_core_ring_bytes(p, (unsigned)r) != spec->ring_bytes[r] ||
+		    p->max_msg[r] != spec->params.max_msg[r])
+			return -EPROTO;
+	return 0;
+}
+
+/* Maps both rings; their references come from the validated header,
+ * copied out of shared memory once. */
+static int map_rings(struct ivc_chan *c, uint32_t server, void *ctrl,
+		     const struct ivc_core_params *p, void *ring[2])
+{
+	uint32_t n[2] = { ivc_wire_ring_pages(p->order[0]), ivc_wire_ring_pages(p->order[1]) };
+	uint32_t *refs = malloc((size_t)(n[0] + n[1]) * 4);
+	int err = 0;
+
+	if (!refs)
+		return -ENOMEM;
+	memcpy(refs, ivc_core_grefs(ctrl), (size_t)(n[0] + n[1]) * 4);
+	for (int r = 0; r < 2 && !err; r++)
+		if (n[r])
+			err = c->ctx->ops->map(c->plat, server, refs + (r ? n[0] : 0), n[r], false,
+					       &ring[r], &c->ring_map[r]);
+	free(refs);
+	return err;
+}
+
+static int attach(struct ivc_chan *c, const struct chan_spec *spec, uint32_t server,
+		  const uint32_t *ctrl_refs, uint32_t nctrl, uint32_t rport)
+{
+	const struct ivc_plat_ops *ops = c->ctx->ops;
+	struct ivc_core_params p;
+	void *ctrl, *ring[2] = { NULL, NULL };
+	int err;
+
+	if (nctrl == 0 || nctrl > IVC_WIRE_MAX_CTRL_PAGES)
+		return -EPROTO;
+	err = ops->map(c->plat, server, ctrl_refs, nctrl, false, &ctrl, &c->ctrl_map);
+	if (!err)
+		err = ivc_core_read_params(ctrl, (size_t)nctrl * PAGE, &p);
+	if (!err)
+		err = header_matches(&p, spec);
+	if (!err)
+		err = map_rings(c, server, ctrl, &p, ring);
+	if (!err)
+		err = ops->evtchn_bind(c->plat, server, rport, &c->port);
+	if (!err)
+		err = ops->map_notify(c->plat, c->ctrl_map, IVC_WIRE_LIVE_OFFSET(1),
+				      IVC_PLAT_NOTIFY_CLEAR_BYTE | IVC_PLAT_NOTIFY_SEND_EVENT,
+				      c->port);
+	if (!err)
+		err = ivc_core_attach(&c->core, ctrl, (size_t)nctrl * PAGE, &p, ring[0], ring[1]);
+	if (!err)
+		ops->evtchn_notify(c->plat, c->port); /* tell the listener */
+	return err;
+}
+
+int ivc__chan_attach(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t server,
+		     const uint32_t *ctrl_refs, uint32_t nctrl, uint32_t port,
+		     struct ivc_chan **out)
+{
+	struct ivc_chan *c = chan_new(ctx, spec, server);
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	err = attach(c, spec, server, ctrl_refs, nctrl, port);
+	if (err) {
+		ivc__chan_release(c, false);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+/* Releases everything; 0 or the first error met. */
+int ivc__chan_release(struct ivc_chan *c, bool orderly)
+{
+	const struct ivc_plat_ops *ops = c->ctx->ops;
+	int err = 0, r;
+
+	if (orderly && c->core.ctrl) {
+		ivc_core_close(&c->core);
+		/* The peer may be asleep: wake it whatever it asked for. */
+		if (c->port)
+			ops->evtchn_notify(c->plat, c->port);
+	}
+	if (c->rdv)
+		err = c->ctx->rdv->chan_release(c);
+	for (int i = 0; i < 2; i++)
+		if (c->ring_map[i] && (r = ops->unmap(c->plat, c->ring_map[i])) && !err)
+			err = r;
+	if (c->ctrl_map && (r = ops->unmap(c->plat, c->ctrl_map)) && !err)
+		err = r;
+	if (c->share && ops->unshare(c->plat, c->share) == -EBUSY)
+		/* The peer still maps it: Xen ends access once it unmaps. */
+		ops->unshare_defer(c->plat, c->share);
+	if (c->port && (r = ops->evtchn_unbind(c->plat, c->port)) && !err)
+		err = r;
+	ops->close(c->plat);
+	free(c);
+	return err;
+}
+
+int ivc_chan_close(struct ivc_chan *c)
+{
+	if (!c)
+		return -EINVAL;
+	return ivc__chan_release(c, true);
+}

@@ -1,0 +1,938 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * direct.c - direct rendezvous (protocol-spec section 9): a listener in
+ * domain S publishes under B = /local/domain/S/data/ivc/<name>; a client
+ * C rings a doorbell it owns under B/requests/, the listener answers with
+ * an offer (or a refusal) under B/conn/<id> readable only by C. Each side
+ * keeps a presence node in its own domain's area that the other may read
+ * and remove. This file turns those XenStore strings into the typed values
+ * chan.c works with, and back.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* How long an accepted client gets to map and attach. */
+#define ATTACH_MS 5000
+/* Offers outstanding at once per listener; more requests wait their turn. */
+#define MAX_PENDING 16
+/* Channels per context that watch their peer's presence node. XenStore
+ * counts watches per domain (C xenstored: 128 for a domU, shared with its
+ * kernel and other processes); the rest of the domain's listeners and
+ * connects need theirs, so beyond this channels read the node instead. */
+#define MAX_PEER_WATCHES 32
+/* Longest request name the listener looks at: "<domid>-<16 hex digits>". */
+#define ID_MAX 40
+/* Control pages' references: decimal, comma-separated. */
+#define REFS_MAX (IVC_WIRE_MAX_CTRL_PAGES * 11)
+
+/* What B/protocol holds, written last by the listener and checked by the
+ * client: the wire version. */
+_Static_assert(IVC_WIRE_VERSION == 1u, "B/protocol below says 1");
+static const char protocol_str[] = "1";
+
+/* A channel's direct-mode state. */
+struct dchan {
+	char offer[224]; /* listener: the offer directory to remove */
+	/* The peer's presence node: in its domain's area, it lives as long
+	 * as the peer's end and its domain (spec 9.8). Where Xen will not
+	 * say whether the peer's domain lives (a domU), its disappearance
+	 * is the sign of death. */
+	char peer_node[224];
+	char own_node[224]; /* our presence node, to remove */
+	/* Where the peer's domain cannot be asked about: our own XenStore
+	 * connection watching peer_node; c->ws then waits on the event
+	 * channel and that watch. */
+	struct ivc_plat_store *wxs;
+};
+
+struct pending {
+	struct ivc_chan *c;
+	int64_t attach_by;
+};
+
+struct dlistener {
+	struct ivc_plat_store *xs; /* own connection: it carries the requests watch */
+	char base[128];
+	struct pending pend[MAX_PENDING]; /* offers waiting for their clients */
+	int npend;
+	struct ivc_plat_waitset *ws; /* the watch and every pending offer's channel */
+};
+
+static struct dchan *dch(const struct ivc_chan *c)
+{
+	return c->rdv;
+}
+
+/* The context's XenStore connection, and one of our own. */
+static struct xst ctx_xs(struct ivc_ctx *ctx)
+{
+	return (struct xst){ ctx->ops, ctx->xs };
+}
+
+static struct xst own_xs(struct ivc_ctx *ctx, struct ivc_plat_store *s)
+{
+	return (struct xst){ ctx->ops, s };
+}
+
+/* The client's presence node (spec 9.3): in its own domain's area, so
+ * that the toolstack removes it with the domain. Neither the domain id
+ * nor the request id holds a '_', so the name reads back unambiguously. */
+static void presence_path(char *buf, size_t size, uint32_t client, uint32_t server,
+			  const char *name, const char *id)
+{
+	snprintf(buf, size, "/local/domain/%u/data/ivc-client/%u_%s_%s", client, server, id, name);
+}
+
+/* The listener's, for one channel; the id names the client. */
+static void lpresence_path(char *buf, size_t size, uint32_t server, const char *name,
+			   const char *id)
+{
+	snprintf(buf, size, "/local/domain/%u/data/ivc-listener/%s_%s", server, id, name);
+}
+
+/* ---- the peer's presence ------------------------------------------- */
+
+/* True if the peer's node is gone from XenStore: its end closed (then the
+ * core says so first) or the toolstack removed its domain's area. A node
+ * we may read that is gone reads as EACCES when its nearest remaining
+ * ancestor is not ours to read (xenstored hides what it would reveal):
+ * /local/domain itself, once the whole area has gone. */
+static bool peer_gone(struct ivc_chan *c)
+{
+	struct dchan *d = dch(c);
+	struct ivc_ctx *ctx = c->ctx;
+	char *v = NULL;
+	int err;
+
+	if (!d || !d->peer_node[0])
+		return false;
+	/* Our own watch connection needs no lock (only we use it). */
+	if (!d->wxs)
+		ctx->ops->lock(ctx->plat);
+	err = ivc__xs_read(d->wxs ? own_xs(ctx, d->wxs) : ctx_xs(ctx), 0, d->peer_node, &v);
+	if (!d->wxs)
+		ctx->ops->unlock(ctx->plat);
+	free(v);
+	return err == -ENOENT || err == -EACCES;
+}
+
+static bool peer_watched(const struct ivc_chan *c)
+{
+	return dch(c) && dch(c)->wxs;
+}
+
+static bool peer_watch_fired(struct ivc_chan *c)
+{
+	struct dchan *d = dch(c);
+
+	return d && d->wxs && c->ctx->ops->store_events(d->wxs) > 0;
+}
+
+/* Ends the watch of watch_peer() (or its half-made set-up). */
+static void unwatch_peer(struct ivc_chan *c)
+{
+	struct dchan *d = dch(c);
+	struct ivc_ctx *ctx = c->ctx;
+
+	if (d->wxs)
+		ctx->ops->store_close(d->wxs); /* and its watch */
+	if (c->ws)
+		ctx->ops->waitset_free(c->ws);
+	d->wxs = NULL;
+	c->ws = NULL;
+	ctx->ops->lock(ctx->plat);
+	ctx->peer_watches--;
+	ctx->ops->unlock(ctx->plat);
+}
+
+/* Where this domain may not ask whether the peer's domain lives (a domU),
+ * a watch on the peer's presence node tells us when the toolstack removes
+ * it, without polling XenStore (spec 9.8). Best effort: if XenStore will
+ * not have it (its per-domain watch quota), the liveness tick reads the
+ * node instead. */
+static void watch_peer(struct ivc_chan *c)
+{
+	const struct ivc_plat_ops *ops = c->ctx->ops;
+	struct dchan *d = dch(c);
+	bool room;
+
+	if (!d->peer_node[0] || ops->domain_alive(c->plat, c->peer) >= 0 ||
+	    ivc_core_peer(&c->core) != IVC_CORE_PEER_UP)
+		return;
+	ops->lock(c->ctx->plat);
+	room = c->ctx->peer_watches < MAX_PEER_WATCHES;
+	if (room)
+		c->ctx->peer_watches++;
+	ops->unlock(c->ctx->plat);
+	if (!room)
+		return;
+	if (!ops->store_open(c->ctx->plat, &d->wxs) && !ops->waitset_new(c->plat, &c->ws) &&
+	    !ops->store_watch(d->wxs, d->peer_node, "ivc-peer") &&
+	    !ops->waitset_add(c->ws, c->plat, NULL) && !ops->waitset_add(c->ws, NULL, d->wxs))
+		return; /* its first event (XenStore sends one) makes the set ready */
+	unwatch_peer(c);
+}
+
+static int direct_chan_release(struct ivc_chan *c)
+{
+	struct dchan *d = dch(c);
+	int err = 0, r;
+
+	if (d->offer[0] && (r = ivc__rm_node(c->ctx, d->offer)) && !err)
+		err = r;
+	if (d->own_node[0] && (r = ivc__rm_node(c->ctx, d->own_node)) && !err)
+		err = r;
+	/* A peer whose process died cannot remove its presence node; we
+	 * may (it gave us write access) once its end is known dead. */
+	if (d->peer_node[0] && c->core.ctrl && ivc_core_peer(&c->core) == IVC_CORE_PEER_DEAD)
+		ivc__rm_node(c->ctx, d->peer_node);
+	if (d->wxs)
+		unwatch_peer(c);
+	free(d);
+	c->rdv = NULL;
+	return err;
+}
+
+/* ---- listener: the advertisement ------------------------------------ */
+
+/* The advertisement is readable by every domain; requests/ may be written
+ * (not listed) by every domain; conn/ is the listener's alone. */
+/* A directory with one permission entry: its owner and everyone's rights. */
+static int mkdir_perm(struct xst x, uint32_t t, const char *path, uint32_t owner, uint32_t others)
+{
+	struct ivc_plat_perm p[1] = { { owner, others } };
+	int err = x.ops->store_mkdir(x.s, t, path);
+
+	return err ? err : x.ops->store_set_perms(x.s, t, path, p, 1);
+}
+
+static int advertise_body(struct xst x, uint32_t t, void *arg)
+{
+	const struct ivc_listener *l = arg;
+	const struct dlistener *dl = l->rdv;
+	const struct chan_spec *s = &l->spec;
+	uint32_t me = l->ctx->domid;
+	char path[192], key[32], v[32], *old = NULL;
+	int err = ivc__xs_read(x, t, dl->base, &old);
+
+	free(old);
+	if (!err)
+		return -EEXIST;
+	snprintf(v, sizeof v, "%u", s->type.version);
+	err = mkdir_perm(x, t, dl->base, me, IVC_PLAT_PERM_READ);
+	if (!err)
+		err = ivc__xs_put(x, t, dl->base, "type", s->type.name);
+	if (!err)
+		err = ivc__xs_put(x, t, dl->base, "version", v);
+	if (!err)
+		err = ivc__xs_put(x, t, dl->base, "mode",
+				  s->type.mode == IVC_STREAM ? "stream" : "message");
+	if (!err)
+		err = ivc__xs_put(x, t, dl->base, "direction", ivc__dir_str(s->dir));
+	for (int r = 0; r < 2 && !err; r++) {
+		snprintf(key, sizeof key, "ring%d-bytes", r);
+		snprintf(v, sizeof v, "%u", s->ring_bytes[r]);
+		err = ivc__xs_put(x, t, dl->base, key, v);
+		snprintf(key, sizeof key, "ring%d-max-msg", r);
+		snprintf(v, sizeof v, "%u", s->params.max_msg[r]);
+		if (!err)
+			err = ivc__xs_put(x, t, dl->base, key, v);
+	}
+	snprintf(path, sizeof path, "%s/requests", dl->base);
+	if (!err)
+		err = mkdir_perm(x, t, path, me, IVC_PLAT_PERM_WRITE);
+	snprintf(path, sizeof path, "%s/conn", dl->base);
+	if (!err)
+		err = mkdir_perm(x, t, path, me, IVC_PLAT_PERM_NONE);
+	/* Written last: a client that sees it sees all of the above. */
+	if (!err)
+		err = ivc__xs_put(x, t, dl->base, "protocol", protocol_str);
+	return err;
+}
+
+static void dlistener_free(const struct ivc_plat_ops *ops, struct dlistener *dl)
+{
+	if (dl->xs)
+		ops->store_close(dl->xs);
+	if (dl->ws)
+		ops->waitset_free(dl->ws);
+	free(dl);
+}
+
+static int direct_listen(struct ivc_listener *l)
+{
+	struct ivc_ctx *ctx = l->ctx;
+	const struct ivc_plat_ops *ops = ctx->ops;
+	struct dlistener *dl = calloc(1, sizeof *dl);
+	char path[192];
+	int err;
+
+	if (!dl)
+		return -ENOMEM;
+	err = ops->store_open(ctx->plat, &dl->xs);
+	if (!err)
+		err = ops->waitset_new(ctx->plat, &dl->ws);
+	if (!err)
+		err = ops->waitset_add(dl->ws, NULL, dl->xs);
+	if (err) {
+		dlistener_free(ops, dl);
+		return err;
+	}
+	snprintf(dl->base, sizeof dl->base, "/local/domain/%u/data/ivc/%s", ctx->domid, l->name);
+	l->rdv = dl;
+	ops->lock(ctx->plat);
+	err = ivc__xs_txn(ctx_xs(ctx), advertise_body, l);
+	ops->unlock(ctx->plat);
+	snprintf(path, sizeof path, "%s/requests", dl->base);
+	if (!err)
+		err = ops->store_watch(dl->xs, path, "ivc-requests");
+	if (err) {
+		if (err != -EEXIST)
+			ivc__rm_node(ctx, dl->base);
+		dlistener_free(ops, dl);
+		l->rdv = NULL;
+	}
+	return err;
+}
+
+static int direct_listener_fd(const struct ivc_listener *l)
+{
+	return l->ctx->ops->waitset_fd(((const struct dlistener *)l->rdv)->ws);
+}
+
+/* ---- listener: requests and offers ---------------------------------- */
+
+/* A request: "type=<name> version=<n> mode=<m> dir=<d>". */
+struct request {
+	char type[NAME_MAX_LEN + 1];
+	uint32_t version;
+	char mode[16], dir[16];
+};
+
+static int parse_request(const char *s, struct request *rq)
+{
+	return sscanf(s, "type=%64s version=%u mode=%15s dir=%15s", rq->type, &rq->version,
+		      rq->mode, rq->dir) == 4
+		   ? 0
+		   : -EPROTO;
+}
+
+/* The answer to one request: an offer (keys) or a refusal, readable by the
+ * client only. */
+struct answer {
+	uint32_t me, client, port;
+	const char *dir, *refs, *error, *presence;
+};
+
+static int answer_body(struct xst x, uint32_t t, void *arg)
+{
+	const struct answer *a = arg;
+	struct ivc_plat_perm perms[2] = { { a->me, IVC_PLAT_PERM_NONE },
+					  { a->client, IVC_PLAT_PERM_READ } };
+	char v[16];
+	int err = x.ops->store_mkdir(x.s, t, a->dir);
+
+	if (!err)
+		err = x.ops->store_set_perms(x.s, t, a->dir, perms, 2);
+	snprintf(v, sizeof v, "%u", a->port);
+	if (!err && a->error)
+		err = ivc__xs_put(x, t, a->dir, "error", a->error);
+	if (!err && !a->error)
+		err = ivc__xs_put(x, t, a->dir, "ring-ref", a->refs);
+	if (!err && !a->error)
+		err = ivc__xs_put(x, t, a->dir, "event-channel", v);
+	if (!err && a->presence) {
+		/* Ours for the channel's life: outside B, which goes when the
+		 * service closes while its channels live on. */
+		struct ivc_plat_perm pp[2] = { { a->me, IVC_PLAT_PERM_NONE },
+					       { a->client,
+						 IVC_PLAT_PERM_READ | IVC_PLAT_PERM_WRITE } };
+		err = x.ops->store_write(x.s, t, a->presence, "");
+		if (!err)
+			err = x.ops->store_set_perms(x.s, t, a->presence, pp, 2);
+	}
+	return err;
+}
+
+static int write_answer(struct ivc_ctx *ctx, const struct answer *a)
+{
+	int err;
+
+	ctx->ops->lock(ctx->plat);
+	err = ivc__xs_txn(ctx_xs(ctx), answer_body, (void *)a);
+	ctx->ops->unlock(ctx->plat);
+	return err;
+}
+
+static void refuse(struct ivc_ctx *ctx, const char *conn, uint32_t client, const char *why)
+{
+	struct answer a = { ctx->domid, client, 0, conn, NULL, why, NULL };
+
+	write_answer(ctx, &a);
+}
+
+/* Builds the channel for an accepted request and publishes the offer; the
+ * client's attach is awaited by ivc_accept without blocking. */
+static int offer(struct ivc_listener *l, uint32_t client, const char *id, struct pending *pd)
+{
+	struct ivc_ctx *ctx = l->ctx;
+	struct dlistener *dl = l->rdv;
+	uint32_t refs[IVC_WIRE_MAX_CTRL_PAGES], nrefs;
+	char conn[224], rs[REFS_MAX + 1] = "";
+	struct ivc_chan *c;
+	struct dchan *d = calloc(1, sizeof *d);
+	int err = d ? ivc__chan_offer(ctx, &l->spec, client, &c, refs, &nrefs) : -ENOMEM;
+
+	snprintf(conn, sizeof conn, "%s/conn/%s", dl->base, id);
+	if (err) {
+		/* Our own failure (out of memory or grant pages): refuse this
+		 * client at once and tell the caller. The refusal stays until
+		 * the listener closes. */
+		free(d);
+		refuse(ctx, conn, client, err == -EIO ? "EIO" : "ENOSPC");
+		return err;
+	}
+	c->rdv = d;
+	for (uint32_t i = 0; i < nrefs; i++)
+		snprintf(rs + strlen(rs), sizeof rs - strlen(rs), "%s%u", i ? "," : "", refs[i]);
+	/* Set before the write: a half-written offer is removed with it. */
+	snprintf(d->offer, sizeof d->offer, "%s", conn);
+	presence_path(d->peer_node, sizeof d->peer_node, client, ctx->domid, l->name, id);
+	lpresence_path(d->own_node, sizeof d->own_node, ctx->domid, l->name, id);
+	struct answer a = { ctx->domid, client, c->port, conn, rs, NULL, d->own_node };
+	err = write_answer(ctx, &a);
+	if (err) {
+		ivc__chan_release(c, false); /* removes a half-written offer */
+		refuse(ctx, conn, client, "EIO");
+		return err == -ENOMEM || err == -ENOSPC ? err : -EIO;
+	}
+	pd->c = c;
+	pd->attach_by = ivc__now_ms(ctx) + ATTACH_MS;
+	return 0;
+}
+
+static void pending_drop(struct dlistener *dl, int i, bool release)
+{
+	struct ivc_chan *c = dl->pend[i].c;
+
+	c->ctx->ops->waitset_del(dl->ws, c->plat, NULL);
+	if (release)
+		ivc__chan_release(dl->pend[i].c, false); /* removes the offer too */
+	dl->pend[i] = dl->pend[--dl->npend];
+}
+
+/* The client of a pending offer: 1 attached (or attached and closed
+ * since), 0 not yet, -1 gone or too late (drop the offer). */
+static int pending_state(struct pending *p)
+{
+	struct ivc_chan *c = p->c;
+	int st, alive;
+
+	if (ivc__drain_events(c) < 0)
+		return -1; /* the platform's event device is gone: so is the offer */
+	st = ivc_core_peer(&c->core);
+	if (st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_CLOSED)
+		return 1;
+	alive = c->ctx->ops->domain_alive(c->plat, c->peer);
+	if (alive < 0 && peer_gone(c)) {
+		/* Gone, or attached and closed since we looked: the shared
+		 * state, read after, tells which (spec 9.8). */
+		st = ivc_core_peer(&c->core);
+		if (st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_CLOSED)
+			return 1;
+		alive = 0;
+	}
+	if (st < 0 || st == IVC_CORE_PEER_DEAD || ivc__now_ms(c->ctx) > p->attach_by || alive == 0)
+		return -1;
+	return 0;
+}
+
+/* Looks at the outstanding offers: returns an attached channel, drops the
+ * ones whose client died or took too long. */
+static struct ivc_chan *pending_check(struct dlistener *dl)
+{
+	for (int i = 0; i < dl->npend; i++) {
+		struct ivc_chan *c = dl->pend[i].c;
+		int st = pending_state(&dl->pend[i]);
+
+		if (st > 0) {
+			pending_drop(dl, i, false);
+			watch_peer(c);
+			return c;
+		}
+		if (st < 0)
+			pending_drop(dl, i--, true);
+	}
+	return NULL;
+}
+
+/* The requests/ directory must be writable by every domain, so any domain
+ * may remove it (XenStore checks removal on the node itself); put it back
+ * whenever it goes. Called under the context's lock. */
+static int requests_body(struct xst x, uint32_t t, void *arg)
+{
+	const struct ivc_listener *l = arg;
+	char path[192];
+
+	snprintf(path, sizeof path, "%s/requests", ((const struct dlistener *)l->rdv)->base);
+	return mkdir_perm(x, t, path, l->ctx->domid, IVC_PLAT_PERM_WRITE);
+}
+
+static void requests_restore(struct ivc_listener *l)
+{
+	ivc__xs_txn(ctx_xs(l->ctx), requests_body, l);
+}
+
+/* Reads and removes one doorbell; its value if it is genuine (the domain
+ * in its name owns it, which XenStore will not let anyone forge; the
+ * nonce is 1 to 16 lowercase hex digits, spec 9.3 item 2, which keeps
+ * presence node names unambiguous), else NULL. */
+static char *take_doorbell(struct ivc_listener *l, const char *id, uint32_t *client)
+{
+	struct dlistener *dl = l->rdv;
+	struct ivc_ctx *ctx = l->ctx;
+	struct xst x = ctx_xs(ctx);
+	struct ivc_plat_perm *perms = NULL;
+	unsigned np = 0;
+	char path[256], *val = NULL, *end;
+
+	*client = (uint32_t)strtoul(id, &end, 10);
+	snprintf(path, sizeof path, "%s/requests/%s", dl->base, id);
+	ctx->ops->lock(ctx->plat);
+	if (x.ops->store_get_perms(x.s, 0, path, &perms, &np))
+		perms = NULL;
+	ivc__xs_read(x, 0, path, &val);
+	x.ops->store_rm(x.s, 0, path);
+	ctx->ops->unlock(ctx->plat);
+	size_t nl = end != id && *end == '-' ? strlen(end + 1) : 0;
+	bool genuine = nl >= 1 && nl <= 16 && strspn(end + 1, "0123456789abcdef") == nl && perms &&
+		       np >= 1 && perms[0].domid == *client && val;
+	free(perms);
+	if (!genuine) {
+		free(val);
+		return NULL;
+	}
+	return val;
+}
+
+/* Answers one genuine request: refused (type or format), or offered.
+ * 0, or our own failure to report (-ENOMEM, -ENOSPC, -EIO). */
+static int answer_request(struct ivc_listener *l, const char *id, uint32_t client, char *val)
+{
+	struct dlistener *dl = l->rdv;
+	const struct ivc_type *t = &l->spec.type;
+	struct request rq;
+	char conn[224];
+	enum ivc_dir cdir;
+	bool parsed = parse_request(val, &rq) == 0;
+	int err;
+
+	free(val);
+	snprintf(conn, sizeof conn, "%s/conn/%s", dl->base, id);
+	if (!parsed) {
+		refuse(l->ctx, conn, client, "EPROTO");
+		return 0;
+	}
+	if (strcmp(rq.type, t->name) || rq.version != t->version ||
+	    strcmp(rq.mode, t->mode == IVC_STREAM ? "stream" : "message") ||
+	    ivc__dir_parse(rq.dir, &cdir) || !ivc__dirs_fit(l->spec.dir, cdir)) {
+		refuse(l->ctx, conn, client, "EPROTOTYPE");
+		return 0;
+	}
+	err = offer(l, client, id, &dl->pend[dl->npend]);
+	if (!err) {
+		struct ivc_chan *c = dl->pend[dl->npend].c;
+		c->ctx->ops->waitset_add(dl->ws, c->plat, NULL);
+		dl->npend++;
+	} else if (err != -ENOMEM && err != -ENOSPC && err != -EIO)
+		err = 0; /* that client's trouble, not ours */
+	return err;
+}
+
+/* Reads, removes and answers the doorbells waiting under requests/. */
+static int take_requests(struct ivc_listener *l)
+{
+	struct dlistener *dl = l->rdv;
+	struct ivc_ctx *ctx = l->ctx;
+	char path[256];
+	unsigned n = 0;
+	char **ents = NULL;
+	int err = 0;
+
+	snprintf(path, sizeof path, "%s/requests", dl->base);
+	ctx->ops->lock(ctx->plat);
+	err = ctx->ops->store_dir(ctx->xs, 0, path, &ents, &n);
+	if (err)
+		ents = NULL;
+	if (err == -ENOENT)
+		requests_restore(l);
+	ctx->ops->unlock(ctx->plat);
+	err = 0;
+	for (unsigned i = 0; ents && i < n && dl->npend < MAX_PENDING && !err; i++) {
+		uint32_t client;
+		char *val;
+
+		if (strlen(ents[i]) > ID_MAX)
+			continue; /* not one of ours: ignore it (it is not removable) */
+		val = take_doorbell(l, ents[i], &client);
+		if (val) /* else forged or vanished: no answer */
+			err = answer_request(l, ents[i], client, val);
+	}
+	free(ents);
+	return err;
+}
+
+static int direct_accept(struct ivc_listener *l, int64_t deadline, int timeout_ms,
+			 struct ivc_chan **out)
+{
+	struct dlistener *dl = l->rdv;
+	const struct ivc_plat_ops *ops = l->ctx->ops;
+
+	for (;;) {
+		struct ivc_chan *c;
+		int err, ms;
+
+		/* Consume the watch events first, so that the listener's fd only
+		 * polls readable for requests that arrive after this point. */
+		ops->store_events(dl->xs);
+		err = take_requests(l);
+		if (err)
+			return err;
+		c = pending_check(dl);
+		if (c) {
+			*out = c;
+			return 0;
+		}
+		ms = ivc__left_ms(l->ctx, deadline);
+		if (ms == 0)
+			return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
+		/* Sleep on the requests watch and every outstanding offer's event
+		 * channel, waking now and then to check on the clients. */
+		if (dl->npend && (ms < 0 || ms > LIVENESS_MS))
+			ms = LIVENESS_MS;
+		err = ops->waitset_wait(dl->ws, ms);
+		if (err < 0)
+			return err;
+	}
+}
+
+static void direct_unlisten(struct ivc_listener *l)
+{
+	struct dlistener *dl = l->rdv;
+
+	/* Outstanding offers end in an orderly close: a client that already
+	 * attached sees end of stream, not a reset. */
+	while (dl->npend) {
+		struct ivc_chan *c = dl->pend[0].c;
+		l->ctx->ops->waitset_del(dl->ws, c->plat, NULL);
+		ivc__chan_release(c, true);
+		dl->pend[0] = dl->pend[--dl->npend];
+	}
+	ivc__rm_node(l->ctx, dl->base);
+	dlistener_free(l->ctx->ops, dl);
+	l->rdv = NULL;
+}
+
+/* ---- client ------------------------------------------------------------ */
+
+/* Waits until `path` can be read (watching it), or the deadline: 0 with
+ * *v, or -ETIMEDOUT, or an error. */
+static int wait_read(const struct ivc_ctx *ctx, struct xst x, const char *path, const char *token,
+		     int64_t deadline, char **v)
+{
+	int err = x.ops->store_watch(x.s, path, token);
+
+	if (err)
+		return err;
+	while (ivc__xs_read(x, 0, path, v)) {
+		int ms = ivc__left_ms(ctx, deadline);
+		if (ms == 0) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		if (x.ops->store_wait(x.s, ms) > 0)
+			x.ops->store_events(x.s);
+	}
+	x.ops->store_unwatch(x.s, path, token);
+	return err;
+}
+
+/* A decimal u32 from B/key: the whole value, nothing else. */
+static int read_u32(struct xst x, const char *dir, const char *key, uint32_t *out)
+{
+	char *v = ivc__xs_get(x, 0, dir, key), *end;
+	int err = 0;
+
+	if (!v)
+		return -EPROTO;
+	*out = (uint32_t)strtoul(v, &end, 10);
+	if (end == v || *end)
+		err = -EPROTO;
+	free(v);
+	return err;
+}
+
+/* A connect under way. */
+struct client {
+	struct ivc_ctx *ctx;
+	const struct conn_req *rq;
+	struct xst xs; /* own connection: its watches are ours alone */
+	int64_t deadline;
+	char base[128], id[48], presence[224], offer[224];
+	struct chan_spec spec; /* as advertised */
+};
+
+/* Checks the advertisement against what the client wants, and keeps the
+ * geometry it promises (the header is checked against it at attach). */
+static int check_service(struct client *k)
+{
+	const struct conn_req *rq = k->rq;
+	const struct ivc_opts *o = rq->opts;
+	char *tname = ivc__xs_get(k->xs, 0, k->base, "type");
+	char *mode = ivc__xs_get(k->xs, 0, k->base, "mode");
+	char *ldir = ivc__xs_get(k->xs, 0, k->base, "direction");
+	uint32_t version, ring[2] = { 0, 0 }, max[2] = { 0, 0 };
+	enum ivc_dir d;
+	int err = 0;
+
+	if (!tname || !mode || !ldir || read_u32(k->xs, k->base, "version", &version) ||
+	    read_u32(k->xs, k->base, "ring0-bytes", &ring[0]) ||
+	    read_u32(k->xs, k->base, "ring1-bytes", &ring[1]) ||
+	    read_u32(k->xs, k->base, "ring0-max-msg", &max[0]) ||
+	    read_u32(k->xs, k->base, "ring1-max-msg", &max[1]) || ivc__dir_parse(ldir, &d))
+		err = -EPROTO;
+	else if (strcmp(tname, rq->type->name) || version != rq->type->version ||
+		 strcmp(mode, rq->type->mode == IVC_STREAM ? "stream" : "message") ||
+		 !ivc__dirs_fit(d, rq->dir))
+		err = -EPROTOTYPE;
+	else if ((o->tx_ring && ring[0] < o->tx_ring) || (o->rx_ring && ring[1] < o->rx_ring) ||
+		 (o->max_msg && rq->type->mode == IVC_MESSAGE &&
+		  ((rq->dir & IVC_OUT && max[1] < o->max_msg) ||
+		   (rq->dir & IVC_IN && max[0] < o->max_msg))))
+		err = -EMSGSIZE;
+	k->spec.type = *rq->type;
+	k->spec.dir = rq->dir;
+	for (int r = 0; r < 2; r++) {
+		k->spec.ring_bytes[r] = ring[r];
+		k->spec.params.order[r] = ivc__order_of(ring[r]);
+		k->spec.params.max_msg[r] = max[r];
+	}
+	free(tname);
+	free(mode);
+	free(ldir);
+	return err;
+}
+
+/* Waits for the service to appear and checks it. */
+static int find_service(struct client *k)
+{
+	char path[224], *v = NULL;
+	int err;
+
+	snprintf(path, sizeof path, "%s/protocol", k->base);
+	err = wait_read(k->ctx, k->xs, path, "ivc-service", k->deadline, &v);
+	if (err)
+		return err;
+	err = strcmp(v, protocol_str) ? -EPROTONOSUPPORT : 0;
+	free(v);
+	return err ? err : check_service(k);
+}
+
+/* The client's request: a node it owns, readable and removable by the
+ * listener only. */
+struct doorbell {
+	const char *path, *req;
+	struct ivc_plat_perm perms[2];
+};
+
+static int doorbell_body(struct xst x, uint32_t t, void *arg)
+{
+	const struct doorbell *d = arg;
+	int err = x.ops->store_write(x.s, t, d->path, d->req);
+
+	return err ? err : x.ops->store_set_perms(x.s, t, d->path, d->perms, 2);
+}
+
+/* Our presence node first (the listener may count on it from the moment
+ * it reads the request), then the request. */
+static int ring_doorbell(struct client *k)
+{
+	const struct conn_req *rq = k->rq;
+	struct ivc_ctx *ctx = k->ctx;
+	char req[160], path[224];
+	int err;
+
+	ctx->ops->lock(ctx->plat);
+	snprintf(k->id, sizeof k->id, "%u-%llx", ctx->domid, (unsigned long long)ctx->nonce++);
+	ctx->ops->unlock(ctx->plat);
+	snprintf(req, sizeof req, "type=%s version=%u mode=%s dir=%s", rq->type->name,
+		 rq->type->version, rq->type->mode == IVC_STREAM ? "stream" : "message",
+		 ivc__dir_str(rq->dir));
+	presence_path(k->presence, sizeof k->presence, ctx->domid, rq->server, rq->name, k->id);
+	struct doorbell here = { k->presence,
+				 "",
+				 { { ctx->domid, IVC_PLAT_PERM_NONE },
+				   { rq->server, IVC_PLAT_PERM_READ | IVC_PLAT_PERM_WRITE } } };
+	err = ivc__xs_txn(k->xs, doorbell_body, &here);
+	if (err) {
+		k->presence[0] = 0; /* not ours to remove */
+		return err;
+	}
+	snprintf(path, sizeof path, "%s/requests/%s", k->base, k->id);
+	struct doorbell bell = { path,
+				 req,
+				 { { ctx->domid, IVC_PLAT_PERM_NONE },
+				   { rq->server, IVC_PLAT_PERM_READ | IVC_PLAT_PERM_WRITE } } };
+	err = ivc__xs_txn(k->xs, doorbell_body, &bell);
+	return err == -EACCES ? -ECONNREFUSED : err; /* requests/ not writable: no service */
+}
+
+/* One look at the answer: 1 with *port and refs (caller frees) once the
+ * offer is complete, 0 not yet, or an error (a refusal, or the service
+ * gone). */
+static int look_for_answer(struct client *k, uint32_t *port, char **refs)
+{
+	char path[224], *v, *end;
+	int err;
+
+	v = ivc__xs_get(k->xs, 0, k->offer, "error");
+	if (v) {
+		err = !strcmp(v, "EPROTOTYPE") ? -EPROTOTYPE : -ECONNREFUSED;
+		free(v);
+		return err;
+	}
+	v = ivc__xs_get(k->xs, 0, k->offer, "event-channel");
+	if (v) {
+		*port = (uint32_t)strtoul(v, &end, 10);
+		err = end == v || *end ? -EPROTO : 0;
+		free(v);
+		*refs = err ? NULL : ivc__xs_get(k->xs, 0, k->offer, "ring-ref");
+		return err ? err : *refs ? 1 : -EPROTO;
+	}
+	/* A listener that died never answers; its advertisement going is
+	 * the sign. */
+	snprintf(path, sizeof path, "%s/protocol", k->base);
+	if (ivc__xs_read(k->xs, 0, path, &v))
+		return -ECONNREFUSED;
+	free(v);
+	return 0;
+}
+
+/* Waits for the listener's answer under conn/<id>, readable by us alone. */
+static int await_answer(struct client *k, uint32_t *port, char **refs)
+{
+	int err;
+
+	const struct xst x = k->xs;
+
+	snprintf(k->offer, sizeof k->offer, "%s/conn/%s", k->base, k->id);
+	err = x.ops->store_watch(x.s, k->offer, "ivc-offer");
+	if (err)
+		return err;
+	while (!(err = look_for_answer(k, port, refs))) {
+		int ms = ivc__left_ms(k->ctx, k->deadline);
+		if (ms == 0) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		/* Short slices: see look_for_answer. */
+		if (x.ops->store_wait(x.s, ms < 0 || ms > 200 ? 200 : ms) > 0)
+			x.ops->store_events(x.s);
+	}
+	x.ops->store_unwatch(x.s, k->offer, "ivc-offer");
+	return err < 0 ? err : 0;
+}
+
+/* "r0,r1,...": 1 to IVC_WIRE_MAX_CTRL_PAGES decimal references. */
+static int parse_refs(const char *s, uint32_t *refs, uint32_t *n)
+{
+	char *end;
+
+	for (*n = 0;; s = end + 1) {
+		if (*n == IVC_WIRE_MAX_CTRL_PAGES)
+			return -EPROTO;
+		refs[(*n)++] = (uint32_t)strtoul(s, &end, 10);
+		if (end == s || (*end != ',' && *end))
+			return -EPROTO;
+		if (!*end)
+			return 0;
+	}
+}
+
+static int attach(struct client *k, uint32_t port, const char *rs, struct ivc_chan **out)
+{
+	uint32_t refs[IVC_WIRE_MAX_CTRL_PAGES], n;
+	struct dchan *d;
+	struct ivc_chan *c;
+	int err = parse_refs(rs, refs, &n);
+
+	if (err)
+		return err;
+	d = calloc(1, sizeof *d);
+	if (!d)
+		return -ENOMEM;
+	err = ivc__chan_attach(k->ctx, &k->spec, k->rq->server, refs, n, port, &c);
+	if (err) {
+		free(d);
+		return err;
+	}
+	c->rdv = d;
+	snprintf(d->own_node, sizeof d->own_node, "%s", k->presence);
+	lpresence_path(d->peer_node, sizeof d->peer_node, k->rq->server, k->rq->name, k->id);
+	watch_peer(c);
+	*out = c;
+	return 0;
+}
+
+static int direct_connect(struct ivc_ctx *ctx, const struct conn_req *rq, int64_t deadline,
+			  struct ivc_chan **out)
+{
+	struct client k = { .ctx = ctx, .rq = rq, .deadline = deadline };
+	struct ivc_chan *c = NULL;
+	char path[224], *refs = NULL;
+	uint32_t port = 0;
+	int err;
+
+	k.xs.ops = ctx->ops;
+	err = ctx->ops->store_open(ctx->plat, &k.xs.s);
+	if (err)
+		return err;
+	snprintf(k.base, sizeof k.base, "/local/domain/%u/data/ivc/%s", rq->server, rq->name);
+	err = find_service(&k);
+	if (err) {
+		ctx->ops->store_close(k.xs.s);
+		return err;
+	}
+	err = ring_doorbell(&k);
+	if (!err)
+		err = await_answer(&k, &port, &refs);
+	if (!err)
+		err = attach(&k, port, refs, &c);
+	free(refs);
+	/* The listener removes the doorbell when it reads it; make sure. */
+	snprintf(path, sizeof path, "%s/requests/%s", k.base, k.id);
+	ctx->ops->store_rm(k.xs.s, 0, path);
+	if (!c && k.presence[0])
+		ctx->ops->store_rm(k.xs.s, 0, k.presence);
+	ctx->ops->store_close(k.xs.s);
+	if (c)
+		*out = c;
+	return err;
+}
+
+const struct ivc_rdv_ops ivc_rdv_direct = {
+	.name = "direct",
+	.listen = direct_listen,
+	.accept = direct_accept,
+	.listener_fd = direct_listener_fd,
+	.unlisten = direct_unlisten,
+	.connect = direct_connect,
+	.peer_gone = peer_gone,
+	.peer_watched = peer_watched,
+	.peer_watch_fired = peer_watch_fired,
+	.chan_release = direct_chan_release,
+};

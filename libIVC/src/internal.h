@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - what libIVC's own files share; nothing here is public.
+ *
+ * The layers, top down:
+ *   rendezvous.c  the public listen/accept/connect calls: arguments checked,
+ *                 then handed to the context's rendezvous mode (struct
+ *                 ivc_rdv_ops); direct.c is direct mode (spec section 9).
+ *   io.c          the public I/O calls: the ring core, waiting while it
+ *                 says EAGAIN (wait.c).
+ *   wait.c        events, sleeping, and noticing a peer that died.
+ *   chan.c        a channel from typed values (grant references, port,
+ *                 geometry, type): made by a listener (chan_offer) or
+ *                 attached by a client (chan_attach); released.
+ *   context.c     ivc_open/ivc_close: the platform.
+ *   store.c       XenStore helpers used by the rendezvous modes.
+ *   util.c        time, names, directions.
+ * Everything below, XenStore, waiting and the clock included, comes from
+ * the platform (platform.h): this directory includes nothing else, so the
+ * guest builds it unchanged (tests/scripts/check-includes.sh).
+ */
+#ifndef IVC_INTERNAL_H
+#define IVC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ivc.h"
+#include "ivc_core.h"
+#include "platform.h"
+
+#define PAGE 4096u
+#define NAME_MAX_LEN 64
+#define DEFAULT_RING (64u * 1024)
+#define DEFAULT_MAX_MSG (64u * 1024)
+/* While blocked, look at the peer's domain this often: bounds how long a
+ * peer whose whole domain died (no unmap-notify can fire) goes unnoticed. */
+#define LIVENESS_MS 50
+
+struct ivc_rdv_ops;
+
+struct ivc_ctx {
+	const struct ivc_plat_ops *ops;
+	struct ivc_plat *plat;
+	const struct ivc_rdv_ops *rdv;
+	struct ivc_plat_store *xs; /* under the platform's lock on plat */
+	uint32_t domid;
+	uint64_t nonce;
+	int peer_watches; /* channels holding a presence watch (under lock) */
+};
+
+/* What both ends agree on before a channel exists: its type, this end's
+ * direction, and the geometry: what a listener grants, or what a client
+ * was told (ring_bytes and params.max_msg; it checks the header against
+ * them). */
+struct chan_spec {
+	struct ivc_type type; /* name points at storage that outlives the call */
+	enum ivc_dir dir;
+	struct ivc_core_params params;
+	uint32_t ring_bytes[2]; /* ring 0: listener -> client; 0: absent */
+};
+
+struct ivc_chan {
+	struct ivc_ctx *ctx;
+	struct ivc_plat *plat; /* own handle: its event channel */
+	struct ivc_core core;
+	uint32_t peer, port;
+	struct ivc_plat_share *share;
+	struct ivc_plat_map *ctrl_map, *ring_map[2];
+	/* The rendezvous mode's state for this channel (what it published,
+	 * how it watches the peer); released by its chan_release. */
+	void *rdv;
+	/* What the channel waits on when the rendezvous watches the peer:
+	 * its event channel and that watch (NULL: the event channel only).
+	 * Its descriptor is then ivc_chan_fd(). */
+	struct ivc_plat_waitset *ws;
+	char type_name[NAME_MAX_LEN + 1];
+	struct ivc_type type;
+	enum ivc_dir dir;
+	uint64_t notify_rx, waits;
+	int64_t checked_ms; /* last liveness check */
+};
+
+struct ivc_listener {
+	struct ivc_ctx *ctx;
+	char name[NAME_MAX_LEN + 1];
+	char type_name[NAME_MAX_LEN + 1];
+	struct chan_spec spec;
+	void *rdv; /* the rendezvous mode's state */
+};
+
+/* A client's request, as the public call gave it (checked). */
+struct conn_req {
+	uint32_t server;
+	const char *name;
+	const struct ivc_type *type;
+	enum ivc_dir dir;
+	const struct ivc_opts *opts; /* never NULL */
+};
+
+/* A rendezvous mode. Every function returns 0 or a negative errno. */
+struct ivc_rdv_ops {
+	const char *name;
+	/* Publishes l (name, spec filled in). */
+	int (*listen)(struct ivc_listener *l);
+	/* The next client's channel, attached; -ETIMEDOUT/-EAGAIN at the
+	 * deadline (-1: none). */
+	int (*accept)(struct ivc_listener *l, int64_t deadline, int timeout_ms,
+		      struct ivc_chan **out);
+	int (*listener_fd)(const struct ivc_listener *l);
+	/* Withdraws l and what it published; frees its state. */
+	void (*unlisten)(struct ivc_listener *l);
+	int (*connect)(struct ivc_ctx *ctx, const struct conn_req *rq, int64_t deadline,
+		       struct ivc_chan **out);
+	/* Liveness where the platform cannot tell: true if the rendezvous
+	 * shows the peer's end gone (the caller then reads the shared
+	 * state, which tells a close from a death). */
+	bool (*peer_gone)(struct ivc_chan *c);
+	/* True if a watch reports the peer's end going (no need to look). */
+	bool (*peer_watched)(const struct ivc_chan *c);
+	/* Consumes the peer watch's events; true if it fired. */
+	bool (*peer_watch_fired)(struct ivc_chan *c);
+	/* Removes what was published for c; 0 or the first error. */
+	int (*chan_release)(struct ivc_chan *c);
+};
+
+extern const struct ivc_rdv_ops ivc_rdv_direct;
+
+/* util.c */
+int64_t ivc__now_ms(const struct ivc_ctx *ctx);
+int ivc__left_ms(const struct ivc_ctx *ctx, int64_t deadline);
+int64_t ivc__deadline_of(const struct ivc_ctx *ctx, int timeout_ms);
+bool ivc__name_ok(const char *s);
+bool ivc__service_ok(const char *s);
+bool ivc__type_ok(const struct ivc_type *t);
+const char *ivc__dir_str(enum ivc_dir d);
+int ivc__dir_parse(const char *s, enum ivc_dir *d);
+bool ivc__dirs_fit(enum ivc_dir listener, enum ivc_dir client);
+uint32_t ivc__order_of(uint32_t bytes);
+
+/* store.c: a XenStore connection as the library uses it, the platform's
+ * ops with one of its stores. */
+struct xst {
+	const struct ivc_plat_ops *ops;
+	struct ivc_plat_store *s;
+};
+int ivc__xs_read(struct xst x, uint32_t t, const char *path, char **val);
+char *ivc__xs_get(struct xst x, uint32_t t, const char *dir, const char *key);
+int ivc__xs_put(struct xst x, uint32_t t, const char *dir, const char *key, const char *val);
+typedef int (*ivc__txn_body)(struct xst x, uint32_t t, void *arg);
+int ivc__xs_txn(struct xst x, ivc__txn_body body, void *arg);
+int ivc__rm_node(struct ivc_ctx *ctx, const char *path);
+
+/* chan.c */
+int ivc__chan_offer(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t client,
+		    struct ivc_chan **out, uint32_t *ctrl_refs, uint32_t *nctrl);
+int ivc__chan_attach(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t server,
+		     const uint32_t *ctrl_refs, uint32_t nctrl, uint32_t port,
+		     struct ivc_chan **out);
+int ivc__chan_release(struct ivc_chan *c, bool orderly);
+
+/* wait.c */
+int ivc__drain_events(struct ivc_chan *c);
+int ivc__kick(struct ivc_chan *c);
+void ivc__check_peer_domain(struct ivc_chan *c);
+void ivc__peer_watch_check(struct ivc_chan *c);
+int ivc__chan_sleep(struct ivc_chan *c, int64_t deadline);
+
+#endif

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/* io.c - the public I/O calls: the ring core, sleeping while it says
+ * EAGAIN; and what a channel tells about itself. */
+#include <errno.h>
+
+#include "internal.h"
+
+enum op { OP_SEND, OP_SENDV, OP_RECV, OP_WRITE, OP_READ, OP_RESERVE, OP_PEEK };
+
+struct io {
+	const void *cbuf;
+	void *buf;
+	size_t len;
+	const struct ivc_core_seg *segs;
+	unsigned nseg;
+	struct ivc_core_span *span;
+};
+
+static long core_op(struct ivc_chan *c, enum op op, struct io *io)
+{
+	switch (op) {
+	case OP_SEND:
+		return ivc_core_send(&c->core, io->cbuf, io->len);
+	case OP_SENDV:
+		return ivc_core_sendv(&c->core, io->segs, io->nseg);
+	case OP_RECV:
+		return ivc_core_recv(&c->core, io->buf, io->len);
+	case OP_WRITE:
+		return ivc_core_write(&c->core, io->cbuf, io->len);
+	case OP_READ:
+		return ivc_core_read(&c->core, io->buf, io->len);
+	case OP_RESERVE:
+		return ivc_core_reserve(&c->core, io->len, io->span);
+	default:
+		return ivc_core_peek(&c->core, io->span);
+	}
+}
+
+/* Runs a core operation, sleeping while it says -EAGAIN. */
+static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
+{
+	bool tx = op == OP_SEND || op == OP_SENDV || op == OP_WRITE || op == OP_RESERVE;
+	int64_t deadline = ivc__deadline_of(c->ctx, timeout_ms);
+
+	if (!c)
+		return -EINVAL;
+	for (;;) {
+		long r = core_op(c, op, io);
+		int w;
+
+		if (r != -EAGAIN) {
+			/* The data has moved: a failure to signal shows up on the
+			 * next call, not as the failure of this one. */
+			ivc__kick(c);
+			return r;
+		}
+		/* Clear what is pending first: whatever arrives after this point
+		 * leaves the fd readable, so no wake-up is lost. */
+		w = ivc__drain_events(c);
+		if (w < 0)
+			return w;
+		ivc__peer_watch_check(c); /* a death found: the wait below says ready */
+		/* A stream writer can use any room; a message needs all of it. */
+		w = ivc_core_prepare_wait(&c->core, tx ? IVC_CORE_WAIT_TX : IVC_CORE_WAIT_RX,
+					  op == OP_WRITE ? 1
+					  : tx           ? io->len
+							 : 0);
+		if (w < 0)
+			return w;
+		if (w == 0)
+			continue;
+		if (timeout_ms == 0) {
+			/* Pollers calling with timeout 0 still learn of a peer whose
+			 * domain died, within the same bound as blocked callers. */
+			if (ivc__now_ms(c->ctx) - c->checked_ms >= LIVENESS_MS) {
+				ivc__check_peer_domain(c);
+				if (ivc_core_poll(&c->core,
+						  tx ? IVC_CORE_WAIT_TX : IVC_CORE_WAIT_RX, 1))
+					continue;
+			}
+			return -EAGAIN;
+		}
+		w = ivc__chan_sleep(c, deadline);
+		if (w < 0)
+			return w;
+	}
+}
+
+int ivc_send(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms)
+{
+	struct io io = { .cbuf = buf, .len = len };
+
+	return (int)run(c, OP_SEND, &io, timeout_ms);
+}
+
+int ivc_sendv(struct ivc_chan *c, const struct iovec *iov, int iovcnt, int timeout_ms)
+{
+	struct ivc_core_seg seg[64];
+	struct io io = { .segs = seg };
+
+	if (iovcnt < 0 || iovcnt > 64 || (iovcnt && !iov))
+		return -EINVAL;
+	for (int i = 0; i < iovcnt; i++) {
+		seg[i] = (struct ivc_core_seg){ iov[i].iov_base, iov[i].iov_len };
+		io.len += iov[i].iov_len; /* what a blocked sender waits for */
+	}
+	io.nseg = (unsigned)iovcnt;
+	return (int)run(c, OP_SENDV, &io, timeout_ms);
+}
+
+ssize_t ivc_recv(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
+{
+	struct io io = { .buf = buf, .len = cap };
+
+	return run(c, OP_RECV, &io, timeout_ms);
+}
+
+ssize_t ivc_write(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms)
+{
+	struct io io = { .cbuf = buf, .len = len };
+
+	if (len == 0)
+		return 0;
+	return run(c, OP_WRITE, &io, timeout_ms);
+}
+
+ssize_t ivc_read(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
+{
+	struct io io = { .buf = buf, .len = cap };
+	long r;
+
+	if (cap == 0)
+		return 0;
+	r = run(c, OP_READ, &io, timeout_ms);
+	return r == -EPIPE ? 0 : r; /* end of stream reads as 0, as read(2) */
+}
+
+int ivc_reserve(struct ivc_chan *c, size_t len, struct iovec iov[2], int timeout_ms)
+{
+	struct ivc_core_span sp[2];
+	struct io io = { .len = len, .span = sp };
+	long r = run(c, OP_RESERVE, &io, timeout_ms);
+
+	if (r == 0)
+		for (int i = 0; i < 2; i++)
+			iov[i] = (struct iovec){ sp[i].base, sp[i].len };
+	return (int)r;
+}
+
+int ivc_commit(struct ivc_chan *c)
+{
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	r = ivc_core_commit(&c->core);
+	ivc__kick(c);
+	return r;
+}
+
+ssize_t ivc_peek(struct ivc_chan *c, struct iovec iov[2], int timeout_ms)
+{
+	struct ivc_core_span sp[2];
+	struct io io = { .span = sp };
+	long r = run(c, OP_PEEK, &io, timeout_ms);
+
+	if (r >= 0)
+		for (int i = 0; i < 2; i++)
+			iov[i] = (struct iovec){ sp[i].base, sp[i].len };
+	return r;
+}
+
+int ivc_consume(struct ivc_chan *c)
+{
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	r = ivc_core_consume(&c->core);
+	ivc__kick(c);
+	return r;
+}
+
+int ivc_chan_fd(const struct ivc_chan *c)
+{
+	const struct ivc_plat_ops *ops = c->ctx->ops;
+
+	return c->ws ? ops->waitset_fd(c->ws) : ops->evtchn_fd(c->plat);
+}
+
+int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st)
+{
+	struct ivc_core_stats cs;
+
+	if (!c || !st)
+		return -EINVAL;
+	ivc_core_get_stats((struct ivc_core *)&c->core, &cs);
+	*st = (struct ivc_stats){
+		.tx_msgs = cs.tx_msgs,
+		.tx_bytes = cs.tx_bytes,
+		.rx_msgs = cs.rx_msgs,
+		.rx_bytes = cs.rx_bytes,
+		.notify_tx = cs.notifies,
+		.notify_rx = c->notify_rx,
+		.waits = c->waits,
+		.tx_ring = cs.tx_size,
+		.rx_ring = cs.rx_size,
+		.tx_used = cs.tx_used,
+		.rx_used = cs.rx_used,
+		.max_msg_tx = c->core.tx.max_msg,
+		.max_msg_rx = c->core.rx.max_msg,
+	};
+	return 0;
+}
+
+uint32_t ivc_peer_domid(const struct ivc_chan *c)
+{
+	return c->peer;
+}
+
+const struct ivc_type *ivc_chan_type(const struct ivc_chan *c)
+{
+	return &c->type;
+}
+
+enum ivc_dir ivc_chan_dir(const struct ivc_chan *c)
+{
+	return c->dir;
+}

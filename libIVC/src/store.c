@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* store.c - XenStore helpers for the rendezvous modes. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+int ivc__xs_read(struct xst x, uint32_t t, const char *path, char **val)
+{
+	*val = NULL;
+	return x.ops->store_read(x.s, t, path, val);
+}
+
+/* dir/key as a NUL-terminated string (caller frees), NULL if unreadable. */
+char *ivc__xs_get(struct xst x, uint32_t t, const char *dir, const char *key)
+{
+	char path[512], *v = NULL;
+
+	snprintf(path, sizeof path, "%s/%s", dir, key);
+	return ivc__xs_read(x, t, path, &v) ? NULL : v;
+}
+
+int ivc__xs_put(struct xst x, uint32_t t, const char *dir, const char *key, const char *val)
+{
+	char path[512];
+
+	snprintf(path, sizeof path, "%s/%s", dir, key);
+	return x.ops->store_write(x.s, t, path, val);
+}
+
+/* Runs body in a XenStore transaction, again while the commit answers
+ * EAGAIN (someone else wrote in between). body returns 0, or a negative
+ * errno to abort the transaction and fail. */
+int ivc__xs_txn(struct xst x, ivc__txn_body body, void *arg)
+{
+	for (int tries = 0;; tries++) {
+		uint32_t t;
+		int err = x.ops->store_txn_start(x.s, &t);
+
+		if (err)
+			return err;
+		err = body(x, t, arg);
+		if (err) {
+			x.ops->store_txn_end(x.s, t, true);
+			return err;
+		}
+		err = x.ops->store_txn_end(x.s, t, false);
+		if (err != -EAGAIN || tries > 100)
+			return err;
+	}
+}
+
+/* Removes a node through the context's connection; 0 (also if it was
+ * gone) or -errno. */
+int ivc__rm_node(struct ivc_ctx *ctx, const char *path)
+{
+	int err;
+
+	ctx->ops->lock(ctx->plat);
+	err = ctx->ops->store_rm(ctx->xs, 0, path);
+	ctx->ops->unlock(ctx->plat);
+	return err == -ENOENT ? 0 : err;
+}

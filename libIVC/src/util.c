@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* util.c - time, names and directions. */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* The platform's monotonic clock, in milliseconds. */
+int64_t ivc__now_ms(const struct ivc_ctx *ctx)
+{
+	return ctx->ops->now_ms();
+}
+
+/* Milliseconds left before deadline (-1: forever). */
+int ivc__left_ms(const struct ivc_ctx *ctx, int64_t deadline)
+{
+	int64_t l;
+
+	if (deadline < 0)
+		return -1;
+	l = deadline - ivc__now_ms(ctx);
+	return l < 0 ? 0 : l > 1000000000 ? 1000000000 : (int)l;
+}
+
+int64_t ivc__deadline_of(const struct ivc_ctx *ctx, int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : ivc__now_ms(ctx) + timeout_ms;
+}
+
+bool ivc__name_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > NAME_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* Service names become XenStore path elements, where '.' is refused. */
+bool ivc__service_ok(const char *s)
+{
+	return ivc__name_ok(s) && !strchr(s, '.');
+}
+
+bool ivc__type_ok(const struct ivc_type *t)
+{
+	return t && ivc__name_ok(t->name) && (t->mode == IVC_MESSAGE || t->mode == IVC_STREAM);
+}
+
+const char *ivc__dir_str(enum ivc_dir d)
+{
+	return d == IVC_IN ? "in" : d == IVC_OUT ? "out" : "inout";
+}
+
+int ivc__dir_parse(const char *s, enum ivc_dir *d)
+{
+	if (!strcmp(s, "in"))
+		*d = IVC_IN;
+	else if (!strcmp(s, "out"))
+		*d = IVC_OUT;
+	else if (!strcmp(s, "inout"))
+		*d = IVC_INOUT;
+	else
+		return -EPROTO;
+	return 0;
+}
+
+bool ivc__dirs_fit(enum ivc_dir listener, enum ivc_dir client)
+{
+	return (listener == IVC_IN && client == IVC_OUT) ||
+	       (listener == IVC_OUT && client == IVC_IN) ||
+	       (listener == IVC_INOUT && client == IVC_INOUT);
+}
+
+/* log2 of a power of two; 0 for anything else. */
+uint32_t ivc__order_of(uint32_t bytes)
+{
+	uint32_t o = 0;
+
+	while ((1u << o) < bytes && o < 31)
+		o++;
+	return (1u << o) == bytes ? o : 0;
+}
