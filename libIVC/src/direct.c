@@ -19,13 +19,16 @@
 #define ATTACH_MS 5000
 /* Offers outstanding at once per listener; more requests wait their turn. */
 #define MAX_PENDING 16
+/* Refusals kept under B/conn for their clients to read (spec 9.4): at
+ * most this many, each at most REFUSAL_MS, so that a client ringing
+ * mismatching requests cannot fill the listener's XenStore quota. */
+#define MAX_REFUSALS 64
+#define REFUSAL_MS 10000
 /* Channels per context that watch their peer's presence node. XenStore
  * counts watches per domain (C xenstored: 128 for a domU, shared with its
  * kernel and other processes); the rest of the domain's listeners and
  * connects need theirs, so beyond this channels read the node instead. */
 #define MAX_PEER_WATCHES 32
-/* Longest request name the listener looks at: "<domid>-<16 hex digits>". */
-#define ID_MAX 40
 /* Control pages' references: decimal, comma-separated. */
 #define REFS_MAX (IVC_WIRE_MAX_CTRL_PAGES * 11)
 
@@ -59,6 +62,11 @@ struct dlistener {
 	char base[128];
 	struct pending pend[MAX_PENDING]; /* offers waiting for their clients */
 	int npend;
+	struct refusal {
+		char conn[224]; /* B/conn/<id> */
+		int64_t until;
+	} refused[MAX_REFUSALS]; /* oldest first */
+	int nrefused;
 	struct ivc_plat_waitset *ws; /* the watch and every pending offer's channel */
 };
 
@@ -313,12 +321,37 @@ struct request {
 	char mode[16], dir[16];
 };
 
+/* One "<key>=<value>" field, then a single space or the end of the
+ * string: its value copied (at most cap - 1 bytes, else -EPROTO). */
+static const char *field(const char *s, const char *key, char *val, size_t cap)
+{
+	size_t k = strlen(key), n;
+
+	if (!s || strncmp(s, key, k) || s[k] != '=')
+		return NULL;
+	s += k + 1;
+	n = strcspn(s, " ");
+	if (n == 0 || n >= cap)
+		return NULL;
+	memcpy(val, s, n);
+	val[n] = 0;
+	s += n;
+	return *s == ' ' && s[1] ? s + 1 : *s ? NULL : s;
+}
+
+/* Exactly "type=<name> version=<n> mode=<m> dir=<d>" (spec 9.3 item 4),
+ * the version a number as Appendix B says. */
 static int parse_request(const char *s, struct request *rq)
 {
-	return sscanf(s, "type=%64s version=%u mode=%15s dir=%15s", rq->type, &rq->version,
-		      rq->mode, rq->dir) == 4
-		   ? 0
-		   : -EPROTO;
+	char version[16];
+
+	s = field(s, "type", rq->type, sizeof rq->type);
+	s = field(s, "version", version, sizeof version);
+	s = field(s, "mode", rq->mode, sizeof rq->mode);
+	s = field(s, "dir", rq->dir, sizeof rq->dir);
+	if (!s || *s)
+		return -EPROTO;
+	return ivc__parse_u32(version, UINT32_MAX, &rq->version);
 }
 
 /* The answer to one request: an offer (keys) or a refusal, readable by the
@@ -368,11 +401,36 @@ static int write_answer(struct ivc_ctx *ctx, const struct answer *a)
 	return err;
 }
 
-static void refuse(struct ivc_ctx *ctx, const char *conn, uint32_t client, const char *why)
+/* Removes the refusals whose time is up (all with `all`), oldest first. */
+static void refusals_expire(struct ivc_listener *l, bool all)
 {
-	struct answer a = { ctx->domid, client, 0, conn, NULL, why, NULL };
+	struct dlistener *dl = l->rdv;
+	int64_t now = ivc__now_ms(l->ctx);
+	int k = 0;
 
-	write_answer(ctx, &a);
+	while (k < dl->nrefused && (all || dl->refused[k].until <= now))
+		ivc__rm_node(l->ctx, dl->refused[k++].conn);
+	memmove(dl->refused, dl->refused + k, (size_t)(dl->nrefused - k) * sizeof dl->refused[0]);
+	dl->nrefused -= k;
+}
+
+static void refuse(struct ivc_listener *l, const char *conn, uint32_t client, const char *why)
+{
+	struct dlistener *dl = l->rdv;
+	struct answer a = { l->ctx->domid, client, 0, conn, NULL, why, NULL };
+
+	if (dl->nrefused == MAX_REFUSALS) { /* the oldest makes room */
+		ivc__rm_node(l->ctx, dl->refused[0].conn);
+		memmove(dl->refused, dl->refused + 1, (MAX_REFUSALS - 1) * sizeof dl->refused[0]);
+		dl->nrefused--;
+	}
+	if (write_answer(l->ctx, &a))
+		ivc__rm_node(l->ctx, conn); /* a half-written answer helps nobody */
+	else {
+		struct refusal *r = &dl->refused[dl->nrefused++];
+		snprintf(r->conn, sizeof r->conn, "%s", conn);
+		r->until = ivc__now_ms(l->ctx) + REFUSAL_MS;
+	}
 }
 
 /* Builds the channel for an accepted request and publishes the offer; the
@@ -393,7 +451,7 @@ static int offer(struct ivc_listener *l, uint32_t client, const char *id, struct
 		 * client at once and tell the caller. The refusal stays until
 		 * the listener closes. */
 		free(d);
-		refuse(ctx, conn, client, err == -EIO ? "EIO" : "ENOSPC");
+		refuse(l, conn, client, err == -EIO ? "EIO" : "ENOSPC");
 		return err;
 	}
 	c->rdv = d;
@@ -407,7 +465,7 @@ static int offer(struct ivc_listener *l, uint32_t client, const char *id, struct
 	err = write_answer(ctx, &a);
 	if (err) {
 		ivc__chan_release(c, false); /* removes a half-written offer */
-		refuse(ctx, conn, client, "EIO");
+		refuse(l, conn, client, "EIO");
 		return err == -ENOMEM || err == -ENOSPC ? err : -EIO;
 	}
 	pd->c = c;
@@ -487,36 +545,70 @@ static void requests_restore(struct ivc_listener *l)
 	ivc__xs_txn(ctx_xs(l->ctx), requests_body, l);
 }
 
-/* Reads and removes one doorbell; its value if it is genuine (the domain
- * in its name owns it, which XenStore will not let anyone forge; the
- * nonce is 1 to 16 lowercase hex digits, spec 9.3 item 2, which keeps
- * presence node names unambiguous), else NULL. */
-static char *take_doorbell(struct ivc_listener *l, const char *id, uint32_t *client)
+/* Removes requests/ with whatever is in it (we own it, so we may) and
+ * makes it anew, in one transaction. */
+static int renew_body(struct xst x, uint32_t t, void *arg)
+{
+	const struct ivc_listener *l = arg;
+	char path[192];
+	int err;
+
+	snprintf(path, sizeof path, "%s/requests", ((const struct dlistener *)l->rdv)->base);
+	err = x.ops->store_rm(x.s, t, path);
+	return err && err != -ENOENT ? err : requests_body(x, t, arg);
+}
+
+static void requests_renew(struct ivc_listener *l)
+{
+	l->ctx->ops->lock(l->ctx->plat);
+	ivc__xs_txn(ctx_xs(l->ctx), renew_body, l);
+	l->ctx->ops->unlock(l->ctx->plat);
+}
+
+/* A request id (Appendix B): "<domid>-<nonce>"; the domain id, or -EPROTO. */
+static int parse_id(const char *id, uint32_t *client)
+{
+	char dom[8];
+	size_t n = strcspn(id, "-");
+
+	if (n == 0 || n >= sizeof dom || id[n] != '-' || !ivc__nonce_ok(id + n + 1))
+		return -EPROTO;
+	memcpy(dom, id, n);
+	dom[n] = 0;
+	return ivc__parse_u32(dom, IVC_DOMID_MAX, client);
+}
+
+/* Reads and removes one doorbell, whatever its name (spec 9.3 item 5): 1
+ * if it could not be removed, else 0. *val: its value if the request is
+ * genuine (its id parses, and the domain it names owns the node, which
+ * XenStore will not let anyone forge), else NULL. */
+static int take_doorbell(struct ivc_listener *l, const char *id, uint32_t *client, char **val)
 {
 	struct dlistener *dl = l->rdv;
 	struct ivc_ctx *ctx = l->ctx;
 	struct xst x = ctx_xs(ctx);
 	struct ivc_plat_perm *perms = NULL;
 	unsigned np = 0;
-	char path[256], *val = NULL, *end;
+	bool named = parse_id(id, client) == 0;
+	char path[256];
+	int stuck;
 
-	*client = (uint32_t)strtoul(id, &end, 10);
+	*val = NULL;
 	snprintf(path, sizeof path, "%s/requests/%s", dl->base, id);
 	ctx->ops->lock(ctx->plat);
-	if (x.ops->store_get_perms(x.s, 0, path, &perms, &np))
+	if (named && x.ops->store_get_perms(x.s, 0, path, &perms, &np))
 		perms = NULL;
-	ivc__xs_read(x, 0, path, &val);
-	x.ops->store_rm(x.s, 0, path);
+	if (named)
+		ivc__xs_read(x, 0, path, val);
+	stuck = x.ops->store_rm(x.s, 0, path) == -EACCES;
 	ctx->ops->unlock(ctx->plat);
-	size_t nl = end != id && *end == '-' ? strlen(end + 1) : 0;
-	bool genuine = nl >= 1 && nl <= 16 && strspn(end + 1, "0123456789abcdef") == nl && perms &&
-		       np >= 1 && perms[0].domid == *client && val;
+	bool genuine = named && perms && np >= 1 && perms[0].domid == *client && *val;
 	free(perms);
 	if (!genuine) {
-		free(val);
-		return NULL;
+		free(*val);
+		*val = NULL;
 	}
-	return val;
+	return stuck;
 }
 
 /* Answers one genuine request: refused (type or format), or offered.
@@ -534,13 +626,13 @@ static int answer_request(struct ivc_listener *l, const char *id, uint32_t clien
 	free(val);
 	snprintf(conn, sizeof conn, "%s/conn/%s", dl->base, id);
 	if (!parsed) {
-		refuse(l->ctx, conn, client, "EPROTO");
+		refuse(l, conn, client, "EPROTO");
 		return 0;
 	}
 	if (strcmp(rq.type, t->name) || rq.version != t->version ||
 	    strcmp(rq.mode, t->mode == IVC_STREAM ? "stream" : "message") ||
 	    ivc__dir_parse(rq.dir, &cdir) || !ivc__dirs_fit(l->spec.dir, cdir)) {
-		refuse(l->ctx, conn, client, "EPROTOTYPE");
+		refuse(l, conn, client, "EPROTOTYPE");
 		return 0;
 	}
 	err = offer(l, client, id, &dl->pend[dl->npend]);
@@ -561,7 +653,7 @@ static int take_requests(struct ivc_listener *l)
 	char path[256];
 	unsigned n = 0;
 	char **ents = NULL;
-	int err = 0;
+	int err = 0, stuck = 0;
 
 	snprintf(path, sizeof path, "%s/requests", dl->base);
 	ctx->ops->lock(ctx->plat);
@@ -576,13 +668,18 @@ static int take_requests(struct ivc_listener *l)
 		uint32_t client;
 		char *val;
 
-		if (strlen(ents[i]) > ID_MAX)
-			continue; /* not one of ours: ignore it (it is not removable) */
-		val = take_doorbell(l, ents[i], &client);
-		if (val) /* else forged or vanished: no answer */
+		stuck += take_doorbell(l, ents[i], &client, &val);
+		if (val) /* else forged, malformed or vanished: no answer */
 			err = answer_request(l, ents[i], client, val);
 	}
 	free(ents);
+	/* Entries we may not remove (a domain that made its node unwritable
+	 * to us) would fill requests/ up to XenStore's node size limit and
+	 * lock every client out: start it afresh. The readable ones have
+	 * been taken; a request written meanwhile is lost (its client times
+	 * out), which is the lesser harm. */
+	if (stuck)
+		requests_renew(l);
 	return err;
 }
 
@@ -599,6 +696,7 @@ static int direct_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 		/* Consume the watch events first, so that the listener's fd only
 		 * polls readable for requests that arrive after this point. */
 		ops->store_events(dl->xs);
+		refusals_expire(l, false);
 		err = take_requests(l);
 		if (err)
 			return err;
@@ -614,6 +712,8 @@ static int direct_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 		 * channel, waking now and then to check on the clients. */
 		if (dl->npend && (ms < 0 || ms > LIVENESS_MS))
 			ms = LIVENESS_MS;
+		if (dl->nrefused && (ms < 0 || ms > REFUSAL_MS))
+			ms = REFUSAL_MS;
 		err = ops->waitset_wait(dl->ws, ms);
 		if (err < 0)
 			return err;
@@ -632,6 +732,7 @@ static void direct_unlisten(struct ivc_listener *l)
 		ivc__chan_release(c, true);
 		dl->pend[0] = dl->pend[--dl->npend];
 	}
+	refusals_expire(l, true);
 	ivc__rm_node(l->ctx, dl->base);
 	dlistener_free(l->ctx->ops, dl);
 	l->rdv = NULL;
@@ -661,17 +762,12 @@ static int wait_read(const struct ivc_ctx *ctx, struct xst x, const char *path, 
 	return err;
 }
 
-/* A decimal u32 from B/key: the whole value, nothing else. */
-static int read_u32(struct xst x, const char *dir, const char *key, uint32_t *out)
+/* A number from dir/key, as Appendix B says, at most max. */
+static int read_u32(struct xst x, const char *dir, const char *key, uint32_t max, uint32_t *out)
 {
-	char *v = ivc__xs_get(x, 0, dir, key), *end;
-	int err = 0;
+	char *v = ivc__xs_get(x, 0, dir, key);
+	int err = v ? ivc__parse_u32(v, max, out) : -EPROTO;
 
-	if (!v)
-		return -EPROTO;
-	*out = (uint32_t)strtoul(v, &end, 10);
-	if (end == v || *end)
-		err = -EPROTO;
 	free(v);
 	return err;
 }
@@ -686,6 +782,25 @@ struct client {
 	struct chan_spec spec; /* as advertised */
 };
 
+/* The advertised geometry is one a listener could have made (9.5 item 2):
+ * each ring 0 or a power of two the wire allows, present exactly where
+ * the listener's direction says, max-msg as section 3 says. */
+static bool geometry_ok(const char *mode, enum ivc_dir ldir, const uint32_t ring[2],
+			const uint32_t max[2])
+{
+	struct ivc_core_params p = { .mode = strcmp(mode, "stream") ? IVC_WIRE_MODE_MESSAGE
+								    : IVC_WIRE_MODE_STREAM };
+
+	for (int r = 0; r < 2; r++) {
+		p.order[r] = ivc__order_of(ring[r]);
+		p.max_msg[r] = max[r];
+		if ((ring[r] != 0) != (p.order[r] != 0))
+			return false; /* not a power of two (or 1) */
+	}
+	return (ring[0] != 0) == ((ldir & IVC_OUT) != 0) &&
+	       (ring[1] != 0) == ((ldir & IVC_IN) != 0) && ivc_core_params_check(&p) == 0;
+}
+
 /* Checks the advertisement against what the client wants, and keeps the
  * geometry it promises (the header is checked against it at attach). */
 static int check_service(struct client *k)
@@ -699,11 +814,12 @@ static int check_service(struct client *k)
 	enum ivc_dir d;
 	int err = 0;
 
-	if (!tname || !mode || !ldir || read_u32(k->xs, k->base, "version", &version) ||
-	    read_u32(k->xs, k->base, "ring0-bytes", &ring[0]) ||
-	    read_u32(k->xs, k->base, "ring1-bytes", &ring[1]) ||
-	    read_u32(k->xs, k->base, "ring0-max-msg", &max[0]) ||
-	    read_u32(k->xs, k->base, "ring1-max-msg", &max[1]) || ivc__dir_parse(ldir, &d))
+	if (!tname || !mode || !ldir || read_u32(k->xs, k->base, "version", UINT32_MAX, &version) ||
+	    read_u32(k->xs, k->base, "ring0-bytes", UINT32_MAX, &ring[0]) ||
+	    read_u32(k->xs, k->base, "ring1-bytes", UINT32_MAX, &ring[1]) ||
+	    read_u32(k->xs, k->base, "ring0-max-msg", UINT32_MAX, &max[0]) ||
+	    read_u32(k->xs, k->base, "ring1-max-msg", UINT32_MAX, &max[1]) ||
+	    ivc__dir_parse(ldir, &d) || !geometry_ok(mode, d, ring, max))
 		err = -EPROTO;
 	else if (strcmp(tname, rq->type->name) || version != rq->type->version ||
 		 strcmp(mode, rq->type->mode == IVC_STREAM ? "stream" : "message") ||
@@ -788,7 +904,8 @@ static int ring_doorbell(struct client *k)
 				 { { ctx->domid, IVC_PLAT_PERM_NONE },
 				   { rq->server, IVC_PLAT_PERM_READ | IVC_PLAT_PERM_WRITE } } };
 	err = ivc__xs_txn(k->xs, doorbell_body, &bell);
-	return err == -EACCES ? -ECONNREFUSED : err; /* requests/ not writable: no service */
+	/* requests/ not writable (no service) or full: refused (9.3 item 4). */
+	return err == -EACCES || err == -ENOSPC || err == -E2BIG ? -ECONNREFUSED : err;
 }
 
 /* One look at the answer: 1 with *port and refs (caller frees) once the
@@ -796,7 +913,7 @@ static int ring_doorbell(struct client *k)
  * gone). */
 static int look_for_answer(struct client *k, uint32_t *port, char **refs)
 {
-	char path[224], *v, *end;
+	char path[224], *v;
 	int err;
 
 	v = ivc__xs_get(k->xs, 0, k->offer, "error");
@@ -807,8 +924,8 @@ static int look_for_answer(struct client *k, uint32_t *port, char **refs)
 	}
 	v = ivc__xs_get(k->xs, 0, k->offer, "event-channel");
 	if (v) {
-		*port = (uint32_t)strtoul(v, &end, 10);
-		err = end == v || *end ? -EPROTO : 0;
+		err = ivc__parse_u32(v, UINT32_MAX, port);
+		err = err || *port == 0 ? -EPROTO : 0; /* port 0 is never bound */
 		free(v);
 		*refs = err ? NULL : ivc__xs_get(k->xs, 0, k->offer, "ring-ref");
 		return err ? err : *refs ? 1 : -EPROTO;
@@ -850,15 +967,17 @@ static int await_answer(struct client *k, uint32_t *port, char **refs)
 /* "r0,r1,...": 1 to IVC_WIRE_MAX_CTRL_PAGES decimal references. */
 static int parse_refs(const char *s, uint32_t *refs, uint32_t *n)
 {
-	char *end;
+	char num[12];
 
-	for (*n = 0;; s = end + 1) {
-		if (*n == IVC_WIRE_MAX_CTRL_PAGES)
+	for (*n = 0;; s += strlen(num) + 1) {
+		size_t len = strcspn(s, ",");
+		if (*n == IVC_WIRE_MAX_CTRL_PAGES || len >= sizeof num)
 			return -EPROTO;
-		refs[(*n)++] = (uint32_t)strtoul(s, &end, 10);
-		if (end == s || (*end != ',' && *end))
+		memcpy(num, s, len);
+		num[len] = 0;
+		if (ivc__parse_u32(num, UINT32_MAX, &refs[(*n)++]))
 			return -EPROTO;
-		if (!*end)
+		if (!s[len])
 			return 0;
 	}
 }

@@ -137,6 +137,10 @@ const char *ivc__dir_str(enum ivc_dir d);
 int ivc__dir_parse(const char *s, enum ivc_dir *d);
 bool ivc__dirs_fit(enum ivc_dir listener, enum ivc_dir client);
 uint32_t ivc__order_of(uint32_t bytes);
+int ivc__parse_u32(const char *s, uint32_t max, uint32_t *out);
+bool ivc__nonce_ok(const char *s);
+/* Largest domain id a request may name: DOMID_FIRST_RESERVED - 1. */
+#define IVC_DOMID_MAX 32751u
 
 /* store.c: a XenStore connection as the library uses it, the platform's
  * ops with one of its stores. */

@@ -839,6 +839,110 @@ static void sc_ghost(void)
 	_exit(0); /* the domain dies with the offer unanswered */
 }
 
+/* hostile rendezvous, the honest side (test-api.sh group hostile):
+ *  serve hold SECONDS: a listener of "test.hold" v1 inout message that
+ *    accepts for that long; each client sends one message, checked.
+ *    Prints "held N" (channels served); at least one is expected.
+ *  connect DOM hold: one such client.
+ *  connect DOM expect SERVICE ERRNO: connecting to SERVICE (type
+ *    "test.hostile" v1 message inout) fails with that errno (a number),
+ *    within IVC_TEST_CONNECT_MS.
+ *  connect DOM ring SERVICE NAME VALUE [private]: a raw request, written
+ *    as a client writes one (one transaction, permissions nC,bS), or
+ *    with `private` readable and removable by nobody but us. */
+static const struct ivc_type hold_type = { "test.hold", 1, IVC_MESSAGE };
+
+static void sc_hold(int argc, char **argv)
+{
+	uint8_t b[64];
+	struct ivc_chan *c;
+
+	if (!server) {
+		CHECK_EQ(
+		    ivc_connect(ctx, peer_dom, "hold", &hold_type, IVC_INOUT, NULL, connect_ms, &c),
+		    0);
+		fill(b, 42, 0, sizeof b);
+		CHECK_EQ(ivc_send(c, b, sizeof b, IO_MS), 0);
+		CHECK_EQ(ivc_recv(c, b, sizeof b, IO_MS), -EPIPE); /* the listener closes */
+		CHECK_EQ(ivc_chan_close(c), 0);
+		return;
+	}
+	struct ivc_listener *l;
+	int64_t end = now_ms() + 1000 * (argc > 3 ? atoll(argv[3]) : 10);
+	int held = 0;
+
+	CHECK_EQ(ivc_listen(ctx, "hold", &hold_type, IVC_INOUT, NULL, &l), 0);
+	printf("ready\n");
+	fflush(stdout);
+	while (now_ms() < end) {
+		int err = ivc_accept(l, 200, &c);
+		if (err == -ETIMEDOUT)
+			continue;
+		CHECK_EQ(err, 0);
+		CHECK_EQ(ivc_recv(c, b, sizeof b, IO_MS), (long)sizeof b);
+		if (!check(b, 42, 0, sizeof b))
+			fail("hold: message corrupted");
+		CHECK_EQ(ivc_chan_close(c), 0);
+		held++;
+	}
+	ivc_listener_close(l);
+	printf("held %d\n", held);
+	if (held < 1)
+		fail("hold: no client served");
+}
+
+static void sc_expect(int argc, char **argv)
+{
+	static const struct ivc_type t = { "test.hostile", 1, IVC_MESSAGE };
+	struct ivc_chan *c = NULL;
+	int err;
+
+	if (server || argc < 5)
+		fail("usage: connect DOM expect SERVICE ERRNO");
+	err = ivc_connect(ctx, peer_dom, argv[3], &t, IVC_INOUT, NULL, connect_ms, &c);
+	printf("connect %s: %s\n", argv[3], err ? strerror(-err) : "ok");
+	if (!err)
+		ivc_chan_close(c);
+	CHECK_EQ(err, -atoi(argv[4]));
+}
+
+static void sc_ring(int argc, char **argv)
+{
+	struct xs_handle *xs = xs_open(0);
+	struct xs_permissions perms[2] = { { ivc_domid(ctx), XS_PERM_NONE },
+					   { peer_dom, XS_PERM_READ | XS_PERM_WRITE } };
+	char path[512];
+	bool ok;
+
+	if (server || argc < 6 || !xs)
+		fail("usage: connect DOM ring SERVICE NAME VALUE [private]");
+	snprintf(path, sizeof path, "/local/domain/%u/data/ivc/%s/requests/%s", peer_dom, argv[3],
+		 argv[4]);
+	for (int tries = 0;; tries++) {
+		xs_transaction_t t = xs_transaction_start(xs);
+		ok = t != XBT_NULL && xs_write(xs, t, path, argv[5], strlen(argv[5])) &&
+		     xs_set_permissions(xs, t, path, perms, argc > 6 ? 1 : 2);
+		if (t != XBT_NULL && xs_transaction_end(xs, t, !ok) && ok)
+			break;
+		if (ok && errno == EAGAIN && tries < 100)
+			continue;
+		fail("ring %s: %s", path, strerror(errno));
+	}
+	/* Until the listener has taken it: once this domain is gone,
+	 * XenStore gives its nodes to dom0, and the request is no longer
+	 * this client's. */
+	for (int i = 0; i < 100; i++) {
+		unsigned int len;
+		char *v = xs_read(xs, XBT_NULL, path, &len);
+		free(v);
+		/* Gone reads EACCES: requests/ is not ours to read. */
+		if (!v && (errno == ENOENT || errno == EACCES))
+			break;
+		usleep(50000);
+	}
+	xs_close(xs);
+}
+
 /* Scenarios that take no arguments beyond their name. */
 static const struct {
 	const char *name;
@@ -897,6 +1001,12 @@ int main(int argc, char **argv)
 			argc > 4 && !strcmp(argv[4], "stream") ? IVC_STREAM : IVC_MESSAGE);
 	else if (!strcmp(scenario, "many"))
 		sc_many(argc - 3, argv + 3);
+	else if (!strcmp(scenario, "hold"))
+		sc_hold(argc, argv);
+	else if (!strcmp(scenario, "expect"))
+		sc_expect(argc, argv);
+	else if (!strcmp(scenario, "ring"))
+		sc_ring(argc, argv);
 	else {
 		size_t i = 0;
 		while (i < sizeof plain / sizeof plain[0] && strcmp(plain[i].name, scenario))

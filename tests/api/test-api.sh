@@ -261,8 +261,122 @@ group_hoststop() {
 	fi
 }
 
+# ---- hostile rendezvous (spec Appendix B, 9.3 item 5, 9.4) -------------
+# A fake listener in dom5 written with the real xenstore tools: its
+# advertisement (key=value pairs override the defaults) and, if OFFER_REF
+# is set, an answer to every request with that ring-ref and OFFER_PORT.
+# It runs until $IVC_SIM_DIR/stop-fake exists.
+fake_listener() { # service, key=value...
+	svc=$1
+	shift
+	f=$IVC_SIM_DIR/fake-$svc.sh
+	{
+		echo "B=/local/domain/5/data/ivc/$svc"
+		echo 'xenstore-write "$B" "" && xenstore-chmod "$B" r5 || exit 1'
+		for kv in type=test.hostile version=1 mode=message direction=inout ring0-bytes=8192 \
+			ring1-bytes=8192 ring0-max-msg=4000 ring1-max-msg=4000 "$@"; do
+			printf 'xenstore-write -- "$B/%s" %s\n' "${kv%%=*}" "'${kv#*=}'"
+		done
+		echo 'xenstore-write "$B/requests" "" && xenstore-chmod "$B/requests" w5'
+		echo 'xenstore-write "$B/conn" "" && xenstore-chmod "$B/conn" n5'
+		echo 'xenstore-write "$B/protocol" 1'
+		echo 'while [ ! -e "$IVC_SIM_DIR/stop-fake" ]; do'
+		echo '	for id in $([ -n "${OFFER_REF+x}" ] && xenstore-list "$B/requests" 2>/dev/null); do'
+		echo '		xenstore-rm "$B/requests/$id"'
+		echo '		xenstore-write -- "$B/conn/$id/ring-ref" "$OFFER_REF" "$B/conn/$id/event-channel" "$OFFER_PORT"'
+		echo '		xenstore-chmod -r "$B/conn/$id" n5 "r${id%%-*}"'
+		echo '	done'
+		echo '	sleep 0.05'
+		echo 'done'
+	} >"$f"
+	rm -f "$IVC_SIM_DIR/stop-fake"
+	LIMIT=120 dom 5 sh "$f" &
+	fake=$!
+	for _k in $(seq 100); do xs0 xenstore-exists "/local/domain/5/data/ivc/$svc/protocol" && return; sleep 0.05; done
+}
+fake_stop() { touch "$IVC_SIM_DIR/stop-fake"; wait $fake; }
+xs0() { XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock "$@"; }
+# expect WHAT SERVICE ERRNO: a client in dom6 connecting to dom5's SERVICE
+# fails with ERRNO (a number).
+expect() {
+	out=$(IVC_TEST_CONNECT_MS=3000 LIMIT=30 dom 6 "$PEER" connect 5 expect "$2" "$3" 2>&1)
+	rc=$?
+	check "$1: $(echo "$out" | sed -n 's/^connect [^:]*: //p' | head -n 1)" [ $rc = 0 ]
+}
+
+group_hostile() {
+	ETIMEDOUT=110 EPROTO=71
+	# Advertisements: the baseline parses (nobody answers: ETIMEDOUT),
+	# every bent number is EPROTO before anything is written.
+	fake_listener ok
+	expect "advertisement well formed (baseline)" ok $ETIMEDOUT
+	fake_stop
+	i=0
+	for kv in ring0-bytes=4294971392 "ring0-bytes= 8192" ring0-bytes=+8192 ring0-bytes=08192 \
+		ring0-bytes=8192x ring0-bytes=-8192 ring0-bytes= version=4294967297 version=01 \
+		ring0-bytes=12288 ring0-bytes=2048 ring0-max-msg=8190 direction=in; do
+		i=$((i + 1))
+		fake_listener bad$i "$kv"
+		expect "advertisement $kv: refused before ringing" bad$i $EPROTO
+		check "advertisement $kv: nothing written in its requests/" \
+			[ -z "$(xs0 xenstore-list /local/domain/5/data/ivc/bad$i/requests)" ]
+		fake_stop
+	done
+	# Offers: a bent ring-ref or event-channel is EPROTO, nothing mapped.
+	for ref_port in "4294967304 5" "-1 5" "8, 5" ",8 5" "8 4294967301" "8 0" "8 +5" "8 05"; do
+		i=$((i + 1))
+		OFFER_REF=${ref_port% *} OFFER_PORT=${ref_port#* } fake_listener offer$i
+		expect "offer ring-ref=${ref_port% *} event-channel=${ref_port#* }" offer$i $EPROTO
+		fake_stop
+	done
+	check "hostile advertisements and offers: nothing left" clean
+
+	# Requests to a real listener (dom1, "hold"): each taken away, none
+	# answered unless genuine, and the service still works afterwards.
+	out=$(mktemp "$IVC_SIM_DIR/hold.XXXX")
+	dom 1 "$PEER" serve hold 40 >"$out" 2>&1 & a=$!
+	for _k in $(seq 200); do grep -q ready "$out" && break; sleep 0.05; done
+	B=/local/domain/1/data/ivc/hold
+	ring() { LIMIT=30 dom 3 "$PEER" connect 1 ring hold "$@" >/dev/null; }
+	gone() { for _k in $(seq 60); do xs0 xenstore-exists "$1" || return 0; sleep 0.05; done; return 1; }
+	appears() { for _k in $(seq 60); do xs0 xenstore-exists "$1" && return 0; sleep 0.05; done; return 1; }
+	good="type=test.hold version=1 mode=message dir=inout"
+	for name in 4294967299-1 3-01 3-ABC 03-1 3-12345678901234567 3- -1 \
+		3-1-1 "$(printf 'x%.0s' $(seq 60))"; do
+		ring "$name" "$good"
+		check "request $name: removed" gone "$B/requests/$name"
+		sleep 0.1 # an answer would follow the removal at once
+		check "request $name: not answered" sh -c "! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists '$B/conn/$name'"
+	done
+	ring 3-a "type=test.hold version=4294967297 mode=message dir=inout"
+	appears "$B/conn/3-a/error"
+	v=$(xs0 xenstore-read "$B/conn/3-a/error" 2>&1)
+	check "request version 4294967297: refused EPROTO ($v)" [ "$v" = EPROTO ]
+	ring 3-b "type=test.hold  version=1 mode=message dir=inout"
+	appears "$B/conn/3-b/error"
+	v=$(xs0 xenstore-read "$B/conn/3-b/error" 2>&1)
+	check "request with two spaces: refused EPROTO ($v)" [ "$v" = EPROTO ]
+	# One the listener may not remove: requests/ is renewed, and empty.
+	ring 3-c "$good" private
+	check "unremovable request: requests/ renewed without it" gone "$B/requests/3-c"
+	check "requests/ still writable by everyone" sh -c \
+		"XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-ls -p '$B' | grep '^requests ' | grep -q '(w1)'"
+	# Many mismatching requests: refusals stay bounded (9.4).
+	LIMIT=60 dom 3 sh -c "for i in \$(seq 1 150); do '$PEER' connect 1 ring hold 3-1\$i 'type=other version=1 mode=message dir=inout' || exit 1; done"
+	sleep 1
+	n=$(xs0 xenstore-list "$B/conn" | wc -l)
+	check "150 refused requests: $n refusals kept (at most 64)" [ "$n" -le 64 ]
+	# The service still serves a genuine client.
+	LIMIT=30 dom 4 "$PEER" connect 1 hold
+	check "a genuine client after all that is served" [ $? = 0 ]
+	wait $a
+	ra=$?
+	check "the listener served and ended: $(tail -n 1 "$out")" [ $ra = 0 ]
+	check "hostile requests: nothing left" clean
+}
+
 ALL="dirmode sizes bulk mismatch inflight timeouts ghost dom0-client bigwrite many kill poller destroy
-anytime watch-quota hoststop"
+anytime watch-quota hoststop hostile"
 [ "$GROUP" = all ] && groups=$ALL || groups=$GROUP
 for g in $groups; do
 	case " $(echo $ALL) " in
