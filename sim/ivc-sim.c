@@ -42,18 +42,37 @@
 static const char *dir;
 static struct simd_msg *msg;
 
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv); /* the arguments after the name */
+	const char *args, *help;
+};
+static const struct command commands[];
+static const size_t ncommands;
+static const struct command *current; /* the one running: its usage */
+
+static void command_usage(FILE *f, const struct command *c, bool help)
+{
+	fprintf(f, "usage: ivc-sim %s%s%s\n", c->name, *c->args ? " " : "", c->args);
+	if (help)
+		fprintf(f, "%s\n", c->help);
+}
+
+/* The running command's usage, or all of them. */
 static void usage(FILE *f)
 {
+	if (current) {
+		command_usage(f, current, f == stdout);
+		return;
+	}
+	for (size_t i = 0; i < ncommands; i++)
+		if (commands[i].args)
+			fprintf(f, "%s ivc-sim %s%s%s\n", i ? "      " : "usage:", commands[i].name,
+				*commands[i].args ? " " : "", commands[i].args);
 	fprintf(f,
-		"usage: ivc-sim start [--owner PID]\n"
-		"       ivc-sim stop\n"
-		"       ivc-sim run --domid N [--name NAME] -- CMD [ARGS...]\n"
-		"       ivc-sim destroy DOMID\n"
-		"       ivc-sim kill [-s SIGNAL] DOMID\n"
-		"       ivc-sim ls\n"
-		"       ivc-sim stats [--json]\n"
 		"State directory: $IVC_SIM_DIR (default %s)\n"
-		"Owner of a new host: --owner, else $IVC_SIM_OWNER (none if unset)\n",
+		"Owner of a new host: --owner, else $IVC_SIM_OWNER (none if unset)\n"
+		"ivc-sim help COMMAND (or COMMAND --help) tells more.\n",
 		SIMD_DEFAULT_DIR);
 }
 
@@ -480,23 +499,48 @@ static int cmd_stats(int argc, char **argv)
 	return cmd_text(SIMD_STATS, json);
 }
 
-static int cmd_help(int argc, char **argv)
+static const struct command *find_command(const char *name)
 {
-	(void)argc;
-	(void)argv;
-	usage(stdout);
-	return 0;
+	for (size_t i = 0; i < ncommands; i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv); /* the arguments after the name */
-} commands[] = {
-	{ "start", cmd_start },     { "stop", cmd_stop }, { "run", cmd_run },
-	{ "destroy", cmd_destroy }, { "kill", cmd_kill }, { "ls", cmd_ls },
-	{ "stats", cmd_stats },     { "help", cmd_help }, { "--help", cmd_help },
-	{ "-h", cmd_help },
+static int cmd_help(int argc, char **argv)
+{
+	const struct command *c = argc == 1 ? find_command(argv[0]) : NULL;
+
+	if (c && c->args)
+		command_usage(stdout, c, true);
+	else
+		usage(stdout);
+	return argc > 1 || (argc == 1 && (!c || !c->args)) ? 2 : 0;
+}
+
+static const struct command commands[] = {
+	{ "start", cmd_start, "[--owner PID]",
+	  "Starts a simulated host in the background (ivc-simd and ivc-xenstored) and returns\n"
+	  "once it is ready. With an owner (--owner, or $IVC_SIM_OWNER), the host stops by\n"
+	  "itself when that process exits." },
+	{ "stop", cmd_stop, "", "Kills every domain, ends the host and removes its sockets." },
+	{ "run", cmd_run, "--domid N [--name NAME] -- CMD [ARGS...]",
+	  "Runs CMD as domain N (N > 0 is created, and dies when CMD exits in any way;\n"
+	  "N = 0 runs it as a dom0 process). Exits with CMD's status." },
+	{ "destroy", cmd_destroy, "DOMID",
+	  "Destroys a domain as `xl destroy` does: its processes are killed and no\n"
+	  "unmap-notify of theirs runs." },
+	{ "kill", cmd_kill, "[-s SIGNAL] DOMID",
+	  "Sends SIGNAL (default KILL) to the domain's processes, as a crash inside it\n"
+	  "would: their unmap-notify runs." },
+	{ "ls", cmd_ls, "", "Lists the live domains." },
+	{ "stats", cmd_stats, "[--json]",
+	  "Grants, mappings, event channels, XenStore nodes and watches per domain." },
+	{ "help", cmd_help, "[COMMAND]", "Tells how to use ivc-sim, or one of its commands." },
+	{ "--help", cmd_help, NULL, NULL },
+	{ "-h", cmd_help, NULL, NULL },
 };
+static const size_t ncommands = sizeof commands / sizeof commands[0];
 
 int main(int argc, char **argv)
 {
@@ -506,10 +550,16 @@ int main(int argc, char **argv)
 		return 1;
 	if (argc < 2)
 		return usage(stderr), 2;
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 2, argv + 2);
-	fprintf(stderr, "ivc-sim: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return 2;
+	const struct command *c = find_command(argv[1]);
+	if (!c) {
+		fprintf(stderr, "ivc-sim: unknown command '%s'\n", argv[1]);
+		usage(stderr);
+		return 2;
+	}
+	if (c->args && argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+		command_usage(stdout, c, true);
+		return 0;
+	}
+	current = c->args && c->fn != cmd_help ? c : NULL;
+	return c->fn(argc - 2, argv + 2);
 }

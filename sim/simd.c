@@ -648,7 +648,7 @@ static void domain_destroy(struct domain *d)
 		if (c && c->domid == d->domid && c->kind == C_HOST)
 			c->silent = !hung_up(c->fd);
 	}
-	if (d->pgid > 0)
+	if (d->pgid > 1) /* never kill(-1): every process we may signal */
 		kill(-d->pgid, SIGKILL);
 	for (int i = 0; i < MAX_CONNS; i++) {
 		struct conn *c = conns[i];
@@ -775,6 +775,7 @@ static int do_ls(void)
 struct dstat {
 	uint32_t domid;
 	long grants, mappings, evtchns, nodes, watches;
+	long xs_conns, host_conns; /* connections to XenStore and to us */
 };
 
 static struct dstat *stat_slot(struct dstat *st, int *n, uint32_t domid)
@@ -825,6 +826,10 @@ static int do_stats(bool json)
 	for (struct alloc *al = allocs; al; al = al->next)
 		if ((s = stat_slot(st, &n, al->domid)))
 			s->grants += al->npages;
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (conns[i] && conns[i]->kind == C_HOST &&
+		    (s = stat_slot(st, &n, conns[i]->domid)))
+			s->host_conns++;
 	for (struct mapping *m = mappings; m; m = m->next)
 		if ((s = stat_slot(st, &n, m->domid)))
 			s->mappings += m->npages;
@@ -839,13 +844,15 @@ static int do_stats(bool json)
 	for (int i = 0; i < n; i++) {
 		st[i].nodes = json_num(js, st[i].domid, "nodes");
 		st[i].watches = json_num(js, st[i].domid, "watches");
+		st[i].xs_conns = json_num(js, st[i].domid, "connections");
 	}
 	free(js);
 	if (json)
 		o += (size_t)snprintf(out + o, sizeof out - o, "{\"domains\":[");
 	else
-		o += (size_t)snprintf(out + o, sizeof out - o, "%-6s %8s %8s %8s %8s %8s\n",
-				      "DOMID", "GRANTS", "MAPPED", "EVTCHNS", "XSNODES", "WATCHES");
+		o += (size_t)snprintf(out + o, sizeof out - o, "%-6s %8s %8s %8s %8s %8s %8s %8s\n",
+				      "DOMID", "GRANTS", "MAPPED", "EVTCHNS", "XSNODES", "WATCHES",
+				      "XSCONNS", "HOSTCONN");
 	for (int i = 0; i < n && o < sizeof out - 256; i++) {
 		s = &st[i];
 		if (json)
@@ -853,14 +860,16 @@ static int do_stats(bool json)
 			    out + o, sizeof out - o,
 			    "%s{\"domid\":%u,\"live\":%s,\"grants\":%ld,"
 			    "\"mappings\":%ld,\"evtchns\":%ld,\"xs_nodes\":%ld,"
-			    "\"xs_watches\":%ld}",
+			    "\"xs_watches\":%ld,\"xs_connections\":%ld,\"host_connections\":%ld}",
 			    i ? "," : "", s->domid,
 			    s->domid == 0 || dom_live(s->domid) ? "true" : "false", s->grants,
-			    s->mappings, s->evtchns, s->nodes, s->watches);
+			    s->mappings, s->evtchns, s->nodes, s->watches, s->xs_conns,
+			    s->host_conns);
 		else
-			o += (size_t)snprintf(
-			    out + o, sizeof out - o, "%-6u %8ld %8ld %8ld %8ld %8ld\n", s->domid,
-			    s->grants, s->mappings, s->evtchns, s->nodes, s->watches);
+			o += (size_t)snprintf(out + o, sizeof out - o,
+					      "%-6u %8ld %8ld %8ld %8ld %8ld %8ld %8ld\n", s->domid,
+					      s->grants, s->mappings, s->evtchns, s->nodes,
+					      s->watches, s->xs_conns, s->host_conns);
 	}
 	if (json)
 		snprintf(out + o, sizeof out - o, "]}\n");
@@ -1189,7 +1198,7 @@ static int op_domain_kill(struct conn *c, struct out *o)
 		return err;
 	if (req->a[1] < 1 || req->a[1] > 64)
 		return -EINVAL;
-	if (d->pgid <= 0)
+	if (d->pgid <= 1)
 		return -EAGAIN; /* `ivc-sim run` has not told us yet */
 	return kill(-d->pgid, (int)req->a[1]) ? -errno : 0;
 }

@@ -314,46 +314,6 @@ static int direct_listener_fd(const struct ivc_listener *l)
 
 /* ---- listener: requests and offers ---------------------------------- */
 
-/* A request: "type=<name> version=<n> mode=<m> dir=<d>". */
-struct request {
-	char type[NAME_MAX_LEN + 1];
-	uint32_t version;
-	char mode[16], dir[16];
-};
-
-/* One "<key>=<value>" field, then a single space or the end of the
- * string: its value copied (at most cap - 1 bytes, else -EPROTO). */
-static const char *field(const char *s, const char *key, char *val, size_t cap)
-{
-	size_t k = strlen(key), n;
-
-	if (!s || strncmp(s, key, k) || s[k] != '=')
-		return NULL;
-	s += k + 1;
-	n = strcspn(s, " ");
-	if (n == 0 || n >= cap)
-		return NULL;
-	memcpy(val, s, n);
-	val[n] = 0;
-	s += n;
-	return *s == ' ' && s[1] ? s + 1 : *s ? NULL : s;
-}
-
-/* Exactly "type=<name> version=<n> mode=<m> dir=<d>" (spec 9.3 item 4),
- * the version a number as Appendix B says. */
-static int parse_request(const char *s, struct request *rq)
-{
-	char version[16];
-
-	s = field(s, "type", rq->type, sizeof rq->type);
-	s = field(s, "version", version, sizeof version);
-	s = field(s, "mode", rq->mode, sizeof rq->mode);
-	s = field(s, "dir", rq->dir, sizeof rq->dir);
-	if (!s || *s)
-		return -EPROTO;
-	return ivc__parse_u32(version, UINT32_MAX, &rq->version);
-}
-
 /* The answer to one request: an offer (keys) or a refusal, readable by the
  * client only. */
 struct answer {
@@ -546,14 +506,30 @@ static void requests_restore(struct ivc_listener *l)
 }
 
 /* Removes requests/ with whatever is in it (we own it, so we may) and
- * makes it anew, in one transaction. */
+ * makes it anew, in one transaction; unless an entry we may read is in
+ * it: a request that arrived after our pass (clients write theirs in one
+ * transaction, readable to us from the start). Then -EALREADY: the watch
+ * brings another pass, which takes it first. So junk costs no genuine
+ * request. */
 static int renew_body(struct xst x, uint32_t t, void *arg)
 {
 	const struct ivc_listener *l = arg;
-	char path[192];
+	char path[192], entry[512], **ents = NULL, *v;
+	unsigned n = 0;
 	int err;
 
 	snprintf(path, sizeof path, "%s/requests", ((const struct dlistener *)l->rdv)->base);
+	if (!x.ops->store_dir(x.s, t, path, &ents, &n)) {
+		for (unsigned i = 0; i < n; i++) {
+			int len = snprintf(entry, sizeof entry, "%s/%s", path, ents[i]);
+			if (len < 0 || (size_t)len >= sizeof entry || ivc__xs_read(x, t, entry, &v))
+				continue;
+			free(v);
+			free(ents);
+			return -EALREADY;
+		}
+		free(ents);
+	}
 	err = x.ops->store_rm(x.s, t, path);
 	return err && err != -ENOENT ? err : requests_body(x, t, arg);
 }
@@ -563,19 +539,6 @@ static void requests_renew(struct ivc_listener *l)
 	l->ctx->ops->lock(l->ctx->plat);
 	ivc__xs_txn(ctx_xs(l->ctx), renew_body, l);
 	l->ctx->ops->unlock(l->ctx->plat);
-}
-
-/* A request id (Appendix B): "<domid>-<nonce>"; the domain id, or -EPROTO. */
-static int parse_id(const char *id, uint32_t *client)
-{
-	char dom[8];
-	size_t n = strcspn(id, "-");
-
-	if (n == 0 || n >= sizeof dom || id[n] != '-' || !ivc__nonce_ok(id + n + 1))
-		return -EPROTO;
-	memcpy(dom, id, n);
-	dom[n] = 0;
-	return ivc__parse_u32(dom, IVC_DOMID_MAX, client);
 }
 
 /* Reads and removes one doorbell, whatever its name (spec 9.3 item 5): 1
@@ -589,12 +552,14 @@ static int take_doorbell(struct ivc_listener *l, const char *id, uint32_t *clien
 	struct xst x = ctx_xs(ctx);
 	struct ivc_plat_perm *perms = NULL;
 	unsigned np = 0;
-	bool named = parse_id(id, client) == 0;
+	bool named = ivc__parse_id(id, client) == 0;
 	char path[256];
-	int stuck;
+	int stuck, len;
 
 	*val = NULL;
-	snprintf(path, sizeof path, "%s/requests/%s", dl->base, id);
+	len = snprintf(path, sizeof path, "%s/requests/%s", dl->base, id);
+	if (len < 0 || (size_t)len >= sizeof path)
+		return 1; /* a name too long to address: only renewal removes it */
 	ctx->ops->lock(ctx->plat);
 	if (named && x.ops->store_get_perms(x.s, 0, path, &perms, &np))
 		perms = NULL;
@@ -617,10 +582,10 @@ static int answer_request(struct ivc_listener *l, const char *id, uint32_t clien
 {
 	struct dlistener *dl = l->rdv;
 	const struct ivc_type *t = &l->spec.type;
-	struct request rq;
+	struct ivc_request rq;
 	char conn[224];
 	enum ivc_dir cdir;
-	bool parsed = parse_request(val, &rq) == 0;
+	bool parsed = ivc__parse_request(val, &rq) == 0;
 	int err;
 
 	free(val);
@@ -712,8 +677,12 @@ static int direct_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 		 * channel, waking now and then to check on the clients. */
 		if (dl->npend && (ms < 0 || ms > LIVENESS_MS))
 			ms = LIVENESS_MS;
-		if (dl->nrefused && (ms < 0 || ms > REFUSAL_MS))
-			ms = REFUSAL_MS;
+		if (dl->nrefused) { /* wake when the oldest refusal is due */
+			int64_t due = dl->refused[0].until - ivc__now_ms(l->ctx);
+			int dms = due < 0 ? 0 : due > REFUSAL_MS ? REFUSAL_MS : (int)due;
+			if (ms < 0 || ms > dms)
+				ms = dms;
+		}
 		err = ops->waitset_wait(dl->ws, ms);
 		if (err < 0)
 			return err;
@@ -964,30 +933,12 @@ static int await_answer(struct client *k, uint32_t *port, char **refs)
 	return err < 0 ? err : 0;
 }
 
-/* "r0,r1,...": 1 to IVC_WIRE_MAX_CTRL_PAGES decimal references. */
-static int parse_refs(const char *s, uint32_t *refs, uint32_t *n)
-{
-	char num[12];
-
-	for (*n = 0;; s += strlen(num) + 1) {
-		size_t len = strcspn(s, ",");
-		if (*n == IVC_WIRE_MAX_CTRL_PAGES || len >= sizeof num)
-			return -EPROTO;
-		memcpy(num, s, len);
-		num[len] = 0;
-		if (ivc__parse_u32(num, UINT32_MAX, &refs[(*n)++]))
-			return -EPROTO;
-		if (!s[len])
-			return 0;
-	}
-}
-
 static int attach(struct client *k, uint32_t port, const char *rs, struct ivc_chan **out)
 {
 	uint32_t refs[IVC_WIRE_MAX_CTRL_PAGES], n;
 	struct dchan *d;
 	struct ivc_chan *c;
-	int err = parse_refs(rs, refs, &n);
+	int err = ivc__parse_refs(rs, refs, &n);
 
 	if (err)
 		return err;

@@ -137,8 +137,18 @@ const char *ivc__dir_str(enum ivc_dir d);
 int ivc__dir_parse(const char *s, enum ivc_dir *d);
 bool ivc__dirs_fit(enum ivc_dir listener, enum ivc_dir client);
 uint32_t ivc__order_of(uint32_t bytes);
+
+/* parse.c: spec Appendix B. 0 or -EPROTO (nonce_ok: true or false). */
 int ivc__parse_u32(const char *s, uint32_t max, uint32_t *out);
 bool ivc__nonce_ok(const char *s);
+int ivc__parse_id(const char *id, uint32_t *client); /* "<domid>-<nonce>" */
+struct ivc_request {
+	char type[NAME_MAX_LEN + 1];
+	uint32_t version;
+	char mode[16], dir[16];
+};
+int ivc__parse_request(const char *s, struct ivc_request *rq);
+int ivc__parse_refs(const char *s, uint32_t *refs, uint32_t *n); /* n <= 9 */
 /* Largest domain id a request may name: DOMID_FIRST_RESERVED - 1. */
 #define IVC_DOMID_MAX 32751u
 

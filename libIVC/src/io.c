@@ -40,10 +40,11 @@ static long core_op(struct ivc_chan *c, enum op op, struct io *io)
 static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 {
 	bool tx = op == OP_SEND || op == OP_SENDV || op == OP_WRITE || op == OP_RESERVE;
-	int64_t deadline = ivc__deadline_of(c->ctx, timeout_ms);
+	int64_t deadline;
 
 	if (!c)
 		return -EINVAL;
+	deadline = ivc__deadline_of(c->ctx, timeout_ms);
 	for (;;) {
 		long r = core_op(c, op, io);
 		int w;

@@ -85,38 +85,3 @@ uint32_t ivc__order_of(uint32_t bytes)
 		o++;
 	return (1u << o) == bytes ? o : 0;
 }
-
-/* The one parser for numbers read from XenStore (spec, Appendix B):
- * decimal digits only, no sign, no spaces, no leading zero unless the
- * number is 0, the whole string, at most `max`. 0, or -EPROTO. */
-int ivc__parse_u32(const char *s, uint32_t max, uint32_t *out)
-{
-	uint64_t v = 0;
-	size_t n = 0;
-
-	if (!s || !*s || (s[0] == '0' && s[1]))
-		return -EPROTO;
-	for (; s[n]; n++) {
-		if (s[n] < '0' || s[n] > '9' || n >= 10)
-			return -EPROTO;
-		v = v * 10 + (uint64_t)(s[n] - '0');
-	}
-	if (v > max)
-		return -EPROTO;
-	*out = (uint32_t)v;
-	return 0;
-}
-
-/* A nonce (Appendix B): 1 to 16 lowercase hexadecimal digits, no leading
- * zero unless it is 0, the whole string. */
-bool ivc__nonce_ok(const char *s)
-{
-	size_t n = 0;
-
-	if (!s || !*s || (s[0] == '0' && s[1]))
-		return false;
-	for (; s[n]; n++)
-		if (n >= 16 || !((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return false;
-	return true;
-}

@@ -5,8 +5,10 @@
 #include "internal.h"
 
 /* Clears what is pending: 0, or the platform's error where its event
- * device has gone for good (the sim host stopped; on Xen it never does).
- * Such a device polls readable forever, so waiting on it would spin. */
+ * device has gone for good (the sim host stopped: ESRCH; on Xen it never
+ * does). Such a device polls readable forever, so waiting on it would
+ * spin. Other errors (a transient failure to recover an overflowed queue)
+ * are left to the next round, as before. */
 int ivc__drain_events(struct ivc_chan *c)
 {
 	uint32_t port;
@@ -16,7 +18,7 @@ int ivc__drain_events(struct ivc_chan *c)
 		c->ctx->ops->evtchn_unmask(c->plat, port);
 		c->notify_rx++;
 	}
-	return r == -EAGAIN ? 0 : r;
+	return r == -ESRCH || r == -EPIPE || r == -ECONNRESET || r == -EBADF ? r : 0;
 }
 
 int ivc__kick(struct ivc_chan *c)

@@ -906,41 +906,105 @@ static void sc_expect(int argc, char **argv)
 	CHECK_EQ(err, -atoi(argv[4]));
 }
 
-static void sc_ring(int argc, char **argv)
+/* Writes one raw request as a client writes one (one transaction), with
+ * permissions nC,bS, or nC only (`private`: nobody else may read or
+ * remove it). */
+static void ring_one(struct xs_handle *xs, const char *path, const char *val, bool private)
 {
-	struct xs_handle *xs = xs_open(0);
 	struct xs_permissions perms[2] = { { ivc_domid(ctx), XS_PERM_NONE },
 					   { peer_dom, XS_PERM_READ | XS_PERM_WRITE } };
-	char path[512];
-	bool ok;
 
-	if (server || argc < 6 || !xs)
-		fail("usage: connect DOM ring SERVICE NAME VALUE [private]");
-	snprintf(path, sizeof path, "/local/domain/%u/data/ivc/%s/requests/%s", peer_dom, argv[3],
-		 argv[4]);
 	for (int tries = 0;; tries++) {
 		xs_transaction_t t = xs_transaction_start(xs);
-		ok = t != XBT_NULL && xs_write(xs, t, path, argv[5], strlen(argv[5])) &&
-		     xs_set_permissions(xs, t, path, perms, argc > 6 ? 1 : 2);
+		bool ok = t != XBT_NULL && xs_write(xs, t, path, val, strlen(val)) &&
+			  xs_set_permissions(xs, t, path, perms, private ? 1 : 2);
 		if (t != XBT_NULL && xs_transaction_end(xs, t, !ok) && ok)
-			break;
+			return;
 		if (ok && errno == EAGAIN && tries < 100)
 			continue;
 		fail("ring %s: %s", path, strerror(errno));
 	}
-	/* Until the listener has taken it: once this domain is gone,
-	 * XenStore gives its nodes to dom0, and the request is no longer
-	 * this client's. */
-	for (int i = 0; i < 100; i++) {
-		unsigned int len;
-		char *v = xs_read(xs, XBT_NULL, path, &len);
-		free(v);
-		/* Gone reads EACCES: requests/ is not ours to read. */
-		if (!v && (errno == ENOENT || errno == EACCES))
-			break;
-		usleep(50000);
+}
+
+/* connect DOM ring SERVICE NAME VALUE [private|shared [COUNT]]: COUNT
+ * requests named NAME<i in hex> (one, named NAME, by default), then waits
+ * until the listener has taken them all: once this domain is gone,
+ * XenStore gives its nodes to dom0 and they are no longer this client's. */
+static void sc_ring(int argc, char **argv)
+{
+	struct xs_handle *xs = xs_open(0);
+	bool private = argc > 6 && !strcmp(argv[6], "private");
+	int count = argc > 7 ? atoi(argv[7]) : 1;
+	char base[256], path[1024];
+
+	if (server || argc < 6 || !xs || count < 1)
+		fail("usage: connect DOM ring SERVICE NAME VALUE [private|shared [COUNT]]");
+	snprintf(base, sizeof base, "/local/domain/%u/data/ivc/%s/requests", peer_dom, argv[3]);
+	for (int k = 0; k < count; k++) {
+		if (count == 1)
+			snprintf(path, sizeof path, "%s/%s", base, argv[4]);
+		else
+			snprintf(path, sizeof path, "%s/%s%x", base, argv[4], k);
+		ring_one(xs, path, argv[5], private);
+	}
+	for (int k = 0; k < count; k++) {
+		if (count == 1)
+			snprintf(path, sizeof path, "%s/%s", base, argv[4]);
+		else
+			snprintf(path, sizeof path, "%s/%s%x", base, argv[4], k);
+		for (int i = 0; i < 100; i++) {
+			unsigned int len;
+			char *v = xs_read(xs, XBT_NULL, path, &len);
+			free(v);
+			/* Gone reads EACCES: requests/ is not ours to read. */
+			if (!v && (errno == ENOENT || errno == EACCES))
+				break;
+			usleep(50000);
+		}
 	}
 	xs_close(xs);
+}
+
+/* fds N: N channels open at once between the two sides; each prints its
+ * descriptor count ("fds K"), then "ready", holds them 2 s (for the host's
+ * statistics) and closes them. What a context costs per channel. */
+static int count_fds(void)
+{
+	char path[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 65536; fd++) {
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+static void sc_fds(int argc, char **argv)
+{
+	static const struct ivc_type t = { "test.fds", 1, IVC_MESSAGE };
+	struct ivc_opts o = { .tx_ring = 4096, .rx_ring = 4096, .max_msg = 0 };
+	int n = argc > 3 ? atoi(argv[3]) : 10, base = count_fds();
+	struct ivc_chan **c = calloc((size_t)n, sizeof *c);
+	struct ivc_listener *l = NULL;
+
+	if (!c)
+		fail("out of memory");
+	if (server)
+		CHECK_EQ(ivc_listen(ctx, "fds", &t, IVC_INOUT, &o, &l), 0);
+	for (int i = 0; i < n; i++)
+		CHECK_EQ(server ? ivc_accept(l, connect_ms, &c[i])
+				: ivc_connect(ctx, peer_dom, "fds", &t, IVC_INOUT, NULL, connect_ms,
+					      &c[i]),
+			 0);
+	printf("fds %d (%d before the channels)\nready\n", count_fds(), base);
+	fflush(stdout);
+	usleep(2000000);
+	for (int i = 0; i < n; i++)
+		CHECK_EQ(ivc_chan_close(c[i]), 0);
+	if (l)
+		ivc_listener_close(l);
+	free(c);
 }
 
 /* Scenarios that take no arguments beyond their name. */
@@ -1007,6 +1071,8 @@ int main(int argc, char **argv)
 		sc_expect(argc, argv);
 	else if (!strcmp(scenario, "ring"))
 		sc_ring(argc, argv);
+	else if (!strcmp(scenario, "fds"))
+		sc_fds(argc, argv);
 	else {
 		size_t i = 0;
 		while (i < sizeof plain / sizeof plain[0] && strcmp(plain[i].name, scenario))

@@ -317,9 +317,8 @@ group_hostile() {
 		ring0-bytes=12288 ring0-bytes=2048 ring0-max-msg=8190 direction=in; do
 		i=$((i + 1))
 		fake_listener bad$i "$kv"
+		# EPROTO, not ETIMEDOUT: refused before ringing (9.5 item 2).
 		expect "advertisement $kv: refused before ringing" bad$i $EPROTO
-		check "advertisement $kv: nothing written in its requests/" \
-			[ -z "$(xs0 xenstore-list /local/domain/5/data/ivc/bad$i/requests)" ]
 		fake_stop
 	done
 	# Offers: a bent ring-ref or event-channel is EPROTO, nothing mapped.
@@ -342,11 +341,12 @@ group_hostile() {
 	appears() { for _k in $(seq 60); do xs0 xenstore-exists "$1" && return 0; sleep 0.05; done; return 1; }
 	good="type=test.hold version=1 mode=message dir=inout"
 	for name in 4294967299-1 3-01 3-ABC 03-1 3-12345678901234567 3- -1 \
-		3-1-1 "$(printf 'x%.0s' $(seq 60))"; do
+		3-1-1 "$(printf 'x%.0s' $(seq 60))" "$(printf 'y%.0s' $(seq 300))"; do
 		ring "$name" "$good"
-		check "request $name: removed" gone "$B/requests/$name"
+		short=$(echo "$name" | cut -c 1-24)
+		check "request $short: removed" gone "$B/requests/$name"
 		sleep 0.1 # an answer would follow the removal at once
-		check "request $name: not answered" sh -c "! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists '$B/conn/$name'"
+		check "request $short: not answered" sh -c "! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists '$B/conn/$name'"
 	done
 	ring 3-a "type=test.hold version=4294967297 mode=message dir=inout"
 	appears "$B/conn/3-a/error"
@@ -361,11 +361,16 @@ group_hostile() {
 	check "unremovable request: requests/ renewed without it" gone "$B/requests/3-c"
 	check "requests/ still writable by everyone" sh -c \
 		"XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-ls -p '$B' | grep '^requests ' | grep -q '(w1)'"
-	# Many mismatching requests: refusals stay bounded (9.4).
-	LIMIT=60 dom 3 sh -c "for i in \$(seq 1 150); do '$PEER' connect 1 ring hold 3-1\$i 'type=other version=1 mode=message dir=inout' || exit 1; done"
-	sleep 1
+	# Many mismatching requests at once: refusals stay bounded (9.4). All
+	# 150 are answered within far less than the 10 s a refusal lasts, so
+	# the count shows the bound, not the expiry.
+	t0=$("$PEER" now)
+	LIMIT=60 dom 3 "$PEER" connect 1 ring hold 3-1 "type=other version=1 mode=message dir=inout" shared 150
+	t1=$("$PEER" now)
+	sleep 0.2 # the last answer follows the last removal
 	n=$(xs0 xenstore-list "$B/conn" | wc -l)
-	check "150 refused requests: $n refusals kept (at most 64)" [ "$n" -le 64 ]
+	check "150 refused requests in $((t1 - t0)) ms: $n refusals kept (64 expected)" \
+		[ "$n" = 64 -a $((t1 - t0)) -lt 9000 ]
 	# The service still serves a genuine client.
 	LIMIT=30 dom 4 "$PEER" connect 1 hold
 	check "a genuine client after all that is served" [ $? = 0 ]

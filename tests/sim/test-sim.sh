@@ -183,8 +183,10 @@ check "owner killed: the host stopped by itself" gone "$simd"
 check "owner killed: its domain died with it (status $ra)" [ $ra = 137 ]
 check "owner killed: no process of the host survives" no_procs "$owned"
 check "owner killed: no socket left" sh -c "! ls '$owned'/admin.sock '$owned'/host/*.sock 2>/dev/null | grep -q ."
-check "start with an owner that does not exist fails" \
-	sh -c "! IVC_SIM_DIR='$owned' '$SIM' start --owner 999999999 2>/dev/null"
+e=$(IVC_SIM_DIR=$owned "$SIM" start --owner 999999999 2>&1)
+rc=$?
+check "start with an owner that does not exist fails (status $rc: $e)" \
+	sh -c "[ $rc = 2 ] && echo '$e' | grep -q 'no owner process'"
 
 check "daemons exited without sanitizer reports" no_sanitizer_report
 

@@ -58,7 +58,16 @@ int ivc_linux_store_read(struct ivc_plat_store *s, uint32_t txn, const char *pat
 	unsigned int len;
 
 	*val = xs_read(s->xs, txn, path, &len);
-	return *val ? 0 : fail();
+	if (!*val)
+		return fail();
+	/* A value is a string: one with a NUL inside would hide its tail from
+	 * every parser (spec Appendix B, "the whole string"). */
+	if (memchr(*val, 0, len)) {
+		free(*val);
+		*val = NULL;
+		return -EPROTO;
+	}
+	return 0;
 }
 
 int ivc_linux_store_write(struct ivc_plat_store *s, uint32_t txn, const char *path, const char *val)
