@@ -552,6 +552,46 @@ static void *echo_job(void *arg)
 	return NULL;
 }
 
+/* The jobs of sc_many, filled by the connecting main thread and the
+ * accepting thread. */
+static struct job jobs[512];
+static pthread_t job_th[512];
+static int njobs;
+static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void job_start(struct ivc_chan *c, bool serve)
+{
+	pthread_mutex_lock(&jobs_lock);
+	jobs[njobs] = (struct job){ c, serve, 0 };
+	pthread_create(&job_th[njobs], NULL, echo_job, &jobs[njobs]);
+	njobs++;
+	pthread_mutex_unlock(&jobs_lock);
+}
+
+struct acceptor {
+	struct ivc_listener *l;
+	int expect, got, err;
+};
+
+/* Accepts the expected clients while the main thread connects: a
+ * listener that only answers between its own connects can fall into step
+ * with its peers doing the same, each waiting for the other (seen under
+ * ASan with four domains). */
+static void *acceptor(void *arg)
+{
+	struct acceptor *a = arg;
+
+	while (a->got < a->expect) {
+		struct ivc_chan *c;
+		a->err = ivc_accept(a->l, CONNECT_MS, &c);
+		if (a->err)
+			return NULL;
+		job_start(c, true);
+		a->got++;
+	}
+	return NULL;
+}
+
 static void sc_many(int argc, char **argv)
 {
 	/* argv: per-pair channel count, then the domids of all participants */
@@ -559,10 +599,8 @@ static void sc_many(int argc, char **argv)
 	uint32_t doms[64];
 	struct ivc_type t = { "test.many", 1, IVC_MESSAGE };
 	struct ivc_opts o = { .tx_ring = 16384, .rx_ring = 16384, .max_msg = 3000 };
-	struct ivc_listener *l;
-	struct job jobs[512];
-	pthread_t th[512];
-	int nj = 0;
+	struct acceptor acc = { 0 };
+	pthread_t ath;
 
 	for (int i = 0; i < n; i++) {
 		doms[i] = (uint32_t)atoi(argv[i + 1]);
@@ -571,48 +609,28 @@ static void sc_many(int argc, char **argv)
 	}
 	if (me_idx < 0)
 		fail("not in the list");
-	CHECK_EQ(ivc_listen(ctx, "many", &t, IVC_INOUT, &o, &l), 0);
-	int expect_in = per * (n - 1), got_in = 0;
-	/* Connect to every other domain `per` times, accepting in between so
-	 * that nobody waits on a listener busy connecting. */
+	CHECK_EQ(ivc_listen(ctx, "many", &t, IVC_INOUT, &o, &acc.l), 0);
+	acc.expect = per * (n - 1);
+	pthread_create(&ath, NULL, acceptor, &acc);
+	/* Connect to every other domain `per` times. */
 	for (int k = 0; k < per; k++)
 		for (int i = 0; i < n; i++) {
-			if (i == me_idx)
-				continue;
 			struct ivc_chan *c;
 			int err;
-			for (;;) {
-				struct ivc_chan *a;
-				while (got_in < expect_in && ivc_accept(l, 0, &a) == 0) {
-					jobs[nj] = (struct job){ a, true, 0 };
-					pthread_create(&th[nj], NULL, echo_job, &jobs[nj]);
-					nj++;
-					got_in++;
-				}
-				err =
-				    ivc_connect(ctx, doms[i], "many", &t, IVC_INOUT, NULL, 300, &c);
-				if (err != -ETIMEDOUT)
-					break;
-			}
+			if (i == me_idx)
+				continue;
+			err =
+			    ivc_connect(ctx, doms[i], "many", &t, IVC_INOUT, NULL, connect_ms, &c);
 			if (err)
 				fail("connect to dom%u: %s", doms[i], strerror(-err));
-			jobs[nj] = (struct job){ c, false, 0 };
-			pthread_create(&th[nj], NULL, echo_job, &jobs[nj]);
-			nj++;
+			job_start(c, false);
 		}
-	while (got_in < expect_in) {
-		struct ivc_chan *a;
-		int err = ivc_accept(l, CONNECT_MS, &a);
-		if (err)
-			fail("accept %d/%d: %s", got_in, expect_in, strerror(-err));
-		jobs[nj] = (struct job){ a, true, 0 };
-		pthread_create(&th[nj], NULL, echo_job, &jobs[nj]);
-		nj++;
-		got_in++;
-	}
-	int bad = 0;
+	pthread_join(ath, NULL);
+	if (acc.err)
+		fail("accept %d/%d: %s", acc.got, acc.expect, strerror(-acc.err));
+	int bad = 0, nj = njobs;
 	for (int i = 0; i < nj; i++) {
-		pthread_join(th[i], NULL);
+		pthread_join(job_th[i], NULL);
 		bad += !jobs[i].ok;
 	}
 	/* Clients close first, then the serving ends see EOF and close. */
@@ -626,7 +644,7 @@ static void sc_many(int argc, char **argv)
 				bad++;
 			ivc_chan_close(jobs[i].c);
 		}
-	ivc_listener_close(l);
+	ivc_listener_close(acc.l);
 	if (bad)
 		fail("%d of %d channels failed", bad, nj);
 	printf("many: dom%u ran %d channels\n", ivc_domid(ctx), nj);
