@@ -19,6 +19,14 @@ static bool opts_ok(const struct ivc_opts *o)
 	return true;
 }
 
+/* What listen and connect both check of their arguments. */
+static bool args_ok(const char *name, const struct ivc_type *type, enum ivc_dir dir,
+		    const struct ivc_opts *opts)
+{
+	return ivc__service_ok(name) && ivc__type_ok(type) && dir >= IVC_IN && dir <= IVC_INOUT &&
+	       opts_ok(opts);
+}
+
 /* The listener's geometry from its options. Ring 0 carries listener ->
  * client, ring 1 client -> listener. */
 static int listener_spec(struct chan_spec *s, const struct ivc_opts *opts)
@@ -48,8 +56,7 @@ int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *typ
 	struct ivc_listener *l;
 	int err;
 
-	if (!ctx || !out || !ivc__service_ok(name) || !ivc__type_ok(type) || dir < IVC_IN ||
-	    dir > IVC_INOUT || !opts_ok(opts))
+	if (!ctx || !out || !args_ok(name, type, dir, opts))
 		return -EINVAL;
 	l = calloc(1, sizeof *l);
 	if (!l)
@@ -97,8 +104,7 @@ int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const st
 	static const struct ivc_opts none;
 	struct conn_req rq = { server, name, type, dir, opts ? opts : &none };
 
-	if (!ctx || !out || !ivc__service_ok(name) || !ivc__type_ok(type) || dir < IVC_IN ||
-	    dir > IVC_INOUT || !opts_ok(opts))
+	if (!ctx || !out || !args_ok(name, type, dir, opts))
 		return -EINVAL;
 	return ctx->rdv->connect(ctx, &rq, ivc__deadline_of(ctx, timeout_ms), out);
 }

@@ -944,6 +944,15 @@ static void ring_one(struct xs_handle *xs, const char *path, const char *val, bo
 	}
 }
 
+/* base/name, or base/name<k in hex> for k >= 0. */
+static void ring_path(char *path, size_t size, const char *base, const char *name, int k)
+{
+	if (k < 0)
+		snprintf(path, size, "%s/%s", base, name);
+	else
+		snprintf(path, size, "%s/%s%x", base, name, (unsigned)k);
+}
+
 /* connect DOM ring SERVICE NAME VALUE [private|shared [COUNT]]: COUNT
  * requests named NAME<i in hex> (one, named NAME, by default), then waits
  * until the listener has taken them all: once this domain is gone,
@@ -959,17 +968,11 @@ static void sc_ring(int argc, char **argv)
 		fail("usage: connect DOM ring SERVICE NAME VALUE [private|shared [COUNT]]");
 	snprintf(base, sizeof base, "/local/domain/%u/data/ivc/%s/requests", peer_dom, argv[3]);
 	for (int k = 0; k < count; k++) {
-		if (count == 1)
-			snprintf(path, sizeof path, "%s/%s", base, argv[4]);
-		else
-			snprintf(path, sizeof path, "%s/%s%x", base, argv[4], k);
+		ring_path(path, sizeof path, base, argv[4], count == 1 ? -1 : k);
 		ring_one(xs, path, argv[5], private);
 	}
 	for (int k = 0; k < count; k++) {
-		if (count == 1)
-			snprintf(path, sizeof path, "%s/%s", base, argv[4]);
-		else
-			snprintf(path, sizeof path, "%s/%s%x", base, argv[4], k);
+		ring_path(path, sizeof path, base, argv[4], count == 1 ? -1 : k);
 		for (int i = 0; i < 100; i++) {
 			unsigned int len;
 			char *v = xs_read(xs, XBT_NULL, path, &len);
