@@ -1,42 +1,92 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * echo-server: serves "echo" (type org.libivc.echo v1, messages, both
- * ways) and sends every message back. Many clients at once, one thread:
- * the listener's and the channels' file descriptors go into poll(2), and
- * the calls use timeout 0.
+ * ways) and sends every message back. Any number of clients, one thread,
+ * no descriptor per client: ivc_wait() reports the listener and the
+ * channels that may be ready, and the calls use timeout 0 until -EAGAIN.
  *
- * usage: echo-server [--name NAME] [--clients N]   (exit after N clients)
+ * usage: echo-server [--name NAME] [--clients N] [--ring BYTES]
+ *        (exit after N clients have come and gone; rings of BYTES each way)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ivc.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_CLIENTS 256
 #define MAX_MSG 65536
+#define BATCH 64
 
 static const struct ivc_type echo_type = { "org.libivc.echo", 1, IVC_MESSAGE };
+static char buf[MAX_MSG];
+
+struct server {
+	struct ivc_listener *l;
+	long quota, served, open;
+};
+
+static void accept_all(struct server *s)
+{
+	struct ivc_chan *c;
+
+	while ((s->quota < 0 || s->served < s->quota) && ivc_accept(s->l, 0, &c) == 0) {
+		s->open++;
+		s->served++;
+		ivc_chan_set_user(c, c); /* anything but NULL: a channel */
+		if (s->quota < 0 || s->quota <= 16 || s->served == s->quota) {
+			printf("echo-server: client dom%u connected (%ld open)\n",
+			       ivc_peer_domid(c), s->open);
+			fflush(stdout);
+		}
+	}
+}
+
+/* Echoes whatever is there; a send that would block waits (a client that
+ * does not read its replies stalls us: a real server would queue). */
+static void echo(struct server *s, struct ivc_chan *c)
+{
+	struct ivc_stats st;
+	ssize_t r;
+	int err;
+
+	while ((r = ivc_recv(c, buf, sizeof buf, 0)) >= 0)
+		if ((err = ivc_send(c, buf, (size_t)r, 5000)) < 0) {
+			r = err;
+			break;
+		}
+	if (r == -EAGAIN)
+		return;
+	ivc_stats(c, &st);
+	if (s->quota < 0 || s->quota <= 16 || s->open == 1)
+		printf("echo-server: client dom%u %s after %llu messages\n", ivc_peer_domid(c),
+		       r == -EPIPE        ? "closed"
+		       : r == -ECONNRESET ? "died"
+					  : strerror((int)-r),
+		       (unsigned long long)st.rx_msgs);
+	fflush(stdout);
+	ivc_chan_close(c);
+	s->open--;
+}
 
 int main(int argc, char **argv)
 {
 	const char *name = "echo";
-	long quota = -1, served = 0;
-	struct ivc_chan *cl[MAX_CLIENTS] = { 0 };
-	struct ivc_listener *l;
+	struct server s = { .quota = -1 };
+	uint32_t ring = 128 * 1024;
 	struct ivc_ctx *ctx;
-	static char buf[MAX_MSG];
-	int err, n = 0;
+	int err;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--name") && i + 1 < argc)
 			name = argv[++i];
 		else if (!strcmp(argv[i], "--clients") && i + 1 < argc)
-			quota = atol(argv[++i]);
+			s.quota = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--ring") && i + 1 < argc)
+			ring = (uint32_t)strtoul(argv[++i], NULL, 0);
 		else {
-			fprintf(stderr, "usage: echo-server [--name NAME] [--clients N]\n");
+			fprintf(stderr,
+				"usage: echo-server [--name NAME] [--clients N] [--ring BYTES]\n");
 			return 2;
 		}
 	}
@@ -44,11 +94,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "echo-server: ivc_open: %s\n", strerror(-err));
 		return 1;
 	}
-	/* 128 KiB rings, so that messages of a full 64 KiB fit. */
-	const struct ivc_opts opts = { .tx_ring = 128 * 1024,
-				       .rx_ring = 128 * 1024,
-				       .max_msg = MAX_MSG };
-	if ((err = ivc_listen(ctx, name, &echo_type, IVC_INOUT, &opts, &l))) {
+	/* By default 128 KiB rings, so that messages of a full 64 KiB fit. */
+	const struct ivc_opts opts = { .tx_ring = ring,
+				       .rx_ring = ring,
+				       .max_msg = ring < 2 * MAX_MSG ? ring / 2 : MAX_MSG };
+	if ((err = ivc_listen(ctx, name, &echo_type, IVC_INOUT, &opts, &s.l))) {
 		fprintf(stderr, "echo-server: listen on %s: %s\n", name, strerror(-err));
 		ivc_close(ctx);
 		return 1;
@@ -57,62 +107,23 @@ int main(int argc, char **argv)
 	       ivc_platform(ctx));
 	fflush(stdout);
 
-	while (quota < 0 || served < quota || n > 0) {
-		struct pollfd pfd[MAX_CLIENTS + 1];
-		int k = 0;
+	while (s.quota < 0 || s.served < s.quota || s.open > 0) {
+		struct ivc_ready r[BATCH];
+		int n = ivc_wait(ctx, r, BATCH, 1000);
 
-		pfd[k++] = (struct pollfd){ .fd = ivc_listener_fd(l), .events = POLLIN };
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			if (cl[i])
-				pfd[k++] =
-				    (struct pollfd){ .fd = ivc_chan_fd(cl[i]), .events = POLLIN };
-		if (poll(pfd, (nfds_t)k, 1000) < 0 && errno != EINTR)
+		if (n == -ETIMEDOUT)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "echo-server: ivc_wait: %s\n", strerror(-n));
 			break;
-
-		struct ivc_chan *c;
-		while ((quota < 0 || served < quota) && ivc_accept(l, 0, &c) == 0) {
-			int i = 0;
-			while (i < MAX_CLIENTS && cl[i])
-				i++;
-			if (i == MAX_CLIENTS) {
-				ivc_chan_close(c);
-				continue;
-			}
-			cl[i] = c;
-			n++;
-			served++;
-			printf("echo-server: client dom%u connected\n", ivc_peer_domid(c));
-			fflush(stdout);
 		}
-		/* Echo whatever is there; a send that would block waits (a client
-		 * that does not read its replies only stalls itself... and us:
-		 * a real server would queue). */
-		for (int i = 0; i < MAX_CLIENTS; i++) {
-			ssize_t r;
-			if (!cl[i])
-				continue;
-			while ((r = ivc_recv(cl[i], buf, sizeof buf, 0)) >= 0)
-				if ((err = ivc_send(cl[i], buf, (size_t)r, 5000)) < 0) {
-					r = err;
-					break;
-				}
-			if (r == -EAGAIN)
-				continue;
-			struct ivc_stats st;
-			ivc_stats(cl[i], &st);
-			printf("echo-server: client dom%u %s after %llu messages\n",
-			       ivc_peer_domid(cl[i]),
-			       r == -EPIPE        ? "closed"
-			       : r == -ECONNRESET ? "died"
-						  : strerror((int)-r),
-			       (unsigned long long)st.rx_msgs);
-			fflush(stdout);
-			ivc_chan_close(cl[i]);
-			cl[i] = NULL;
-			n--;
-		}
+		for (int i = 0; i < n; i++)
+			if (r[i].listener)
+				accept_all(&s);
+			else
+				echo(&s, r[i].chan);
 	}
-	ivc_listener_close(l);
+	ivc_listener_close(s.l);
 	ivc_close(ctx);
 	return 0;
 }

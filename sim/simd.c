@@ -56,6 +56,12 @@ struct conn {
 	struct conn *host; /* C_EVT: the connection that opened it */
 	uint32_t life_of;  /* C_ADMIN: domain whose lifetime this is, or ~0 */
 	bool silent;       /* C_HOST: its whole domain died: no unmap-notify */
+	/* C_EVT: ports delivered while the socket was full, sent as it
+	 * drains. Each port is here at most once (masked until read back),
+	 * so at most MAX_PORTS: Linux's evtchn device queues every port of
+	 * its file, and so must we (one socket serves a whole context). */
+	uint32_t *backlog;
+	unsigned nback;
 };
 
 struct notify {
@@ -243,6 +249,32 @@ static struct port *port_get(uint32_t domid, uint32_t port)
 	return &d->ports[port];
 }
 
+/* Sends what waits in e's backlog, in order, while the socket takes it. */
+static void evt_flush(struct conn *e)
+{
+	unsigned k = 0;
+
+	while (k < e->nback && send(e->fd, &e->backlog[k], sizeof e->backlog[k],
+				    MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof e->backlog[k])
+		k++;
+	memmove(e->backlog, e->backlog + k, (e->nback - k) * sizeof *e->backlog);
+	e->nback -= k;
+}
+
+static void evt_send(struct conn *e, uint32_t port)
+{
+	if (!e->nback &&
+	    send(e->fd, &port, sizeof port, MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof port)
+		return;
+	if (!e->backlog) {
+		e->backlog = calloc(MAX_PORTS, sizeof *e->backlog);
+		if (!e->backlog)
+			die("out of memory");
+	}
+	if (e->nback < MAX_PORTS) /* each port once: never full */
+		e->backlog[e->nback++] = port;
+}
+
 static void port_deliver(uint32_t port, struct port *p)
 {
 	/* As the Linux evtchn device: deliver once, then keep the port
@@ -253,8 +285,7 @@ static void port_deliver(uint32_t port, struct port *p)
 	}
 	p->pending = false;
 	p->masked = true;
-	if (send(p->owner->fd, &port, sizeof port, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		p->pending = true; /* reader's queue full: stays pending */
+	evt_send(p->owner, port);
 }
 
 static int port_notify(uint32_t domid, uint32_t port)
@@ -715,6 +746,7 @@ static void conn_close(struct conn *c)
 	}
 	if (c->fd >= 0)
 		close(c->fd);
+	free(c->backlog);
 	free(c);
 }
 
@@ -1499,6 +1531,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < MAX_CONNS; i++)
 			if (conns[i]) {
 				pfds[n] = (struct pollfd){ .fd = conns[i]->fd, .events = POLLIN };
+				if (conns[i]->nback)
+					pfds[n].events |= POLLOUT;
 				who[n++] = conns[i];
 			}
 		/* The owner's pidfd last: it wakes the loop, owner_gone() acts. */
@@ -1512,6 +1546,8 @@ int main(int argc, char **argv)
 			/* An earlier handler in this round may have closed it. */
 			for (int k = 0; k < MAX_CONNS && !live; k++)
 				live = conns[k] == c;
+			if (live && c->nback && (pfds[i].revents & POLLOUT))
+				evt_flush(c);
 			if (!live || !(pfds[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (c->kind == C_LISTEN_ADMIN || c->kind == C_LISTEN_HOST)

@@ -26,8 +26,10 @@
  *    several threads on one context (the context serialises XenStore).
  *  - A channel and a listener are used by one thread at a time. Different
  *    channels may be used from different threads concurrently.
- *  - ivc_chan_fd, ivc_peer_domid, ivc_chan_type, ivc_chan_dir: any thread,
- *    any time while the channel is open (they read what never changes).
+ *  - ivc_chan_fd, ivc_peer_domid, ivc_chan_type, ivc_chan_dir, ivc_chan_user:
+ *    any thread, any time while the channel is open.
+ *  - ivc_wait, ivc_fd: any thread; several threads may block on channels
+ *    of one context at once (one of them waits on the platform for all).
  *  - ivc_stats: from the thread using the channel, like the I/O calls.
  */
 #ifndef IVC_H
@@ -158,7 +160,9 @@ int ivc_consume(struct ivc_chan *c);
 
 /* A file descriptor that polls readable when the channel may have become
  * readable or writable, or the peer closed or died; then retry with
- * timeout 0. Owned by the channel. */
+ * timeout 0 until -EAGAIN. Made on first use (the context then runs a
+ * thread that delivers its events); owned by the channel. -ENOSYS on a
+ * platform without descriptors. */
 int ivc_chan_fd(const struct ivc_chan *c);
 
 /* Orderly close: the peer can still read everything sent, then sees end of
@@ -166,6 +170,32 @@ int ivc_chan_fd(const struct ivc_chan *c);
  * keys. Returns 0, or the first error met while releasing (everything is
  * released or handed to the platform to release anyway). */
 int ivc_chan_close(struct ivc_chan *c);
+
+/* ---- waiting on many channels ---- */
+
+/* What ivc_wait() reports: a channel or a listener (the other is NULL) and
+ * the pointer set with ivc_chan_set_user/ivc_listener_set_user. */
+struct ivc_ready {
+	struct ivc_chan *chan;
+	struct ivc_listener *listener;
+	void *user;
+};
+
+/* Waits until channels or listeners of the context may be ready, and
+ * reports up to max of them: how many (>= 1), or -EAGAIN (timeout 0),
+ * -ETIMEDOUT, -EINVAL. Each is reported once per burst of events: call
+ * its I/O (or ivc_accept) with timeout 0 until -EAGAIN before waiting
+ * again. A channel whose peer's domain died is reported within about
+ * 50 ms. Works on every platform, without descriptors or threads. */
+int ivc_wait(struct ivc_ctx *ctx, struct ivc_ready *out, int max, int timeout_ms);
+/* One descriptor for the whole context, for event loops: polls readable
+ * when ivc_wait(ctx, ..., 0) may report something. Owned by the context.
+ * -ENOSYS on a platform without descriptors. */
+int ivc_fd(struct ivc_ctx *ctx);
+void ivc_chan_set_user(struct ivc_chan *c, void *user);
+void *ivc_chan_user(const struct ivc_chan *c);
+void ivc_listener_set_user(struct ivc_listener *l, void *user);
+void *ivc_listener_user(const struct ivc_listener *l);
 
 /* ---- information ---- */
 

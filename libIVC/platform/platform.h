@@ -8,8 +8,12 @@
  * so that libIVC/src needs nothing but the C library's basics.
  *
  * Every function returns 0 or a negative errno unless it says otherwise.
- * Not thread-safe: the library serialises calls on one struct ivc_plat
- * (and one store), except lock/unlock.
+ * A context opens one handle and one store, however many channels it
+ * has, and its threads use them at once: grants, event channels and the
+ * store must be safe to call from several threads (the platform locks
+ * what it shares inside). evtchn_pending/unmask and store_event are only
+ * called under lock() (the library's pump), so they need no lock of
+ * their own.
  */
 #ifndef IVC_PLATFORM_H
 #define IVC_PLATFORM_H
@@ -22,7 +26,8 @@ struct ivc_plat;
 struct ivc_plat_share;   /* pages this domain grants (gntalloc) */
 struct ivc_plat_map;     /* pages of another domain mapped here (gntdev) */
 struct ivc_plat_store;   /* a XenStore connection */
-struct ivc_plat_waitset; /* sources to wait on together */
+struct ivc_plat_waitset; /* sources to wait on together, as one descriptor */
+struct ivc_plat_note;    /* a flag with a descriptor */
 
 /* XenStore permissions, as on the wire. */
 #define IVC_PLAT_PERM_NONE 0u
@@ -114,26 +119,39 @@ struct ivc_plat_ops {
 	 * at or below the path. */
 	int (*store_watch)(struct ivc_plat_store *s, const char *path, const char *token);
 	int (*store_unwatch)(struct ivc_plat_store *s, const char *path, const char *token);
-	/* Consumes the watch events that have arrived: how many (>= 0). */
-	int (*store_events)(struct ivc_plat_store *s);
+	/* Pops one watch event that has arrived: 1 with its token in
+	 * token[size] (cut to fit), 0 if none, or an error. */
+	int (*store_event)(struct ivc_plat_store *s, char *token, size_t size);
 
-	/* Waiting: 1 when something is there, 0 when ms pass (-1: no limit),
-	 * or an error. evtchn_wait: a port of this handle is pending;
-	 * store_wait: a watch event has arrived; a wait set: either, for any
-	 * of its sources. Its fd (-ENOSYS where the platform has no
-	 * descriptors) polls readable then. */
-	int (*evtchn_wait)(struct ivc_plat *p, int ms);
-	int (*store_wait)(struct ivc_plat_store *s, int ms);
-	int (*waitset_new)(struct ivc_plat *p, struct ivc_plat_waitset **out);
+	/* Waiting. One thread at a time waits (the library elects it): 1
+	 * when a port of p is pending, a watch event of s has arrived or
+	 * wake() was called; 0 when ms pass (-1: no limit); or an error.
+	 * wake() may be called from any thread. */
+	int (*wait)(struct ivc_plat *p, struct ivc_plat_store *s, int ms);
+	void (*wake)(struct ivc_plat *p);
+	/* The others sleep on a condition of p's lock (held): 0 when woken
+	 * by cond_broadcast or after ms. A platform without threads never
+	 * has another thread to wait for (the guest: never called). */
+	int (*cond_wait)(struct ivc_plat *p, int ms);
+	void (*cond_broadcast)(struct ivc_plat *p);
+
+	/* Descriptors for event loops; -ENOSYS where the platform has none
+	 * (the guest). A note is a flag with a descriptor that polls
+	 * readable while it is set (an eventfd); a wait set's descriptor
+	 * polls readable when wait() would return 1 or its note is set. */
+	int (*note_new)(struct ivc_plat *p, struct ivc_plat_note **out);
+	void (*note_free)(struct ivc_plat_note *n);
+	int (*note_fd)(const struct ivc_plat_note *n);
+	void (*note_set)(struct ivc_plat_note *n);
+	void (*note_clear)(struct ivc_plat_note *n);
+	int (*waitset_new)(struct ivc_plat *p, struct ivc_plat_store *s, struct ivc_plat_note *n,
+			   struct ivc_plat_waitset **out);
 	void (*waitset_free)(struct ivc_plat_waitset *ws);
-	/* One source per call: a handle's event channels, or a store's
-	 * watch events (the other argument NULL). */
-	int (*waitset_add)(struct ivc_plat_waitset *ws, struct ivc_plat *evt,
-			   struct ivc_plat_store *s);
-	void (*waitset_del)(struct ivc_plat_waitset *ws, struct ivc_plat *evt,
-			    struct ivc_plat_store *s);
-	int (*waitset_wait)(struct ivc_plat_waitset *ws, int ms);
 	int (*waitset_fd)(const struct ivc_plat_waitset *ws);
+	/* One background thread per handle, running fn(arg) until it
+	 * returns; join waits for that. -ENOSYS without threads. */
+	int (*thread_start)(struct ivc_plat *p, void (*fn)(void *), void *arg);
+	void (*thread_join)(struct ivc_plat *p);
 
 	/* A monotonic clock in milliseconds; a seed that differs between
 	 * processes (request nonces); a mutex per handle. */

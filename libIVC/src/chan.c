@@ -14,7 +14,10 @@
 
 #include "internal.h"
 
-static struct ivc_chan *chan_new(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t peer)
+/* kind: OBJ_OTHER for a listener's channel, its rendezvous's until handed
+ * out (ivc_wait does not report it). */
+static struct ivc_chan *chan_new(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t peer,
+				 enum obj_kind kind)
 {
 	struct ivc_chan *c = calloc(1, sizeof *c);
 
@@ -25,19 +28,27 @@ static struct ivc_chan *chan_new(struct ivc_ctx *ctx, const struct chan_spec *sp
 	c->dir = spec->dir;
 	snprintf(c->type_name, sizeof c->type_name, "%s", spec->type.name);
 	c->type = (struct ivc_type){ c->type_name, spec->type.version, spec->type.mode };
-	if (ctx->ops->open(&c->plat)) {
-		free(c);
-		return NULL;
-	}
-	/* The event channel handle now (sim opens it lazily): a channel
-	 * that cannot wait is no channel. No descriptors (a guest) is fine. */
-	int fd = ctx->ops->evtchn_fd(c->plat);
-	if (fd < 0 && fd != -ENOSYS) {
-		ctx->ops->close(c->plat);
-		free(c);
-		return NULL;
-	}
+	c->obj = (struct ivc_obj){ .kind = kind, .self = c };
+	ctx->ops->lock(ctx->plat);
+	c->next = ctx->chans;
+	if (c->next)
+		c->next->prev = c;
+	ctx->chans = c;
+	ctx->ops->unlock(ctx->plat);
 	return c;
+}
+
+/* The port is c's: its events wake c's waiters. */
+static int own_port(struct ivc_chan *c, int err)
+{
+	if (err)
+		return err;
+	err = ivc__port_own(c->ctx, c->port, &c->obj);
+	if (err) {
+		c->ctx->ops->evtchn_unbind(c->ctx->plat, c->port);
+		c->port = 0;
+	}
+	return err;
 }
 
 /* -ENOMEM, -ENOSPC or -EIO: what ivc_accept reports for our own failures. */
@@ -54,19 +65,19 @@ int ivc__chan_offer(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t 
 	uint32_t n0 = ivc_wire_ring_pages(p->order[0]), n1 = ivc_wire_ring_pages(p->order[1]);
 	uint32_t npages = p->ctrl_pages + n0 + n1;
 	uint32_t *grefs = calloc(npages, sizeof *grefs);
-	struct ivc_chan *c = chan_new(ctx, spec, client);
+	struct ivc_chan *c = chan_new(ctx, spec, client, OBJ_OTHER);
 	void *addr;
 	uint8_t *mem;
 	int err = grefs && c ? 0 : -ENOMEM;
 
 	if (!err)
-		err = ops->evtchn_alloc_unbound(c->plat, client, &c->port);
+		err = own_port(c, ops->evtchn_alloc_unbound(ctx->plat, client, &c->port));
 	if (!err)
-		err = ops->share(c->plat, client, npages, false, &addr, grefs, &c->share);
+		err = ops->share(ctx->plat, client, npages, false, &addr, grefs, &c->share);
 	/* Unmap-notify is armed before the live byte is set (spec 6.1): if
 	 * this process goes, the client sees side 0 down. */
 	if (!err)
-		err = ops->share_notify(c->plat, c->share, IVC_WIRE_LIVE_OFFSET(0),
+		err = ops->share_notify(ctx->plat, c->share, IVC_WIRE_LIVE_OFFSET(0),
 					IVC_PLAT_NOTIFY_CLEAR_BYTE | IVC_PLAT_NOTIFY_SEND_EVENT,
 					c->port);
 	if (!err) {
@@ -120,8 +131,8 @@ static int map_rings(struct ivc_chan *c, uint32_t server, void *ctrl,
 	memcpy(refs, ivc_core_grefs(ctrl), (size_t)(n[0] + n[1]) * 4);
 	for (int r = 0; r < 2 && !err; r++)
 		if (n[r])
-			err = c->ctx->ops->map(c->plat, server, refs + (r ? n[0] : 0), n[r], false,
-					       &ring[r], &c->ring_map[r]);
+			err = c->ctx->ops->map(c->ctx->plat, server, refs + (r ? n[0] : 0), n[r],
+					       false, &ring[r], &c->ring_map[r]);
 	free(refs);
 	return err;
 }
@@ -130,13 +141,14 @@ static int attach(struct ivc_chan *c, const struct chan_spec *spec, uint32_t ser
 		  const uint32_t *ctrl_refs, uint32_t nctrl, uint32_t rport)
 {
 	const struct ivc_plat_ops *ops = c->ctx->ops;
+	struct ivc_plat *plat = c->ctx->plat;
 	struct ivc_core_params p;
 	void *ctrl, *ring[2] = { NULL, NULL };
 	int err;
 
 	if (nctrl == 0 || nctrl > IVC_WIRE_MAX_CTRL_PAGES)
 		return -EPROTO;
-	err = ops->map(c->plat, server, ctrl_refs, nctrl, false, &ctrl, &c->ctrl_map);
+	err = ops->map(plat, server, ctrl_refs, nctrl, false, &ctrl, &c->ctrl_map);
 	if (!err)
 		err = ivc_core_read_params(ctrl, (size_t)nctrl * PAGE, &p);
 	if (!err)
@@ -144,15 +156,15 @@ static int attach(struct ivc_chan *c, const struct chan_spec *spec, uint32_t ser
 	if (!err)
 		err = map_rings(c, server, ctrl, &p, ring);
 	if (!err)
-		err = ops->evtchn_bind(c->plat, server, rport, &c->port);
+		err = own_port(c, ops->evtchn_bind(plat, server, rport, &c->port));
 	if (!err)
-		err = ops->map_notify(c->plat, c->ctrl_map, IVC_WIRE_LIVE_OFFSET(1),
+		err = ops->map_notify(plat, c->ctrl_map, IVC_WIRE_LIVE_OFFSET(1),
 				      IVC_PLAT_NOTIFY_CLEAR_BYTE | IVC_PLAT_NOTIFY_SEND_EVENT,
 				      c->port);
 	if (!err)
 		err = ivc_core_attach(&c->core, ctrl, (size_t)nctrl * PAGE, &p, ring[0], ring[1]);
 	if (!err)
-		ops->evtchn_notify(c->plat, c->port); /* tell the listener */
+		ops->evtchn_notify(plat, c->port); /* tell the listener */
 	return err;
 }
 
@@ -160,7 +172,7 @@ int ivc__chan_attach(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t
 		     const uint32_t *ctrl_refs, uint32_t nctrl, uint32_t port,
 		     struct ivc_chan **out)
 {
-	struct ivc_chan *c = chan_new(ctx, spec, server);
+	struct ivc_chan *c = chan_new(ctx, spec, server, OBJ_CHAN);
 	int err;
 
 	if (!c)
@@ -174,31 +186,50 @@ int ivc__chan_attach(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t
 	return 0;
 }
 
+static void chan_unlink(struct ivc_chan *c)
+{
+	struct ivc_ctx *ctx = c->ctx;
+
+	ctx->ops->lock(ctx->plat);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ctx->chans = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ctx->ops->unlock(ctx->plat);
+}
+
 /* Releases everything; 0 or the first error met. */
 int ivc__chan_release(struct ivc_chan *c, bool orderly)
 {
 	const struct ivc_plat_ops *ops = c->ctx->ops;
+	struct ivc_plat *p = c->ctx->plat;
 	int err = 0, r;
 
 	if (orderly && c->core.ctrl) {
 		ivc_core_close(&c->core);
 		/* The peer may be asleep: wake it whatever it asked for. */
 		if (c->port)
-			ops->evtchn_notify(c->plat, c->port);
+			ops->evtchn_notify(p, c->port);
 	}
 	if (c->rdv)
 		err = c->ctx->rdv->chan_release(c);
 	for (int i = 0; i < 2; i++)
-		if (c->ring_map[i] && (r = ops->unmap(c->plat, c->ring_map[i])) && !err)
+		if (c->ring_map[i] && (r = ops->unmap(p, c->ring_map[i])) && !err)
 			err = r;
-	if (c->ctrl_map && (r = ops->unmap(c->plat, c->ctrl_map)) && !err)
+	if (c->ctrl_map && (r = ops->unmap(p, c->ctrl_map)) && !err)
 		err = r;
-	if (c->share && ops->unshare(c->plat, c->share) == -EBUSY)
+	if (c->share && ops->unshare(p, c->share) == -EBUSY)
 		/* The peer still maps it: Xen ends access once it unmaps. */
-		ops->unshare_defer(c->plat, c->share);
-	if (c->port && (r = ops->evtchn_unbind(c->plat, c->port)) && !err)
-		err = r;
-	ops->close(c->plat);
+		ops->unshare_defer(p, c->share);
+	if (c->port) {
+		ivc__port_disown(c->ctx, c->port);
+		if ((r = ops->evtchn_unbind(p, c->port)) && !err)
+			err = r;
+	}
+	chan_unlink(c);
+	ivc__obj_forget(c->ctx, &c->obj);
 	free(c);
 	return err;
 }

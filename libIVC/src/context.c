@@ -57,6 +57,7 @@ int ivc_open(struct ivc_ctx **out, const char *platform)
 		return err;
 	}
 	ctx->rdv = &ivc_rdv_direct;
+	ctx->any.kind = OBJ_OTHER;
 	ctx->domid = ctx->ops->domid(ctx->plat);
 	ctx->nonce = ctx->ops->seed();
 	*out = ctx;
@@ -67,8 +68,15 @@ void ivc_close(struct ivc_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	ivc__bg_stop(ctx);
+	if (ctx->ws)
+		ctx->ops->waitset_free(ctx->ws);
+	if (ctx->ready_note)
+		ctx->ops->note_free(ctx->ready_note);
 	ctx->ops->store_close(ctx->xs);
 	ctx->ops->close(ctx->plat);
+	free(ctx->port);
+	free(ctx->watch);
 	free(ctx);
 }
 

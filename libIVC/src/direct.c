@@ -46,10 +46,11 @@ struct dchan {
 	 * is the sign of death. */
 	char peer_node[224];
 	char own_node[224]; /* our presence node, to remove */
-	/* Where the peer's domain cannot be asked about: our own XenStore
-	 * connection watching peer_node; c->ws then waits on the event
-	 * channel and that watch. */
-	struct ivc_plat_store *wxs;
+	/* Where the peer's domain cannot be asked about: the context's
+	 * XenStore connection watches peer_node for the channel (its events
+	 * count in c->obj.fired), in watch slot wslot. */
+	bool watching;
+	int wslot;
 };
 
 struct pending {
@@ -58,7 +59,7 @@ struct pending {
 };
 
 struct dlistener {
-	struct ivc_plat_store *xs; /* own connection: it carries the requests watch */
+	int wslot; /* the requests watch, for l->obj */
 	char base[128];
 	struct pending pend[MAX_PENDING]; /* offers waiting for their clients */
 	int npend;
@@ -67,7 +68,6 @@ struct dlistener {
 		int64_t until;
 	} refused[MAX_REFUSALS]; /* oldest first */
 	int nrefused;
-	struct ivc_plat_waitset *ws; /* the watch and every pending offer's channel */
 };
 
 static struct dchan *dch(const struct ivc_chan *c)
@@ -75,15 +75,24 @@ static struct dchan *dch(const struct ivc_chan *c)
 	return c->rdv;
 }
 
-/* The context's XenStore connection, and one of our own. */
+/* The context's XenStore connection (safe from several threads). */
 static struct xst ctx_xs(struct ivc_ctx *ctx)
 {
 	return (struct xst){ ctx->ops, ctx->xs };
 }
 
-static struct xst own_xs(struct ivc_ctx *ctx, struct ivc_plat_store *s)
+/* Presence nodes are spread over PRESENCE_BUCKETS directories by their
+ * request id (spec 9.3): XenStore counts a directory's child names against
+ * its 2048-byte node size, which one directory would reach at about 80
+ * channels. FNV-1a, so that both ends find the same bucket. */
+#define PRESENCE_BUCKETS 64u
+static unsigned bucket_of(const char *id)
 {
-	return (struct xst){ ctx->ops, s };
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h % PRESENCE_BUCKETS;
 }
 
 /* The client's presence node (spec 9.3): in its own domain's area, so
@@ -92,14 +101,16 @@ static struct xst own_xs(struct ivc_ctx *ctx, struct ivc_plat_store *s)
 static void presence_path(char *buf, size_t size, uint32_t client, uint32_t server,
 			  const char *name, const char *id)
 {
-	snprintf(buf, size, "/local/domain/%u/data/ivc-client/%u_%s_%s", client, server, id, name);
+	snprintf(buf, size, "/local/domain/%u/data/ivc-client/%02x/%u_%s_%s", client, bucket_of(id),
+		 server, id, name);
 }
 
 /* The listener's, for one channel; the id names the client. */
 static void lpresence_path(char *buf, size_t size, uint32_t server, const char *name,
 			   const char *id)
 {
-	snprintf(buf, size, "/local/domain/%u/data/ivc-listener/%s_%s", server, id, name);
+	snprintf(buf, size, "/local/domain/%u/data/ivc-listener/%02x/%s_%s", server, bucket_of(id),
+		 id, name);
 }
 
 /* ---- the peer's presence ------------------------------------------- */
@@ -118,43 +129,31 @@ static bool peer_gone(struct ivc_chan *c)
 
 	if (!d || !d->peer_node[0])
 		return false;
-	/* Our own watch connection needs no lock (only we use it). */
-	if (!d->wxs)
-		ctx->ops->lock(ctx->plat);
-	err = ivc__xs_read(d->wxs ? own_xs(ctx, d->wxs) : ctx_xs(ctx), 0, d->peer_node, &v);
-	if (!d->wxs)
-		ctx->ops->unlock(ctx->plat);
+	err = ivc__xs_read(ctx_xs(ctx), 0, d->peer_node, &v);
 	free(v);
 	return err == -ENOENT || err == -EACCES;
 }
 
 static bool peer_watched(const struct ivc_chan *c)
 {
-	return dch(c) && dch(c)->wxs;
+	return dch(c) && dch(c)->watching;
 }
 
-static bool peer_watch_fired(struct ivc_chan *c)
+static void watches_add(struct ivc_ctx *ctx, int n)
 {
-	struct dchan *d = dch(c);
-
-	return d && d->wxs && c->ctx->ops->store_events(d->wxs) > 0;
+	ctx->ops->lock(ctx->plat);
+	ctx->peer_watches += n;
+	ctx->ops->unlock(ctx->plat);
 }
 
-/* Ends the watch of watch_peer() (or its half-made set-up). */
+/* Ends the watch of watch_peer(). */
 static void unwatch_peer(struct ivc_chan *c)
 {
 	struct dchan *d = dch(c);
-	struct ivc_ctx *ctx = c->ctx;
 
-	if (d->wxs)
-		ctx->ops->store_close(d->wxs); /* and its watch */
-	if (c->ws)
-		ctx->ops->waitset_free(c->ws);
-	d->wxs = NULL;
-	c->ws = NULL;
-	ctx->ops->lock(ctx->plat);
-	ctx->peer_watches--;
-	ctx->ops->unlock(ctx->plat);
+	ivc__unwatch(c->ctx, d->peer_node, d->wslot);
+	d->watching = false;
+	watches_add(c->ctx, -1);
 }
 
 /* Where this domain may not ask whether the peer's domain lives (a domU),
@@ -168,7 +167,7 @@ static void watch_peer(struct ivc_chan *c)
 	struct dchan *d = dch(c);
 	bool room;
 
-	if (!d->peer_node[0] || ops->domain_alive(c->plat, c->peer) >= 0 ||
+	if (!d->peer_node[0] || ops->domain_alive(c->ctx->plat, c->peer) >= 0 ||
 	    ivc_core_peer(&c->core) != IVC_CORE_PEER_UP)
 		return;
 	ops->lock(c->ctx->plat);
@@ -178,11 +177,34 @@ static void watch_peer(struct ivc_chan *c)
 	ops->unlock(c->ctx->plat);
 	if (!room)
 		return;
-	if (!ops->store_open(c->ctx->plat, &d->wxs) && !ops->waitset_new(c->plat, &c->ws) &&
-	    !ops->store_watch(d->wxs, d->peer_node, "ivc-peer") &&
-	    !ops->waitset_add(c->ws, c->plat, NULL) && !ops->waitset_add(c->ws, NULL, d->wxs))
-		return; /* its first event (XenStore sends one) makes the set ready */
-	unwatch_peer(c);
+	/* Its first event (XenStore sends one) wakes the channel once. */
+	if (ivc__watch(c->ctx, d->peer_node, &c->obj, &d->wslot) == 0)
+		d->watching = true;
+	else
+		watches_add(c->ctx, -1);
+}
+
+/* Removes a presence node, and its bucket once empty (in one transaction:
+ * a node being added to the bucket meanwhile makes it retry). */
+static int rm_presence_body(struct xst x, uint32_t t, void *arg)
+{
+	char *path = arg, *slash = strrchr(path, '/'), **ents = NULL;
+	unsigned n = 1;
+	int err = x.ops->store_rm(x.s, t, path);
+
+	if (err && err != -ENOENT)
+		return err;
+	*slash = 0;
+	if (!x.ops->store_dir(x.s, t, path, &ents, &n) && n == 0)
+		x.ops->store_rm(x.s, t, path); /* not ours (EACCES): it stays */
+	*slash = '/';
+	free(ents);
+	return 0;
+}
+
+static int rm_presence(struct ivc_ctx *ctx, char *path)
+{
+	return ivc__xs_txn(ctx_xs(ctx), rm_presence_body, path);
 }
 
 static int direct_chan_release(struct ivc_chan *c)
@@ -192,13 +214,13 @@ static int direct_chan_release(struct ivc_chan *c)
 
 	if (d->offer[0] && (r = ivc__rm_node(c->ctx, d->offer)) && !err)
 		err = r;
-	if (d->own_node[0] && (r = ivc__rm_node(c->ctx, d->own_node)) && !err)
+	if (d->own_node[0] && (r = rm_presence(c->ctx, d->own_node)) && !err)
 		err = r;
 	/* A peer whose process died cannot remove its presence node; we
 	 * may (it gave us write access) once its end is known dead. */
 	if (d->peer_node[0] && c->core.ctrl && ivc_core_peer(&c->core) == IVC_CORE_PEER_DEAD)
-		ivc__rm_node(c->ctx, d->peer_node);
-	if (d->wxs)
+		rm_presence(c->ctx, d->peer_node);
+	if (d->watching)
 		unwatch_peer(c);
 	free(d);
 	c->rdv = NULL;
@@ -262,54 +284,28 @@ static int advertise_body(struct xst x, uint32_t t, void *arg)
 	return err;
 }
 
-static void dlistener_free(const struct ivc_plat_ops *ops, struct dlistener *dl)
-{
-	if (dl->xs)
-		ops->store_close(dl->xs);
-	if (dl->ws)
-		ops->waitset_free(dl->ws);
-	free(dl);
-}
-
 static int direct_listen(struct ivc_listener *l)
 {
 	struct ivc_ctx *ctx = l->ctx;
-	const struct ivc_plat_ops *ops = ctx->ops;
 	struct dlistener *dl = calloc(1, sizeof *dl);
 	char path[192];
 	int err;
 
 	if (!dl)
 		return -ENOMEM;
-	err = ops->store_open(ctx->plat, &dl->xs);
-	if (!err)
-		err = ops->waitset_new(ctx->plat, &dl->ws);
-	if (!err)
-		err = ops->waitset_add(dl->ws, NULL, dl->xs);
-	if (err) {
-		dlistener_free(ops, dl);
-		return err;
-	}
 	snprintf(dl->base, sizeof dl->base, "/local/domain/%u/data/ivc/%s", ctx->domid, l->name);
 	l->rdv = dl;
-	ops->lock(ctx->plat);
 	err = ivc__xs_txn(ctx_xs(ctx), advertise_body, l);
-	ops->unlock(ctx->plat);
 	snprintf(path, sizeof path, "%s/requests", dl->base);
 	if (!err)
-		err = ops->store_watch(dl->xs, path, "ivc-requests");
+		err = ivc__watch(ctx, path, &l->obj, &dl->wslot);
 	if (err) {
 		if (err != -EEXIST)
 			ivc__rm_node(ctx, dl->base);
-		dlistener_free(ops, dl);
+		free(dl);
 		l->rdv = NULL;
 	}
 	return err;
-}
-
-static int direct_listener_fd(const struct ivc_listener *l)
-{
-	return l->ctx->ops->waitset_fd(((const struct dlistener *)l->rdv)->ws);
 }
 
 /* ---- listener: requests and offers ---------------------------------- */
@@ -353,12 +349,7 @@ static int answer_body(struct xst x, uint32_t t, void *arg)
 
 static int write_answer(struct ivc_ctx *ctx, const struct answer *a)
 {
-	int err;
-
-	ctx->ops->lock(ctx->plat);
-	err = ivc__xs_txn(ctx_xs(ctx), answer_body, (void *)a);
-	ctx->ops->unlock(ctx->plat);
-	return err;
+	return ivc__xs_txn(ctx_xs(ctx), answer_body, (void *)a);
 }
 
 /* Removes the refusals whose time is up (all with `all`), oldest first. */
@@ -393,6 +384,16 @@ static void refuse(struct ivc_listener *l, const char *conn, uint32_t client, co
 	}
 }
 
+/* A pending offer's port events wake its listener, not itself: ivc_wait
+ * must not report a channel that ivc_accept has not handed out. */
+static void set_parent(struct ivc_chan *c, struct ivc_obj *parent)
+{
+	c->ctx->ops->lock(c->ctx->plat);
+	c->obj.parent = parent;
+	c->obj.kind = parent ? OBJ_OTHER : OBJ_CHAN;
+	c->ctx->ops->unlock(c->ctx->plat);
+}
+
 /* Builds the channel for an accepted request and publishes the offer; the
  * client's attach is awaited by ivc_accept without blocking. */
 static int offer(struct ivc_listener *l, uint32_t client, const char *id, struct pending *pd)
@@ -415,6 +416,7 @@ static int offer(struct ivc_listener *l, uint32_t client, const char *id, struct
 		return err;
 	}
 	c->rdv = d;
+	set_parent(c, &l->obj); /* before the client can know of it */
 	for (uint32_t i = 0; i < nrefs; i++)
 		snprintf(rs + strlen(rs), sizeof rs - strlen(rs), "%s%u", i ? "," : "", refs[i]);
 	/* Set before the write: a half-written offer is removed with it. */
@@ -437,7 +439,7 @@ static void pending_drop(struct dlistener *dl, int i, bool release)
 {
 	struct ivc_chan *c = dl->pend[i].c;
 
-	c->ctx->ops->waitset_del(dl->ws, c->plat, NULL);
+	set_parent(c, NULL);
 	if (release)
 		ivc__chan_release(dl->pend[i].c, false); /* removes the offer too */
 	dl->pend[i] = dl->pend[--dl->npend];
@@ -450,12 +452,12 @@ static int pending_state(struct pending *p)
 	struct ivc_chan *c = p->c;
 	int st, alive;
 
-	if (ivc__drain_events(c) < 0)
+	if (ivc__ctx_dead(c->ctx))
 		return -1; /* the platform's event device is gone: so is the offer */
 	st = ivc_core_peer(&c->core);
 	if (st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_CLOSED)
 		return 1;
-	alive = c->ctx->ops->domain_alive(c->plat, c->peer);
+	alive = c->ctx->ops->domain_alive(c->ctx->plat, c->peer);
 	if (alive < 0 && peer_gone(c)) {
 		/* Gone, or attached and closed since we looked: the shared
 		 * state, read after, tells which (spec 9.8). */
@@ -479,6 +481,13 @@ static struct ivc_chan *pending_check(struct dlistener *dl)
 
 		if (st > 0) {
 			pending_drop(dl, i, false);
+			/* What arrived while it was pending woke the listener
+			 * only: the caller's next ivc_wait reports it once. */
+			ivc__obj_ready(c->ctx, &c->obj);
+			/* The client has read the offer: it would only take room
+			 * under conn/ while the channel lives (spec 9.4). */
+			ivc__rm_node(c->ctx, dch(c)->offer);
+			dch(c)->offer[0] = 0;
 			watch_peer(c);
 			return c;
 		}
@@ -536,9 +545,7 @@ static int renew_body(struct xst x, uint32_t t, void *arg)
 
 static void requests_renew(struct ivc_listener *l)
 {
-	l->ctx->ops->lock(l->ctx->plat);
 	ivc__xs_txn(ctx_xs(l->ctx), renew_body, l);
-	l->ctx->ops->unlock(l->ctx->plat);
 }
 
 /* Reads and removes one doorbell, whatever its name (spec 9.3 item 5): 1
@@ -560,13 +567,11 @@ static int take_doorbell(struct ivc_listener *l, const char *id, uint32_t *clien
 	len = snprintf(path, sizeof path, "%s/requests/%s", dl->base, id);
 	if (len < 0 || (size_t)len >= sizeof path)
 		return 1; /* a name too long to address: only renewal removes it */
-	ctx->ops->lock(ctx->plat);
 	if (named && x.ops->store_get_perms(x.s, 0, path, &perms, &np))
 		perms = NULL;
 	if (named)
 		ivc__xs_read(x, 0, path, val);
 	stuck = x.ops->store_rm(x.s, 0, path) == -EACCES;
-	ctx->ops->unlock(ctx->plat);
 	bool genuine = named && perms && np >= 1 && perms[0].domid == *client && *val;
 	free(perms);
 	if (!genuine) {
@@ -601,11 +606,9 @@ static int answer_request(struct ivc_listener *l, const char *id, uint32_t clien
 		return 0;
 	}
 	err = offer(l, client, id, &dl->pend[dl->npend]);
-	if (!err) {
-		struct ivc_chan *c = dl->pend[dl->npend].c;
-		c->ctx->ops->waitset_add(dl->ws, c->plat, NULL);
+	if (!err)
 		dl->npend++;
-	} else if (err != -ENOMEM && err != -ENOSPC && err != -EIO)
+	else if (err != -ENOMEM && err != -ENOSPC && err != -EIO)
 		err = 0; /* that client's trouble, not ours */
 	return err;
 }
@@ -621,13 +624,11 @@ static int take_requests(struct ivc_listener *l)
 	int err = 0, stuck = 0;
 
 	snprintf(path, sizeof path, "%s/requests", dl->base);
-	ctx->ops->lock(ctx->plat);
 	err = ctx->ops->store_dir(ctx->xs, 0, path, &ents, &n);
 	if (err)
 		ents = NULL;
 	if (err == -ENOENT)
 		requests_restore(l);
-	ctx->ops->unlock(ctx->plat);
 	err = 0;
 	for (unsigned i = 0; ents && i < n && dl->npend < MAX_PENDING && !err; i++) {
 		uint32_t client;
@@ -652,15 +653,16 @@ static int direct_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 			 struct ivc_chan **out)
 {
 	struct dlistener *dl = l->rdv;
-	const struct ivc_plat_ops *ops = l->ctx->ops;
 
 	for (;;) {
 		struct ivc_chan *c;
+		uint64_t seen;
 		int err, ms;
 
-		/* Consume the watch events first, so that the listener's fd only
-		 * polls readable for requests that arrive after this point. */
-		ops->store_events(dl->xs);
+		/* Note what has arrived first, so that the listener's fd only
+		 * polls readable again for what arrives after this point. */
+		ivc__obj_clear_fd(l->ctx, &l->obj);
+		seen = ivc__obj_seq(l->ctx, &l->obj);
 		refusals_expire(l, false);
 		err = take_requests(l);
 		if (err)
@@ -683,7 +685,7 @@ static int direct_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 			if (ms < 0 || ms > dms)
 				ms = dms;
 		}
-		err = ops->waitset_wait(dl->ws, ms);
+		err = ivc__wait_obj(l->ctx, &l->obj, seen, ms < 0 || ms > 1000 ? 1000 : ms);
 		if (err < 0)
 			return err;
 	}
@@ -692,42 +694,64 @@ static int direct_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 static void direct_unlisten(struct ivc_listener *l)
 {
 	struct dlistener *dl = l->rdv;
+	char path[192];
 
 	/* Outstanding offers end in an orderly close: a client that already
 	 * attached sees end of stream, not a reset. */
 	while (dl->npend) {
 		struct ivc_chan *c = dl->pend[0].c;
-		l->ctx->ops->waitset_del(dl->ws, c->plat, NULL);
+		set_parent(c, NULL);
 		ivc__chan_release(c, true);
 		dl->pend[0] = dl->pend[--dl->npend];
 	}
 	refusals_expire(l, true);
+	snprintf(path, sizeof path, "%s/requests", dl->base);
+	ivc__unwatch(l->ctx, path, dl->wslot);
 	ivc__rm_node(l->ctx, dl->base);
-	dlistener_free(l->ctx->ops, dl);
+	free(dl);
 	l->rdv = NULL;
 }
 
 /* ---- client ------------------------------------------------------------ */
 
-/* Waits until `path` can be read (watching it), or the deadline: 0 with
- * *v, or -ETIMEDOUT, or an error. */
-static int wait_read(const struct ivc_ctx *ctx, struct xst x, const char *path, const char *token,
-		     int64_t deadline, char **v)
+/* A connect under way. */
+struct client {
+	struct ivc_ctx *ctx;
+	const struct conn_req *rq;
+	struct xst xs;
+	struct ivc_obj obj; /* its watches' events */
+	int64_t deadline;
+	char base[128], id[48], presence[224], offer[224];
+	struct chan_spec spec; /* as advertised */
+};
+
+/* Until `path` can be read (watching it), the deadline, or an error: calls
+ * look(k, path) after each event, at the latest every slice_ms; it returns
+ * 0 to go on waiting. */
+static int watch_until(struct client *k, const char *path, int slice_ms,
+		       int (*look)(struct client *k, void *arg), void *arg)
 {
-	int err = x.ops->store_watch(x.s, path, token);
+	int slot, err = ivc__watch(k->ctx, path, &k->obj, &slot);
 
 	if (err)
 		return err;
-	while (ivc__xs_read(x, 0, path, v)) {
-		int ms = ivc__left_ms(ctx, deadline);
+	for (;;) {
+		uint64_t seen = ivc__obj_seq(k->ctx, &k->obj);
+		int ms;
+
+		err = look(k, arg);
+		if (err)
+			break;
+		ms = ivc__left_ms(k->ctx, k->deadline);
 		if (ms == 0) {
 			err = -ETIMEDOUT;
 			break;
 		}
-		if (x.ops->store_wait(x.s, ms) > 0)
-			x.ops->store_events(x.s);
+		err = ivc__wait_obj(k->ctx, &k->obj, seen, ms < 0 || ms > slice_ms ? slice_ms : ms);
+		if (err)
+			break;
 	}
-	x.ops->store_unwatch(x.s, path, token);
+	ivc__unwatch(k->ctx, path, slot);
 	return err;
 }
 
@@ -740,16 +764,6 @@ static int read_u32(struct xst x, const char *dir, const char *key, uint32_t max
 	free(v);
 	return err;
 }
-
-/* A connect under way. */
-struct client {
-	struct ivc_ctx *ctx;
-	const struct conn_req *rq;
-	struct xst xs; /* own connection: its watches are ours alone */
-	int64_t deadline;
-	char base[128], id[48], presence[224], offer[224];
-	struct chan_spec spec; /* as advertised */
-};
 
 /* The advertised geometry is one a listener could have made (9.5 item 2):
  * each ring 0 or a power of two the wire allows, present exactly where
@@ -812,19 +826,29 @@ static int check_service(struct client *k)
 	return err;
 }
 
+/* B/protocol, once the service is there: 1 (and checked), 0 not yet. */
+static int look_for_service(struct client *k, void *arg)
+{
+	const char *path = arg;
+	char *v = NULL;
+	int err;
+
+	if (ivc__xs_read(k->xs, 0, path, &v))
+		return 0;
+	err = strcmp(v, protocol_str) ? -EPROTONOSUPPORT : 1;
+	free(v);
+	return err;
+}
+
 /* Waits for the service to appear and checks it. */
 static int find_service(struct client *k)
 {
-	char path[224], *v = NULL;
+	char path[224];
 	int err;
 
 	snprintf(path, sizeof path, "%s/protocol", k->base);
-	err = wait_read(k->ctx, k->xs, path, "ivc-service", k->deadline, &v);
-	if (err)
-		return err;
-	err = strcmp(v, protocol_str) ? -EPROTONOSUPPORT : 0;
-	free(v);
-	return err ? err : check_service(k);
+	err = watch_until(k, path, 1000, look_for_service, path);
+	return err < 0 ? err : check_service(k);
 }
 
 /* The client's request: a node it owns, readable and removable by the
@@ -877,11 +901,19 @@ static int ring_doorbell(struct client *k)
 	return err == -EACCES || err == -ENOSPC || err == -E2BIG ? -ECONNREFUSED : err;
 }
 
-/* One look at the answer: 1 with *port and refs (caller frees) once the
- * offer is complete, 0 not yet, or an error (a refusal, or the service
- * gone). */
-static int look_for_answer(struct client *k, uint32_t *port, char **refs)
+struct answer_got {
+	uint32_t port;
+	char *refs;
+};
+
+/* One look at the answer: 1 with the port and refs (caller frees) once
+ * the offer is complete, 0 not yet, or an error (a refusal, or the
+ * service gone). */
+static int look_for_answer(struct client *k, void *arg)
 {
+	struct answer_got *got = arg;
+	uint32_t *port = &got->port;
+	char **refs = &got->refs;
 	char path[224], *v;
 	int err;
 
@@ -908,28 +940,14 @@ static int look_for_answer(struct client *k, uint32_t *port, char **refs)
 	return 0;
 }
 
-/* Waits for the listener's answer under conn/<id>, readable by us alone. */
-static int await_answer(struct client *k, uint32_t *port, char **refs)
+/* Waits for the listener's answer under conn/<id>, readable by us alone;
+ * in short slices, since a listener that died is seen by looking. */
+static int await_answer(struct client *k, struct answer_got *got)
 {
 	int err;
 
-	const struct xst x = k->xs;
-
 	snprintf(k->offer, sizeof k->offer, "%s/conn/%s", k->base, k->id);
-	err = x.ops->store_watch(x.s, k->offer, "ivc-offer");
-	if (err)
-		return err;
-	while (!(err = look_for_answer(k, port, refs))) {
-		int ms = ivc__left_ms(k->ctx, k->deadline);
-		if (ms == 0) {
-			err = -ETIMEDOUT;
-			break;
-		}
-		/* Short slices: see look_for_answer. */
-		if (x.ops->store_wait(x.s, ms < 0 || ms > 200 ? 200 : ms) > 0)
-			x.ops->store_events(x.s);
-	}
-	x.ops->store_unwatch(x.s, k->offer, "ivc-offer");
+	err = watch_until(k, k->offer, 200, look_for_answer, got);
 	return err < 0 ? err : 0;
 }
 
@@ -961,34 +979,28 @@ static int attach(struct client *k, uint32_t port, const char *rs, struct ivc_ch
 static int direct_connect(struct ivc_ctx *ctx, const struct conn_req *rq, int64_t deadline,
 			  struct ivc_chan **out)
 {
-	struct client k = { .ctx = ctx, .rq = rq, .deadline = deadline };
+	struct client k = { .ctx = ctx, .rq = rq, .xs = ctx_xs(ctx), .deadline = deadline };
+	struct answer_got got = { 0, NULL };
 	struct ivc_chan *c = NULL;
-	char path[224], *refs = NULL;
-	uint32_t port = 0;
+	char path[224];
 	int err;
 
-	k.xs.ops = ctx->ops;
-	err = ctx->ops->store_open(ctx->plat, &k.xs.s);
-	if (err)
-		return err;
+	k.obj.kind = OBJ_OTHER;
 	snprintf(k.base, sizeof k.base, "/local/domain/%u/data/ivc/%s", rq->server, rq->name);
 	err = find_service(&k);
-	if (err) {
-		ctx->ops->store_close(k.xs.s);
+	if (err)
 		return err;
-	}
 	err = ring_doorbell(&k);
 	if (!err)
-		err = await_answer(&k, &port, &refs);
+		err = await_answer(&k, &got);
 	if (!err)
-		err = attach(&k, port, refs, &c);
-	free(refs);
+		err = attach(&k, got.port, got.refs, &c);
+	free(got.refs);
 	/* The listener removes the doorbell when it reads it; make sure. */
 	snprintf(path, sizeof path, "%s/requests/%s", k.base, k.id);
-	ctx->ops->store_rm(k.xs.s, 0, path);
+	ivc__rm_node(ctx, path);
 	if (!c && k.presence[0])
-		ctx->ops->store_rm(k.xs.s, 0, k.presence);
-	ctx->ops->store_close(k.xs.s);
+		rm_presence(ctx, k.presence);
 	if (c)
 		*out = c;
 	return err;
@@ -998,11 +1010,9 @@ const struct ivc_rdv_ops ivc_rdv_direct = {
 	.name = "direct",
 	.listen = direct_listen,
 	.accept = direct_accept,
-	.listener_fd = direct_listener_fd,
 	.unlisten = direct_unlisten,
 	.connect = direct_connect,
 	.peer_gone = peer_gone,
 	.peer_watched = peer_watched,
-	.peer_watch_fired = peer_watch_fired,
 	.chan_release = direct_chan_release,
 };

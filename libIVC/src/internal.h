@@ -8,11 +8,15 @@
  *                 ivc_rdv_ops); direct.c is direct mode (spec section 9).
  *   io.c          the public I/O calls: the ring core, waiting while it
  *                 says EAGAIN (wait.c).
- *   wait.c        events, sleeping, and noticing a peer that died.
+ *   wait.c        the pump (every port and watch event of the context to
+ *                 its owner), waiting (one thread polls the platform, the
+ *                 others sleep on the lock's condition), descriptors for
+ *                 event loops, noticing a peer that died; ivc_wait.
  *   chan.c        a channel from typed values (grant references, port,
  *                 geometry, type): made by a listener (chan_offer) or
  *                 attached by a client (chan_attach); released.
- *   context.c     ivc_open/ivc_close: the platform.
+ *   context.c     ivc_open/ivc_close: the platform handle and XenStore
+ *                 connection that every channel of the context shares.
  *   store.c       XenStore helpers used by the rendezvous modes.
  *   util.c        time, names, directions.
  * Everything below, XenStore, waiting and the clock included, comes from
@@ -39,14 +43,44 @@
 
 struct ivc_rdv_ops;
 
+/* Something threads wait for: a channel, a listener, a connect under way.
+ * Every event of the context arrives on one event channel handle and one
+ * XenStore connection; the pump (wait.c) hands each to its owner here.
+ * All fields under the context's lock. */
+enum obj_kind { OBJ_CHAN, OBJ_LISTENER, OBJ_OTHER };
+struct ivc_obj {
+	enum obj_kind kind;
+	void *self;                 /* the channel or listener */
+	void *user;                 /* ivc_chan_set_user / ivc_listener_set_user */
+	uint64_t events, fired;     /* port events, watch events */
+	struct ivc_obj *parent;     /* woken too: a pending offer's listener */
+	struct ivc_plat_note *note; /* ivc_chan_fd / ivc_listener_fd */
+	bool queued;                /* on the context's ready list */
+	struct ivc_obj *next_ready;
+};
+
 struct ivc_ctx {
 	const struct ivc_plat_ops *ops;
-	struct ivc_plat *plat;
+	struct ivc_plat *plat; /* one handle: every channel's grants and ports */
 	const struct ivc_rdv_ops *rdv;
-	struct ivc_plat_store *xs; /* under the platform's lock on plat */
+	struct ivc_plat_store *xs; /* one connection: every watch */
 	uint32_t domid;
+	/* Under the platform's lock from here on. */
 	uint64_t nonce;
-	int peer_watches; /* channels holding a presence watch (under lock) */
+	int peer_watches;      /* channels holding a presence watch */
+	struct ivc_obj **port; /* port number -> owner */
+	uint32_t nport;
+	struct ivc_obj **watch; /* watch token "w<n>" -> owner n */
+	uint32_t nwatch;
+	struct ivc_obj *ready, *ready_tail; /* for ivc_wait, each once */
+	struct ivc_obj any;                 /* its count moves when one is queued */
+	struct ivc_plat_note *ready_note;   /* ivc_fd's: set while ready */
+	struct ivc_plat_waitset *ws;        /* ivc_fd */
+	struct ivc_chan *chans;             /* every channel, for ivc_wait */
+	int64_t tick_ms;                    /* ivc_wait's last liveness tick */
+	bool polling;                       /* a thread waits on the platform */
+	bool bg, bg_stop;                   /* the pump thread (descriptors) */
+	int dead;                           /* the platform's error once its event device is gone */
 };
 
 /* What both ends agree on before a channel exists: its type, this end's
@@ -62,7 +96,8 @@ struct chan_spec {
 
 struct ivc_chan {
 	struct ivc_ctx *ctx;
-	struct ivc_plat *plat; /* own handle: its event channel */
+	struct ivc_obj obj;
+	struct ivc_chan *prev, *next; /* ctx->chans */
 	struct ivc_core core;
 	uint32_t peer, port;
 	struct ivc_plat_share *share;
@@ -70,19 +105,17 @@ struct ivc_chan {
 	/* The rendezvous mode's state for this channel (what it published,
 	 * how it watches the peer); released by its chan_release. */
 	void *rdv;
-	/* What the channel waits on when the rendezvous watches the peer:
-	 * its event channel and that watch (NULL: the event channel only).
-	 * Its descriptor is then ivc_chan_fd(). */
-	struct ivc_plat_waitset *ws;
+	uint64_t fired_seen; /* obj.fired when the peer watch was last looked at */
 	char type_name[NAME_MAX_LEN + 1];
 	struct ivc_type type;
 	enum ivc_dir dir;
-	uint64_t notify_rx, waits;
+	uint64_t waits;
 	int64_t checked_ms; /* last liveness check */
 };
 
 struct ivc_listener {
 	struct ivc_ctx *ctx;
+	struct ivc_obj obj;
 	char name[NAME_MAX_LEN + 1];
 	char type_name[NAME_MAX_LEN + 1];
 	struct chan_spec spec;
@@ -107,7 +140,6 @@ struct ivc_rdv_ops {
 	 * deadline (-1: none). */
 	int (*accept)(struct ivc_listener *l, int64_t deadline, int timeout_ms,
 		      struct ivc_chan **out);
-	int (*listener_fd)(const struct ivc_listener *l);
 	/* Withdraws l and what it published; frees its state. */
 	void (*unlisten)(struct ivc_listener *l);
 	int (*connect)(struct ivc_ctx *ctx, const struct conn_req *rq, int64_t deadline,
@@ -116,10 +148,9 @@ struct ivc_rdv_ops {
 	 * shows the peer's end gone (the caller then reads the shared
 	 * state, which tells a close from a death). */
 	bool (*peer_gone)(struct ivc_chan *c);
-	/* True if a watch reports the peer's end going (no need to look). */
+	/* True if a watch reports the peer's end going (no need to look);
+	 * its events count in c->obj.fired. */
 	bool (*peer_watched)(const struct ivc_chan *c);
-	/* Consumes the peer watch's events; true if it fired. */
-	bool (*peer_watch_fired)(struct ivc_chan *c);
 	/* Removes what was published for c; 0 or the first error. */
 	int (*chan_release)(struct ivc_chan *c);
 };
@@ -173,11 +204,23 @@ int ivc__chan_attach(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t
 		     struct ivc_chan **out);
 int ivc__chan_release(struct ivc_chan *c, bool orderly);
 
-/* wait.c */
-int ivc__drain_events(struct ivc_chan *c);
+/* wait.c: the pump, waiting, owners of ports and watches. */
+void ivc__pump(struct ivc_ctx *ctx); /* under the lock */
+uint64_t ivc__obj_seq(struct ivc_ctx *ctx, const struct ivc_obj *o);
+int ivc__wait_obj(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms);
+int ivc__port_own(struct ivc_ctx *ctx, uint32_t port, struct ivc_obj *o);
+void ivc__port_disown(struct ivc_ctx *ctx, uint32_t port);
+int ivc__watch(struct ivc_ctx *ctx, const char *path, struct ivc_obj *o, int *slot);
+void ivc__unwatch(struct ivc_ctx *ctx, const char *path, int slot);
+void ivc__obj_ready(struct ivc_ctx *ctx, struct ivc_obj *o);
+void ivc__obj_forget(struct ivc_ctx *ctx, struct ivc_obj *o);
+int ivc__obj_fd(struct ivc_ctx *ctx, struct ivc_obj *o);
+void ivc__obj_clear_fd(struct ivc_ctx *ctx, struct ivc_obj *o);
+void ivc__bg_stop(struct ivc_ctx *ctx);
+int ivc__ctx_dead(struct ivc_ctx *ctx);
 int ivc__kick(struct ivc_chan *c);
 void ivc__check_peer_domain(struct ivc_chan *c);
 void ivc__peer_watch_check(struct ivc_chan *c);
-int ivc__chan_sleep(struct ivc_chan *c, int64_t deadline);
+int ivc__chan_sleep(struct ivc_chan *c, uint64_t seen, int64_t deadline);
 
 #endif

@@ -36,6 +36,21 @@ static long core_op(struct ivc_chan *c, enum op op, struct io *io)
 	}
 }
 
+/* Called with timeout 0 at least every LIVENESS_MS: learns of a peer whose
+ * domain died (its watch, or asking), as a blocked call would. True if
+ * that changed what the core says. */
+static bool poll_tick(struct ivc_chan *c, bool tx)
+{
+	if (ivc__now_ms(c->ctx) - c->checked_ms < LIVENESS_MS)
+		return false;
+	c->ctx->ops->lock(c->ctx->plat);
+	ivc__pump(c->ctx); /* nobody may be waiting to do it */
+	c->ctx->ops->unlock(c->ctx->plat);
+	ivc__peer_watch_check(c);
+	ivc__check_peer_domain(c);
+	return ivc_core_poll(&c->core, tx ? IVC_CORE_WAIT_TX : IVC_CORE_WAIT_RX, 1);
+}
+
 /* Runs a core operation, sleeping while it says -EAGAIN. */
 static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 {
@@ -47,6 +62,7 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 	deadline = ivc__deadline_of(c->ctx, timeout_ms);
 	for (;;) {
 		long r = core_op(c, op, io);
+		uint64_t seen;
 		int w;
 
 		if (r != -EAGAIN) {
@@ -55,11 +71,11 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 			ivc__kick(c);
 			return r;
 		}
-		/* Clear what is pending first: whatever arrives after this point
-		 * leaves the fd readable, so no wake-up is lost. */
-		w = ivc__drain_events(c);
-		if (w < 0)
-			return w;
+		/* Note what has arrived first: whatever arrives after this point
+		 * moves the count and sets the descriptor, so no wake-up is
+		 * lost between the look below and the sleep. */
+		ivc__obj_clear_fd(c->ctx, &c->obj);
+		seen = ivc__obj_seq(c->ctx, &c->obj);
 		ivc__peer_watch_check(c); /* a death found: the wait below says ready */
 		/* A stream writer can use any room; a message needs all of it. */
 		w = ivc_core_prepare_wait(&c->core, tx ? IVC_CORE_WAIT_TX : IVC_CORE_WAIT_RX,
@@ -71,17 +87,13 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 		if (w == 0)
 			continue;
 		if (timeout_ms == 0) {
-			/* Pollers calling with timeout 0 still learn of a peer whose
-			 * domain died, within the same bound as blocked callers. */
-			if (ivc__now_ms(c->ctx) - c->checked_ms >= LIVENESS_MS) {
-				ivc__check_peer_domain(c);
-				if (ivc_core_poll(&c->core,
-						  tx ? IVC_CORE_WAIT_TX : IVC_CORE_WAIT_RX, 1))
-					continue;
-			}
+			if ((w = ivc__ctx_dead(c->ctx)))
+				return w;
+			if (poll_tick(c, tx))
+				continue;
 			return -EAGAIN;
 		}
-		w = ivc__chan_sleep(c, deadline);
+		w = ivc__chan_sleep(c, seen, deadline);
 		if (w < 0)
 			return w;
 	}
@@ -182,11 +194,12 @@ int ivc_consume(struct ivc_chan *c)
 	return r;
 }
 
+/* Made on first use: the channel is const to the caller, not to us. */
 int ivc_chan_fd(const struct ivc_chan *c)
 {
-	const struct ivc_plat_ops *ops = c->ctx->ops;
+	struct ivc_chan *m = (struct ivc_chan *)c;
 
-	return c->ws ? ops->waitset_fd(c->ws) : ops->evtchn_fd(c->plat);
+	return ivc__obj_fd(m->ctx, &m->obj);
 }
 
 int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st)
@@ -195,6 +208,12 @@ int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st)
 
 	if (!c || !st)
 		return -EINVAL;
+	struct ivc_ctx *ctx = c->ctx;
+	uint64_t events;
+
+	ctx->ops->lock(ctx->plat);
+	events = c->obj.events; /* counted by whichever thread pumps */
+	ctx->ops->unlock(ctx->plat);
 	ivc_core_get_stats((struct ivc_core *)&c->core, &cs);
 	*st = (struct ivc_stats){
 		.tx_msgs = cs.tx_msgs,
@@ -202,7 +221,7 @@ int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st)
 		.rx_msgs = cs.rx_msgs,
 		.rx_bytes = cs.rx_bytes,
 		.notify_tx = cs.notifies,
-		.notify_rx = c->notify_rx,
+		.notify_rx = events,
 		.waits = c->waits,
 		.tx_ring = cs.tx_size,
 		.rx_ring = cs.rx_size,

@@ -62,6 +62,7 @@ int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *typ
 	if (!l)
 		return -ENOMEM;
 	l->ctx = ctx;
+	l->obj = (struct ivc_obj){ .kind = OBJ_LISTENER, .self = l };
 	snprintf(l->name, sizeof l->name, "%s", name);
 	snprintf(l->type_name, sizeof l->type_name, "%s", type->name);
 	l->spec.type = (struct ivc_type){ l->type_name, type->version, type->mode };
@@ -84,9 +85,12 @@ int ivc_accept(struct ivc_listener *l, int timeout_ms, struct ivc_chan **out)
 	return l->ctx->rdv->accept(l, ivc__deadline_of(l->ctx, timeout_ms), timeout_ms, out);
 }
 
+/* Made on first use: the listener is const to the caller, not to us. */
 int ivc_listener_fd(const struct ivc_listener *l)
 {
-	return l->ctx->rdv->listener_fd(l);
+	struct ivc_listener *m = (struct ivc_listener *)l;
+
+	return ivc__obj_fd(m->ctx, &m->obj);
 }
 
 void ivc_listener_close(struct ivc_listener *l)
@@ -94,6 +98,7 @@ void ivc_listener_close(struct ivc_listener *l)
 	if (!l)
 		return;
 	l->ctx->rdv->unlisten(l);
+	ivc__obj_forget(l->ctx, &l->obj);
 	free(l);
 }
 

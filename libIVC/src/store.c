@@ -55,10 +55,7 @@ int ivc__xs_txn(struct xst x, ivc__txn_body body, void *arg)
  * gone) or -errno. */
 int ivc__rm_node(struct ivc_ctx *ctx, const char *path)
 {
-	int err;
+	int err = ctx->ops->store_rm(ctx->xs, 0, path);
 
-	ctx->ops->lock(ctx->plat);
-	err = ctx->ops->store_rm(ctx->xs, 0, path);
-	ctx->ops->unlock(ctx->plat);
 	return err == -ENOENT ? 0 : err;
 }

@@ -1,31 +1,368 @@
 /* SPDX-License-Identifier: MIT */
-/* wait.c - a channel's events, sleeping, and noticing a dead peer. */
+/*
+ * wait.c - the events of a context and the threads that wait for them.
+ *
+ * Every port of the context is bound through one event channel handle and
+ * every watch is set on one XenStore connection, so one pump sorts what
+ * arrives: a port to the object that owns it (ctx->port), a watch event to
+ * the object its token names ("w<n>": ctx->watch[n]). Each object counts
+ * its events; a thread waiting for one remembers the count it saw.
+ *
+ * One thread at a time waits on the platform (the poller); the others
+ * sleep on the lock's condition. The poller pumps, then wakes them all,
+ * and the one leaving (its object moved, or its time is up) hands the role
+ * on by that same broadcast. A pump thread runs only once someone has
+ * asked for a descriptor (ivc_chan_fd, ivc_listener_fd, ivc_fd): then the
+ * notes behind those descriptors are set without anyone calling in.
+ */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "internal.h"
 
-/* Clears what is pending: 0, or the platform's error where its event
- * device has gone for good (the sim host stopped: ESRCH; on Xen it never
- * does). Such a device polls readable forever, so waiting on it would
- * spin. Other errors (a transient failure to recover an overflowed queue)
- * are left to the next round, as before. */
-int ivc__drain_events(struct ivc_chan *c)
+/* Ports and watch slots beyond these are refused (XenStore's and Xen's own
+ * limits are far lower for one domain; this bounds our tables). */
+#define MAX_PORT (1u << 20)
+#define MAX_WATCH 4096u
+
+static void lock(struct ivc_ctx *ctx)
 {
-	uint32_t port;
+	ctx->ops->lock(ctx->plat);
+}
+
+static void unlock(struct ivc_ctx *ctx)
+{
+	ctx->ops->unlock(ctx->plat);
+}
+
+/* o moved: its descriptor polls readable, and ivc_wait reports it once. */
+static void obj_wake(struct ivc_ctx *ctx, struct ivc_obj *o)
+{
+	if (o->note)
+		ctx->ops->note_set(o->note);
+	if (o->kind == OBJ_OTHER || o->queued)
+		return;
+	o->queued = true;
+	o->next_ready = NULL;
+	if (ctx->ready_tail)
+		ctx->ready_tail->next_ready = o;
+	else
+		ctx->ready = o;
+	ctx->ready_tail = o;
+	ctx->any.events++;
+	if (ctx->ready_note)
+		ctx->ops->note_set(ctx->ready_note);
+}
+
+void ivc__obj_ready(struct ivc_ctx *ctx, struct ivc_obj *o)
+{
+	lock(ctx);
+	obj_wake(ctx, o);
+	unlock(ctx);
+}
+
+static void deliver(struct ivc_ctx *ctx, struct ivc_obj *o, bool watch)
+{
+	if (watch)
+		o->fired++;
+	else
+		o->events++;
+	obj_wake(ctx, o);
+	if (o->parent) {
+		o->parent->events++;
+		obj_wake(ctx, o->parent);
+	}
+}
+
+/* A device that has gone for good (the sim host stopped: ESRCH; on Xen it
+ * never does) polls readable forever: waiting on it would spin. */
+static bool gone(int err)
+{
+	return err == -ESRCH || err == -EPIPE || err == -ECONNRESET || err == -EBADF;
+}
+
+void ivc__pump(struct ivc_ctx *ctx)
+{
+	const struct ivc_plat_ops *ops = ctx->ops;
+	uint32_t port, n;
+	char tok[16];
 	int r;
 
-	while ((r = c->ctx->ops->evtchn_pending(c->plat, &port)) == 0) {
-		c->ctx->ops->evtchn_unmask(c->plat, port);
-		c->notify_rx++;
+	while ((r = ops->evtchn_pending(ctx->plat, &port)) == 0) {
+		ops->evtchn_unmask(ctx->plat, port);
+		if (port < ctx->nport && ctx->port[port])
+			deliver(ctx, ctx->port[port], false);
 	}
-	return r == -ESRCH || r == -EPIPE || r == -ECONNRESET || r == -EBADF ? r : 0;
+	if (gone(r))
+		ctx->dead = r;
+	/* Tokens are ours, but what comes back from XenStore is checked. */
+	while (ops->store_event(ctx->xs, tok, sizeof tok) == 1)
+		if (tok[0] == 'w' && ivc__parse_u32(tok + 1, MAX_WATCH, &n) == 0 &&
+		    n < ctx->nwatch && ctx->watch[n])
+			deliver(ctx, ctx->watch[n], true);
 }
+
+/* The platform's error once its event device has gone for good, else 0. */
+int ivc__ctx_dead(struct ivc_ctx *ctx)
+{
+	int v;
+
+	lock(ctx);
+	v = ctx->dead;
+	unlock(ctx);
+	return v;
+}
+
+uint64_t ivc__obj_seq(struct ivc_ctx *ctx, const struct ivc_obj *o)
+{
+	uint64_t v;
+
+	lock(ctx);
+	v = o->events + o->fired;
+	unlock(ctx);
+	return v;
+}
+
+/* Polls the platform as the one poller, then pumps and wakes the others.
+ * Called and returns under the lock. */
+static int poll_once(struct ivc_ctx *ctx, int ms)
+{
+	int r;
+
+	ctx->polling = true;
+	unlock(ctx);
+	r = ctx->ops->wait(ctx->plat, ctx->xs, ms);
+	lock(ctx);
+	ctx->polling = false;
+	ivc__pump(ctx);
+	ctx->ops->cond_broadcast(ctx->plat);
+	return r < 0 ? r : 0;
+}
+
+/* Waits until o's count is no longer `seen`, or ms pass (ms >= 0): 0 (the
+ * caller looks again either way), or the platform's error. */
+int ivc__wait_obj(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms)
+{
+	int64_t until = ivc__now_ms(ctx) + ms;
+	int err = 0;
+
+	lock(ctx);
+	for (;;) {
+		int64_t left = until - ivc__now_ms(ctx);
+
+		if (ctx->dead) {
+			err = ctx->dead;
+			break;
+		}
+		if (o->events + o->fired != seen || left <= 0)
+			break;
+		if (ctx->polling)
+			err = ctx->ops->cond_wait(ctx->plat, (int)left);
+		else
+			err = poll_once(ctx, (int)left);
+		if (err)
+			break;
+	}
+	/* Leaving as a follower may leave nobody polling: let another try. */
+	ctx->ops->cond_broadcast(ctx->plat);
+	unlock(ctx);
+	return err;
+}
+
+/* ---- owners ------------------------------------------------------------ */
+
+int ivc__port_own(struct ivc_ctx *ctx, uint32_t port, struct ivc_obj *o)
+{
+	int err = 0;
+
+	if (port >= MAX_PORT)
+		return -ENOSPC;
+	lock(ctx);
+	if (port >= ctx->nport) {
+		uint32_t n = ctx->nport ? ctx->nport : 64;
+		while (n <= port)
+			n *= 2;
+		struct ivc_obj **t = realloc(ctx->port, n * sizeof *t);
+		if (t) {
+			for (uint32_t i = ctx->nport; i < n; i++)
+				t[i] = NULL;
+			ctx->port = t;
+			ctx->nport = n;
+		} else
+			err = -ENOMEM;
+	}
+	if (!err)
+		ctx->port[port] = o;
+	unlock(ctx);
+	return err;
+}
+
+void ivc__port_disown(struct ivc_ctx *ctx, uint32_t port)
+{
+	lock(ctx);
+	if (port < ctx->nport)
+		ctx->port[port] = NULL;
+	unlock(ctx);
+}
+
+static int slot_take(struct ivc_ctx *ctx, struct ivc_obj *o)
+{
+	uint32_t i = 0;
+
+	while (i < ctx->nwatch && ctx->watch[i])
+		i++;
+	if (i == ctx->nwatch) {
+		uint32_t n = ctx->nwatch ? 2 * ctx->nwatch : 16;
+		struct ivc_obj **t = n <= MAX_WATCH ? realloc(ctx->watch, n * sizeof *t) : NULL;
+		if (!t)
+			return -ENOMEM;
+		for (uint32_t k = ctx->nwatch; k < n; k++)
+			t[k] = NULL;
+		ctx->watch = t;
+		ctx->nwatch = n;
+	}
+	ctx->watch[i] = o;
+	return (int)i;
+}
+
+/* Watches path for o on the context's connection; *slot names it. */
+int ivc__watch(struct ivc_ctx *ctx, const char *path, struct ivc_obj *o, int *slot)
+{
+	char tok[16];
+	int s, err;
+
+	lock(ctx);
+	s = slot_take(ctx, o);
+	unlock(ctx);
+	if (s < 0)
+		return s;
+	snprintf(tok, sizeof tok, "w%d", s);
+	err = ctx->ops->store_watch(ctx->xs, path, tok);
+	if (err) {
+		lock(ctx);
+		ctx->watch[s] = NULL;
+		unlock(ctx);
+		return err;
+	}
+	*slot = s;
+	return 0;
+}
+
+/* Events of the old watch may still be queued: they wake whoever takes
+ * the slot next, once, which costs a look. */
+void ivc__unwatch(struct ivc_ctx *ctx, const char *path, int slot)
+{
+	char tok[16];
+
+	snprintf(tok, sizeof tok, "w%d", slot);
+	ctx->ops->store_unwatch(ctx->xs, path, tok);
+	lock(ctx);
+	ctx->watch[slot] = NULL;
+	unlock(ctx);
+}
+
+/* o is going: off the ready list, its descriptor closed. */
+void ivc__obj_forget(struct ivc_ctx *ctx, struct ivc_obj *o)
+{
+	lock(ctx);
+	if (o->queued) {
+		struct ivc_obj **pp = &ctx->ready, *prev = NULL;
+		while (*pp != o) {
+			prev = *pp;
+			pp = &(*pp)->next_ready;
+		}
+		*pp = o->next_ready;
+		if (ctx->ready_tail == o)
+			ctx->ready_tail = prev;
+		o->queued = false;
+	}
+	unlock(ctx);
+	if (o->note)
+		ctx->ops->note_free(o->note);
+	o->note = NULL;
+}
+
+/* ---- descriptors ------------------------------------------------------- */
+
+/* The pump thread: polls whenever nobody else does, until ivc_close. */
+static void bg_main(void *arg)
+{
+	struct ivc_ctx *ctx = arg;
+
+	lock(ctx);
+	while (!ctx->bg_stop && !ctx->dead) {
+		if (ctx->polling)
+			ctx->ops->cond_wait(ctx->plat, -1);
+		else if (poll_once(ctx, -1) < 0)
+			break;
+	}
+	ctx->ops->cond_broadcast(ctx->plat);
+	unlock(ctx);
+}
+
+static int bg_start(struct ivc_ctx *ctx)
+{
+	int err;
+
+	if (ctx->bg)
+		return 0;
+	err = ctx->ops->thread_start(ctx->plat, bg_main, ctx);
+	if (!err)
+		ctx->bg = true;
+	return err;
+}
+
+void ivc__bg_stop(struct ivc_ctx *ctx)
+{
+	if (!ctx->bg)
+		return;
+	lock(ctx);
+	ctx->bg_stop = true;
+	ctx->ops->cond_broadcast(ctx->plat);
+	unlock(ctx);
+	ctx->ops->wake(ctx->plat);
+	ctx->ops->thread_join(ctx->plat);
+	ctx->bg = false;
+}
+
+/* o's descriptor, made on first use (set: the caller looks once). */
+int ivc__obj_fd(struct ivc_ctx *ctx, struct ivc_obj *o)
+{
+	int err = 0;
+
+	lock(ctx);
+	if (!o->note) {
+		err = ctx->ops->note_new(ctx->plat, &o->note);
+		if (!err)
+			err = bg_start(ctx);
+		if (err && o->note) {
+			ctx->ops->note_free(o->note);
+			o->note = NULL;
+		}
+		if (!err)
+			ctx->ops->note_set(o->note);
+	}
+	unlock(ctx);
+	return err ? err : ctx->ops->note_fd(o->note);
+}
+
+/* Before looking at o's state: whatever arrives after this sets it. */
+void ivc__obj_clear_fd(struct ivc_ctx *ctx, struct ivc_obj *o)
+{
+	lock(ctx);
+	if (o->note)
+		ctx->ops->note_clear(o->note);
+	unlock(ctx);
+}
+
+/* ---- channels: signalling, sleeping, a peer that died ----------------- */
 
 int ivc__kick(struct ivc_chan *c)
 {
 	if (!ivc_core_notify_check(&c->core))
 		return 0;
-	return c->ctx->ops->evtchn_notify(c->plat, c->port);
+	return c->ctx->ops->evtchn_notify(c->ctx->plat, c->port);
 }
 
 /* The peer's watch fired: if the rendezvous shows its end gone and the
@@ -35,9 +372,17 @@ int ivc__kick(struct ivc_chan *c)
 void ivc__peer_watch_check(struct ivc_chan *c)
 {
 	const struct ivc_rdv_ops *rdv = c->ctx->rdv;
+	uint64_t fired;
 
-	if (rdv->peer_watch_fired(c) && rdv->peer_gone(c) &&
-	    ivc_core_peer(&c->core) == IVC_CORE_PEER_UP)
+	if (!rdv->peer_watched(c))
+		return;
+	lock(c->ctx);
+	fired = c->obj.fired;
+	unlock(c->ctx);
+	if (fired == c->fired_seen)
+		return;
+	c->fired_seen = fired;
+	if (rdv->peer_gone(c) && ivc_core_peer(&c->core) == IVC_CORE_PEER_UP)
 		ivc_core_set_peer_dead(&c->core);
 }
 
@@ -52,7 +397,7 @@ void ivc__check_peer_domain(struct ivc_chan *c)
 	int alive;
 
 	c->checked_ms = ivc__now_ms(c->ctx);
-	alive = ops->domain_alive(c->plat, c->peer);
+	alive = ops->domain_alive(c->ctx->plat, c->peer);
 	if (alive == 0) {
 		ivc_core_set_peer_dead(&c->core);
 		return;
@@ -70,16 +415,15 @@ void ivc__check_peer_domain(struct ivc_chan *c)
 	 * closes, which a dead domain's does. (An orderly close is seen
 	 * first: the core reports CLOSED before DEAD.) */
 	if (ivc_core_peer(&c->core) == IVC_CORE_PEER_UP &&
-	    ops->evtchn_status(c->plat, c->port, &st, &rd, &rp) == 0 &&
+	    ops->evtchn_status(c->ctx->plat, c->port, &st, &rd, &rp) == 0 &&
 	    st != IVC_PLAT_EVTCHN_INTERDOMAIN)
 		ivc_core_set_peer_dead(&c->core);
 }
 
-/* Sleeps until an event, the deadline, or a liveness tick. 0: retry;
- * -ETIMEDOUT: deadline passed. */
-int ivc__chan_sleep(struct ivc_chan *c, int64_t deadline)
+/* Sleeps until an event (the count moved from `seen`), the deadline, or a
+ * liveness tick. 0: look again; -ETIMEDOUT: deadline passed. */
+int ivc__chan_sleep(struct ivc_chan *c, uint64_t seen, int64_t deadline)
 {
-	const struct ivc_plat_ops *ops = c->ctx->ops;
 	int ms = ivc__left_ms(c->ctx, deadline), r;
 
 	if (ms == 0)
@@ -87,11 +431,11 @@ int ivc__chan_sleep(struct ivc_chan *c, int64_t deadline)
 	if (ms < 0 || ms > LIVENESS_MS)
 		ms = LIVENESS_MS;
 	c->waits++;
-	r = c->ws ? ops->waitset_wait(c->ws, ms) : ops->evtchn_wait(c->plat, ms);
+	r = ivc__wait_obj(c->ctx, &c->obj, seen, ms);
 	if (r < 0)
 		return r;
 	/* Also when events keep coming: they must not starve the check. */
-	if (r == 0 || ivc__now_ms(c->ctx) - c->checked_ms >= LIVENESS_MS)
+	if (ivc__now_ms(c->ctx) - c->checked_ms >= LIVENESS_MS)
 		ivc__check_peer_domain(c);
 	return 0;
 }

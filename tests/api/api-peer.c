@@ -660,8 +660,8 @@ static void sc_victim(void)
 	uint8_t b[2000] = { 0 };
 	char fdp[64], kind[128] = "";
 
-	/* What the channel's fd is: an epoll set where the library watches
-	 * the peer's presence node (a domU), else the event channel's. */
+	/* What the channel's fd is (an eventfd the library's pump sets):
+	 * shown in the log; the test counts watches with ivc-sim stats. */
 	snprintf(fdp, sizeof fdp, "/proc/self/fd/%d", ivc_chan_fd(c));
 	if (readlink(fdp, kind, sizeof kind - 1) < 0)
 		snprintf(kind, sizeof kind, "?");

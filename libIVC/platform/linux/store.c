@@ -2,6 +2,7 @@
 /* store.c - XenStore for the Linux platforms, through libxenstore. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xenstore.h>
@@ -14,6 +15,7 @@ _Static_assert(IVC_PLAT_PERM_NONE == XS_PERM_NONE && IVC_PLAT_PERM_READ == XS_PE
 
 struct ivc_plat_store {
 	struct xs_handle *xs;
+	bool borrowed; /* the platform's own connection: it closes it */
 };
 
 /* libxenstore reports failures in errno; 0 is never a failure. */
@@ -40,11 +42,25 @@ int ivc_linux_store_open(struct ivc_plat *p, struct ivc_plat_store **out)
 	return 0;
 }
 
+/* A store on a connection the platform opened itself (and closes). */
+int ivc_linux_store_wrap(struct xs_handle *xs, struct ivc_plat_store **out)
+{
+	struct ivc_plat_store *s = calloc(1, sizeof *s);
+
+	if (!s)
+		return -ENOMEM;
+	s->xs = xs;
+	s->borrowed = true;
+	*out = s;
+	return 0;
+}
+
 void ivc_linux_store_close(struct ivc_plat_store *s)
 {
 	if (!s)
 		return;
-	xs_close(s->xs); /* and its watches */
+	if (!s->borrowed)
+		xs_close(s->xs); /* and its watches */
 	free(s);
 }
 
@@ -156,19 +172,16 @@ int ivc_linux_store_unwatch(struct ivc_plat_store *s, const char *path, const ch
 
 /* libxenstore's reader thread queues watch events; its fd polls readable
  * while the queue is not empty. */
-int ivc_linux_store_events(struct ivc_plat_store *s)
+int ivc_linux_store_event(struct ivc_plat_store *s, char *token, size_t size)
 {
-	unsigned int n;
-	int k = 0;
+	char **ev;
 
-	while (ivc_linux_wait_fd(xs_fileno(s->xs), 0) > 0) {
-		free(xs_read_watch(s->xs, &n));
-		k++;
-	}
-	return k;
-}
-
-int ivc_linux_store_wait(struct ivc_plat_store *s, int ms)
-{
-	return ivc_linux_wait_fd(xs_fileno(s->xs), ms);
+	errno = 0;
+	ev = xs_check_watch(s->xs);
+	if (!ev)
+		return errno == EAGAIN || errno == 0 ? 0 : -errno;
+	if (size)
+		snprintf(token, size, "%s", ev[XS_WATCH_TOKEN]);
+	free(ev);
+	return 1;
 }

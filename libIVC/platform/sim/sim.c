@@ -22,8 +22,9 @@
 #define PAGE 4096u
 
 struct ivc_plat {
-	pthread_mutex_t lock;
-	int fd, evfd;
+	struct ivc_linux_base b; /* first: the shared Linux code's view */
+	pthread_mutex_t mu;      /* one request at a time: req and rsp */
+	int fd;
 	uint32_t domid;
 	struct simd_msg *req, *rsp;
 };
@@ -80,6 +81,37 @@ static int rpc(struct ivc_plat *p, uint32_t op, int *fds, unsigned *nfds)
 	return p->rsp->err;
 }
 
+static int evt_open(struct ivc_plat *p)
+{
+	unsigned n = 1;
+	int fd = -1, err;
+
+	if (p->b.evfd >= 0)
+		return 0;
+	err = rpc(p, SIMD_EVT_OPEN, &fd, &n);
+	if (err)
+		return err;
+	if (n != 1)
+		return -EPROTO;
+	p->b.evfd = fd;
+	return 0;
+}
+
+static void sim_close(struct ivc_plat *p)
+{
+	if (!p)
+		return;
+	if (p->b.evfd >= 0)
+		close(p->b.evfd);
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p->req);
+	free(p->rsp);
+	pthread_mutex_destroy(&p->mu);
+	ivc_linux_base_destroy(&p->b);
+	free(p);
+}
+
 static int sim_open(struct ivc_plat **out)
 {
 	const char *dir = getenv("IVC_SIM_DIR");
@@ -90,8 +122,13 @@ static int sim_open(struct ivc_plat **out)
 
 	if (!p)
 		return -ENOMEM;
-	p->evfd = -1;
-	pthread_mutex_init(&p->lock, NULL);
+	p->fd = -1;
+	err = ivc_linux_base_init(&p->b);
+	if (err) {
+		free(p);
+		return err;
+	}
+	pthread_mutex_init(&p->mu, NULL);
 	p->req = calloc(1, SIMD_MSG_MAX);
 	p->rsp = calloc(1, SIMD_MSG_MAX);
 	p->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -109,28 +146,16 @@ static int sim_open(struct ivc_plat **out)
 	if (err)
 		goto fail;
 	p->domid = p->rsp->a[0];
+	/* The event channel device now: a context that cannot wait is no
+	 * context. */
+	err = evt_open(p);
+	if (err)
+		goto fail;
 	*out = p;
 	return 0;
 fail:
-	if (p->fd >= 0)
-		close(p->fd);
-	free(p->req);
-	free(p->rsp);
-	free(p);
+	sim_close(p);
 	return err;
-}
-
-static void sim_close(struct ivc_plat *p)
-{
-	if (!p)
-		return;
-	if (p->evfd >= 0)
-		close(p->evfd);
-	close(p->fd);
-	free(p->req);
-	free(p->rsp);
-	pthread_mutex_destroy(&p->lock);
-	free(p);
 }
 
 static uint32_t sim_domid(struct ivc_plat *p)
@@ -138,8 +163,8 @@ static uint32_t sim_domid(struct ivc_plat *p)
 	return p->domid;
 }
 
-static int sim_share(struct ivc_plat *p, uint32_t remote, uint32_t npages, bool readonly,
-		     void **addr, uint32_t *grefs, struct ivc_plat_share **out)
+static int do_share(struct ivc_plat *p, uint32_t remote, uint32_t npages, bool readonly,
+		    void **addr, uint32_t *grefs, struct ivc_plat_share **out)
 {
 	struct ivc_plat_share *s = calloc(1, sizeof *s);
 	int fd = -1, err;
@@ -178,8 +203,8 @@ static int sim_share(struct ivc_plat *p, uint32_t remote, uint32_t npages, bool 
 	return 0;
 }
 
-static int sim_share_notify(struct ivc_plat *p, struct ivc_plat_share *s, uint32_t offset,
-			    unsigned flags, uint32_t port)
+static int do_share_notify(struct ivc_plat *p, struct ivc_plat_share *s, uint32_t offset,
+			   unsigned flags, uint32_t port)
 {
 	p->req->a[0] = s->id;
 	p->req->a[1] = offset;
@@ -202,18 +227,18 @@ static int share_end(struct ivc_plat *p, struct ivc_plat_share *s, bool defer)
 	return err == -EBUSY ? 0 : err;
 }
 
-static int sim_unshare(struct ivc_plat *p, struct ivc_plat_share *s)
+static int do_unshare(struct ivc_plat *p, struct ivc_plat_share *s)
 {
 	return share_end(p, s, false);
 }
 
-static void sim_unshare_defer(struct ivc_plat *p, struct ivc_plat_share *s)
+static void do_unshare_defer(struct ivc_plat *p, struct ivc_plat_share *s)
 {
 	(void)share_end(p, s, true);
 }
 
-static int sim_map(struct ivc_plat *p, uint32_t domid, const uint32_t *grefs, uint32_t npages,
-		   bool readonly, void **addr, struct ivc_plat_map **out)
+static int do_map(struct ivc_plat *p, uint32_t domid, const uint32_t *grefs, uint32_t npages,
+		  bool readonly, void **addr, struct ivc_plat_map **out)
 {
 	int fds[SIMD_MAX_FDS];
 	unsigned nfds = SIMD_MAX_FDS;
@@ -269,8 +294,8 @@ static int sim_map(struct ivc_plat *p, uint32_t domid, const uint32_t *grefs, ui
 	return 0;
 }
 
-static int sim_map_notify(struct ivc_plat *p, struct ivc_plat_map *m, uint32_t offset,
-			  unsigned flags, uint32_t port)
+static int do_map_notify(struct ivc_plat *p, struct ivc_plat_map *m, uint32_t offset,
+			 unsigned flags, uint32_t port)
 {
 	p->req->a[0] = m->id;
 	p->req->a[1] = offset;
@@ -279,7 +304,7 @@ static int sim_map_notify(struct ivc_plat *p, struct ivc_plat_map *m, uint32_t o
 	return rpc(p, SIMD_GNT_MAP_NOTIFY, NULL, NULL);
 }
 
-static int sim_unmap(struct ivc_plat *p, struct ivc_plat_map *m)
+static int do_unmap(struct ivc_plat *p, struct ivc_plat_map *m)
 {
 	int err;
 
@@ -290,35 +315,15 @@ static int sim_unmap(struct ivc_plat *p, struct ivc_plat_map *m)
 	return err;
 }
 
-static int evt_open(struct ivc_plat *p)
-{
-	unsigned n = 1;
-	int fd = -1, err;
-
-	if (p->evfd >= 0)
-		return 0;
-	err = rpc(p, SIMD_EVT_OPEN, &fd, &n);
-	if (err)
-		return err;
-	if (n != 1)
-		return -EPROTO;
-	p->evfd = fd;
-	return 0;
-}
-
 static int sim_evtchn_fd(struct ivc_plat *p)
 {
-	int err = evt_open(p);
-
-	return err ? err : p->evfd;
+	return p->b.evfd;
 }
 
-static int sim_evtchn_alloc_unbound(struct ivc_plat *p, uint32_t remote, uint32_t *port)
+static int do_evtchn_alloc_unbound(struct ivc_plat *p, uint32_t remote, uint32_t *port)
 {
-	int err = evt_open(p);
+	int err;
 
-	if (err)
-		return err;
 	p->req->a[0] = remote;
 	err = rpc(p, SIMD_EVT_ALLOC_UNBOUND, NULL, NULL);
 	if (!err)
@@ -326,13 +331,10 @@ static int sim_evtchn_alloc_unbound(struct ivc_plat *p, uint32_t remote, uint32_
 	return err;
 }
 
-static int sim_evtchn_bind(struct ivc_plat *p, uint32_t remote, uint32_t remote_port,
-			   uint32_t *port)
+static int do_evtchn_bind(struct ivc_plat *p, uint32_t remote, uint32_t remote_port, uint32_t *port)
 {
-	int err = evt_open(p);
+	int err;
 
-	if (err)
-		return err;
 	p->req->a[0] = remote;
 	p->req->a[1] = remote_port;
 	err = rpc(p, SIMD_EVT_BIND, NULL, NULL);
@@ -347,12 +349,12 @@ static int port_op(struct ivc_plat *p, uint32_t op, uint32_t port)
 	return rpc(p, op, NULL, NULL);
 }
 
-static int sim_evtchn_notify(struct ivc_plat *p, uint32_t port)
+static int do_evtchn_notify(struct ivc_plat *p, uint32_t port)
 {
 	return port_op(p, SIMD_EVT_NOTIFY, port);
 }
 
-static int sim_evtchn_unbind(struct ivc_plat *p, uint32_t port)
+static int do_evtchn_unbind(struct ivc_plat *p, uint32_t port)
 {
 	return port_op(p, SIMD_EVT_UNBIND, port);
 }
@@ -361,10 +363,10 @@ static int sim_evtchn_pending(struct ivc_plat *p, uint32_t *port)
 {
 	ssize_t r;
 
-	if (p->evfd < 0)
+	if (p->b.evfd < 0)
 		return -EAGAIN;
 	do
-		r = recv(p->evfd, port, sizeof *port, MSG_DONTWAIT);
+		r = recv(p->b.evfd, port, sizeof *port, MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);
 	if (r == sizeof *port)
 		return 0;
@@ -375,15 +377,15 @@ static int sim_evtchn_pending(struct ivc_plat *p, uint32_t *port)
 
 static int sim_evtchn_unmask(struct ivc_plat *p, uint32_t port)
 {
-	if (p->evfd < 0)
+	if (p->b.evfd < 0)
 		return -EBADF;
-	if (send(p->evfd, &port, sizeof port, MSG_NOSIGNAL) != sizeof port)
+	if (send(p->b.evfd, &port, sizeof port, MSG_NOSIGNAL) != sizeof port)
 		return -errno;
 	return 0;
 }
 
-static int sim_evtchn_status(struct ivc_plat *p, uint32_t port, uint32_t *state, uint32_t *remote,
-			     uint32_t *remote_port)
+static int do_evtchn_status(struct ivc_plat *p, uint32_t port, uint32_t *state, uint32_t *remote,
+			    uint32_t *remote_port)
 {
 	int err = port_op(p, SIMD_EVT_STATUS, port);
 
@@ -397,7 +399,7 @@ static int sim_evtchn_status(struct ivc_plat *p, uint32_t port, uint32_t *state,
 	return err;
 }
 
-static int sim_domain_alive(struct ivc_plat *p, uint32_t domid)
+static int do_domain_alive(struct ivc_plat *p, uint32_t domid)
 {
 	int err;
 
@@ -409,44 +411,56 @@ static int sim_domain_alive(struct ivc_plat *p, uint32_t domid)
 	return err ? err : (int)p->rsp->a[0];
 }
 
-static int sim_evtchn_wait(struct ivc_plat *p, int ms)
+/* Every request and its reply go through p->req and p->rsp: one at a
+ * time, whichever thread of the context asks. */
+#define LOCKED(name, params, args)                                                                 \
+	static int sim_##name params                                                               \
+	{                                                                                          \
+		pthread_mutex_lock(&p->mu);                                                        \
+		int r = do_##name args;                                                            \
+		pthread_mutex_unlock(&p->mu);                                                      \
+		return r;                                                                          \
+	}
+LOCKED(share,
+       (struct ivc_plat * p, uint32_t remote, uint32_t npages, bool ro, void **addr,
+	uint32_t *grefs, struct ivc_plat_share **out),
+       (p, remote, npages, ro, addr, grefs, out))
+LOCKED(share_notify,
+       (struct ivc_plat * p, struct ivc_plat_share *s, uint32_t offset, unsigned flags,
+	uint32_t port),
+       (p, s, offset, flags, port))
+LOCKED(unshare, (struct ivc_plat * p, struct ivc_plat_share *s), (p, s))
+LOCKED(map,
+       (struct ivc_plat * p, uint32_t domid, const uint32_t *grefs, uint32_t npages, bool ro,
+	void **addr, struct ivc_plat_map **out),
+       (p, domid, grefs, npages, ro, addr, out))
+LOCKED(map_notify,
+       (struct ivc_plat * p, struct ivc_plat_map *m, uint32_t offset, unsigned flags,
+	uint32_t port),
+       (p, m, offset, flags, port))
+LOCKED(unmap, (struct ivc_plat * p, struct ivc_plat_map *m), (p, m))
+LOCKED(evtchn_alloc_unbound, (struct ivc_plat * p, uint32_t remote, uint32_t *port),
+       (p, remote, port))
+LOCKED(evtchn_bind, (struct ivc_plat * p, uint32_t remote, uint32_t rport, uint32_t *port),
+       (p, remote, rport, port))
+LOCKED(evtchn_notify, (struct ivc_plat * p, uint32_t port), (p, port))
+LOCKED(evtchn_unbind, (struct ivc_plat * p, uint32_t port), (p, port))
+LOCKED(evtchn_status,
+       (struct ivc_plat * p, uint32_t port, uint32_t *state, uint32_t *remote, uint32_t *rport),
+       (p, port, state, remote, rport))
+LOCKED(domain_alive, (struct ivc_plat * p, uint32_t domid), (p, domid))
+
+static void sim_unshare_defer(struct ivc_plat *p, struct ivc_plat_share *s)
 {
-	int fd = sim_evtchn_fd(p);
-
-	return fd < 0 ? fd : ivc_linux_wait_fd(fd, ms);
-}
-
-static int sim_waitset_add(struct ivc_plat_waitset *ws, struct ivc_plat *evt,
-			   struct ivc_plat_store *s)
-{
-	int fd = evt ? sim_evtchn_fd(evt) : -1;
-
-	return evt && fd < 0 ? fd : ivc_linux_waitset_add(ws, fd, s);
-}
-
-static void sim_waitset_del(struct ivc_plat_waitset *ws, struct ivc_plat *evt,
-			    struct ivc_plat_store *s)
-{
-	ivc_linux_waitset_del(ws, evt ? evt->evfd : -1, s);
-}
-
-static void sim_lock(struct ivc_plat *p)
-{
-	pthread_mutex_lock(&p->lock);
-}
-
-static void sim_unlock(struct ivc_plat *p)
-{
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_lock(&p->mu);
+	do_unshare_defer(p, s);
+	pthread_mutex_unlock(&p->mu);
 }
 
 const struct ivc_plat_ops ivc_plat_sim = {
 	IVC_LINUX_COMMON_OPS,
-	.evtchn_wait = sim_evtchn_wait,
-	.waitset_add = sim_waitset_add,
-	.waitset_del = sim_waitset_del,
-	.lock = sim_lock,
-	.unlock = sim_unlock,
+	.store_open = ivc_linux_store_open,
+	.store_close = ivc_linux_store_close,
 	.name = "sim",
 	.open = sim_open,
 	.close = sim_close,

@@ -119,9 +119,13 @@ struct ivc_plat_map {
 };
 
 struct ivc_plat {
-	pthread_mutex_t lock;
+	struct ivc_linux_base b; /* first: the shared Linux code's view */
+	/* The lists below and xch, for the context's many threads; the
+	 * replay queue is only touched under b.lock (the library's pump,
+	 * unbind). */
+	pthread_mutex_t mu;
 	uint32_t domid;
-	int gntalloc, gntdev, evfd;
+	int gntalloc, gntdev;
 	xenevtchn_handle *xce;
 	struct xs_handle *xs;
 	xc_interface *xch; /* opened on first use; NULL if unavailable */
@@ -178,10 +182,12 @@ static int open_dev(const char *path, int *fd)
 
 static xc_interface *xch_get(struct ivc_plat *p)
 {
+	pthread_mutex_lock(&p->mu);
 	if (!p->xch_tried) {
 		p->xch_tried = true;
 		p->xch = xc_interface_open(&quiet_logger, &quiet_logger, 0);
 	}
+	pthread_mutex_unlock(&p->mu);
 	return p->xch;
 }
 
@@ -256,7 +262,8 @@ static void xen_close(struct ivc_plat *p)
 		xc_interface_close(p->xch);
 	free(p->ports);
 	free(p->replay);
-	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->mu);
+	ivc_linux_base_destroy(&p->b);
 	free(p);
 }
 
@@ -273,8 +280,14 @@ static int xen_open(struct ivc_plat **out)
 	p = calloc(1, sizeof *p);
 	if (!p)
 		return -ENOMEM;
-	p->gntalloc = p->gntdev = p->evfd = -1;
-	pthread_mutex_init(&p->lock, NULL);
+	p->gntalloc = p->gntdev = -1;
+	pthread_mutex_init(&p->mu, NULL);
+	err = ivc_linux_base_init(&p->b);
+	if (err) {
+		pthread_mutex_destroy(&p->mu);
+		free(p);
+		return err;
+	}
 
 	p->xce = xenevtchn_open(&quiet_logger, 0);
 	if (!p->xce) {
@@ -282,9 +295,9 @@ static int xen_open(struct ivc_plat **out)
 		goto fail;
 	}
 	/* libxenevtchn leaves the fd blocking: pending() must not wait. */
-	p->evfd = xenevtchn_fd(p->xce);
-	fl = fcntl(p->evfd, F_GETFL);
-	if (fl < 0 || fcntl(p->evfd, F_SETFL, fl | O_NONBLOCK) < 0) {
+	p->b.evfd = xenevtchn_fd(p->xce);
+	fl = fcntl(p->b.evfd, F_GETFL);
+	if (fl < 0 || fcntl(p->b.evfd, F_SETFL, fl | O_NONBLOCK) < 0) {
 		err = neg_errno();
 		goto fail;
 	}
@@ -359,8 +372,10 @@ static int xen_share(struct ivc_plat *p, uint32_t remote, uint32_t npages, bool 
 		goto out;
 	}
 	memcpy(grefs, (const char *)op + ids_at, (size_t)npages * sizeof(uint32_t));
+	pthread_mutex_lock(&p->mu);
 	s->next = p->shares;
 	p->shares = s;
+	pthread_mutex_unlock(&p->mu);
 	*addr = s->addr;
 	*out = s;
 	s = NULL;
@@ -419,11 +434,13 @@ static int release_share(struct ivc_plat *p, struct ivc_plat_share *s)
 {
 	int err;
 
+	pthread_mutex_lock(&p->mu);
 	for (struct ivc_plat_share **pp = &p->shares; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;
 			break;
 		}
+	pthread_mutex_unlock(&p->mu);
 	munmap(s->addr, (size_t)s->npages * PAGE);
 	err = gntalloc_dealloc(p, s->index, s->npages);
 	free(s);
@@ -540,8 +557,10 @@ static int xen_map(struct ivc_plat *p, uint32_t domid, const uint32_t *grefs, ui
 		err = e == EINVAL ? why_map_failed(p, domid, grefs, npages, readonly) : -e;
 		goto out;
 	}
+	pthread_mutex_lock(&p->mu);
 	m->next = p->maps;
 	p->maps = m;
+	pthread_mutex_unlock(&p->mu);
 	*addr = m->addr;
 	*out = m;
 	m = NULL;
@@ -574,11 +593,13 @@ static int xen_unmap(struct ivc_plat *p, struct ivc_plat_map *m)
 	struct ioctl_gntdev_unmap_grant_ref op = { .index = m->index, .count = m->npages };
 	int err = 0;
 
+	pthread_mutex_lock(&p->mu);
 	for (struct ivc_plat_map **pp = &p->maps; *pp; pp = &(*pp)->next)
 		if (*pp == m) {
 			*pp = m->next;
 			break;
 		}
+	pthread_mutex_unlock(&p->mu);
 	/* munmap first: UNMAP_GRANT_REF then frees the grants at once. */
 	munmap(m->addr, (size_t)m->npages * PAGE);
 	if (ioctl(p->gntdev, IOCTL_GNTDEV_UNMAP_GRANT_REF, &op) < 0)
@@ -591,16 +612,22 @@ static int xen_unmap(struct ivc_plat *p, struct ivc_plat_map *m)
 
 static int port_track(struct ivc_plat *p, uint32_t port)
 {
+	int err = 0;
+
+	pthread_mutex_lock(&p->mu);
 	if (p->nports == p->cap) {
 		size_t cap = p->cap ? 2 * p->cap : 16;
 		uint32_t *n = realloc(p->ports, cap * sizeof *n);
-		if (!n)
-			return -ENOMEM;
-		p->ports = n;
-		p->cap = cap;
+		if (n) {
+			p->ports = n;
+			p->cap = cap;
+		} else
+			err = -ENOMEM;
 	}
-	p->ports[p->nports++] = port;
-	return 0;
+	if (!err)
+		p->ports[p->nports++] = port;
+	pthread_mutex_unlock(&p->mu);
+	return err;
 }
 
 static void port_drop(uint32_t *v, size_t *n, uint32_t port)
@@ -621,7 +648,7 @@ static int evt_errno(void)
 
 static int xen_evtchn_fd(struct ivc_plat *p)
 {
-	return p->evfd;
+	return p->b.evfd;
 }
 
 static int bound(struct ivc_plat *p, xenevtchn_port_or_error_t r, uint32_t *port)
@@ -665,8 +692,12 @@ static int xen_evtchn_unbind(struct ivc_plat *p, uint32_t port)
 {
 	if (xenevtchn_unbind(p->xce, port) < 0)
 		return evt_errno();
+	pthread_mutex_lock(&p->mu);
 	port_drop(p->ports, &p->nports, port);
+	pthread_mutex_unlock(&p->mu);
+	pthread_mutex_lock(&p->b.lock);
 	port_drop(p->replay, &p->nreplay, port);
+	pthread_mutex_unlock(&p->b.lock);
 	return 0;
 }
 
@@ -679,17 +710,17 @@ static int evtchn_recover(struct ivc_plat *p)
 {
 	uint32_t *r;
 
-	if (ioctl(p->evfd, IOCTL_EVTCHN_RESET, NULL) < 0)
+	if (ioctl(p->b.evfd, IOCTL_EVTCHN_RESET, NULL) < 0)
 		return neg_errno();
-	if (!p->nports)
-		return 0;
-	r = realloc(p->replay, p->nports * sizeof *r);
-	if (!r)
-		return -ENOMEM;
-	memcpy(r, p->ports, p->nports * sizeof *r);
-	p->replay = r;
-	p->nreplay = p->nports;
-	return 0;
+	pthread_mutex_lock(&p->mu);
+	r = p->nports ? realloc(p->replay, p->nports * sizeof *r) : p->replay;
+	if (r) {
+		memcpy(r, p->ports, p->nports * sizeof *r);
+		p->replay = r;
+		p->nreplay = p->nports;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return r || !p->nports ? 0 : -ENOMEM;
 }
 
 static int xen_evtchn_pending(struct ivc_plat *p, uint32_t *port)
@@ -782,40 +813,16 @@ static int xen_domain_alive(struct ivc_plat *p, uint32_t domid)
 	return -ENOSYS;
 }
 
-static int xen_evtchn_wait(struct ivc_plat *p, int ms)
+/* The context's store is the platform's own connection. */
+static int xen_store_open(struct ivc_plat *p, struct ivc_plat_store **out)
 {
-	return ivc_linux_wait_fd(p->evfd, ms);
-}
-
-static int xen_waitset_add(struct ivc_plat_waitset *ws, struct ivc_plat *evt,
-			   struct ivc_plat_store *s)
-{
-	return ivc_linux_waitset_add(ws, evt ? evt->evfd : -1, s);
-}
-
-static void xen_waitset_del(struct ivc_plat_waitset *ws, struct ivc_plat *evt,
-			    struct ivc_plat_store *s)
-{
-	ivc_linux_waitset_del(ws, evt ? evt->evfd : -1, s);
-}
-
-static void xen_lock(struct ivc_plat *p)
-{
-	pthread_mutex_lock(&p->lock);
-}
-
-static void xen_unlock(struct ivc_plat *p)
-{
-	pthread_mutex_unlock(&p->lock);
+	return ivc_linux_store_wrap(p->xs, out);
 }
 
 const struct ivc_plat_ops ivc_plat_xen = {
 	IVC_LINUX_COMMON_OPS,
-	.evtchn_wait = xen_evtchn_wait,
-	.waitset_add = xen_waitset_add,
-	.waitset_del = xen_waitset_del,
-	.lock = xen_lock,
-	.unlock = xen_unlock,
+	.store_open = xen_store_open,
+	.store_close = ivc_linux_store_close,
 	.name = "xen",
 	.open = xen_open,
 	.close = xen_close,

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ready.c - waiting on every channel and listener of a context at once:
+ * ivc_wait (any platform) and ivc_fd (one descriptor for event loops).
+ * The pump queues each object whose events moved, once, on the context's
+ * ready list; ivc_wait hands them out.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+static void lock(struct ivc_ctx *ctx)
+{
+	ctx->ops->lock(ctx->plat);
+}
+
+static void unlock(struct ivc_ctx *ctx)
+{
+	ctx->ops->unlock(ctx->plat);
+}
+
+/* Queues c as ready, as the pump would (under the lock). */
+static void queue(struct ivc_ctx *ctx, struct ivc_chan *c)
+{
+	struct ivc_obj *o = &c->obj;
+
+	if (o->queued)
+		return;
+	o->queued = true;
+	o->next_ready = NULL;
+	if (ctx->ready_tail)
+		ctx->ready_tail->next_ready = o;
+	else
+		ctx->ready = o;
+	ctx->ready_tail = o;
+	ctx->any.events++;
+	if (ctx->ready_note)
+		ctx->ops->note_set(ctx->ready_note);
+}
+
+/* Peers whose domains died send no event: every LIVENESS_MS, ask once per
+ * peer domain (where the platform may), and report the channels whose
+ * peer is gone. Under the lock. */
+#define TICK_DOMS 16
+static void liveness_tick(struct ivc_ctx *ctx)
+{
+	uint32_t dom[TICK_DOMS];
+	int alive[TICK_DOMS], n = 0;
+
+	if (ivc__now_ms(ctx) - ctx->tick_ms < LIVENESS_MS)
+		return;
+	ctx->tick_ms = ivc__now_ms(ctx);
+	for (struct ivc_chan *c = ctx->chans; c; c = c->next) {
+		int i = 0, a;
+
+		if (!c->core.ctrl || ivc_core_peer(&c->core) != IVC_CORE_PEER_UP)
+			continue;
+		while (i < n && dom[i] != c->peer)
+			i++;
+		if (i < n)
+			a = alive[i];
+		else {
+			a = ctx->ops->domain_alive(ctx->plat, c->peer);
+			if (n < TICK_DOMS) {
+				dom[n] = c->peer;
+				alive[n++] = a;
+			}
+		}
+		if (a == 0)
+			queue(ctx, c); /* its next call finds the peer dead */
+	}
+}
+
+/* Takes up to max from the ready list. */
+static int take(struct ivc_ctx *ctx, struct ivc_ready *out, int max)
+{
+	int n = 0;
+
+	while (n < max && ctx->ready) {
+		struct ivc_obj *o = ctx->ready;
+
+		ctx->ready = o->next_ready;
+		if (!ctx->ready)
+			ctx->ready_tail = NULL;
+		o->queued = false;
+		out[n++] = (struct ivc_ready){
+			.chan = o->kind == OBJ_CHAN ? o->self : NULL,
+			.listener = o->kind == OBJ_LISTENER ? o->self : NULL,
+			.user = o->user,
+		};
+	}
+	if (!ctx->ready && ctx->ready_note)
+		ctx->ops->note_clear(ctx->ready_note);
+	return n;
+}
+
+int ivc_wait(struct ivc_ctx *ctx, struct ivc_ready *out, int max, int timeout_ms)
+{
+	int64_t deadline;
+
+	if (!ctx || !out || max <= 0)
+		return -EINVAL;
+	deadline = ivc__deadline_of(ctx, timeout_ms);
+	for (;;) {
+		uint64_t seen;
+		int n, ms, err;
+
+		lock(ctx);
+		ivc__pump(ctx);
+		liveness_tick(ctx);
+		n = take(ctx, out, max);
+		seen = ctx->any.events;
+		err = ctx->dead;
+		unlock(ctx);
+		if (n)
+			return n;
+		if (err)
+			return err;
+		ms = ivc__left_ms(ctx, deadline);
+		if (ms == 0)
+			return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
+		if (ms < 0 || ms > LIVENESS_MS)
+			ms = LIVENESS_MS;
+		err = ivc__wait_obj(ctx, &ctx->any, seen, ms);
+		if (err)
+			return err;
+	}
+}
+
+int ivc_fd(struct ivc_ctx *ctx)
+{
+	int err = 0;
+
+	if (!ctx)
+		return -EINVAL;
+	lock(ctx);
+	if (!ctx->ws) {
+		err = ctx->ops->note_new(ctx->plat, &ctx->ready_note);
+		if (!err)
+			err = ctx->ops->waitset_new(ctx->plat, ctx->xs, ctx->ready_note, &ctx->ws);
+		if (err && ctx->ready_note) {
+			ctx->ops->note_free(ctx->ready_note);
+			ctx->ready_note = NULL;
+		}
+		if (!err && ctx->ready)
+			ctx->ops->note_set(ctx->ready_note);
+	}
+	unlock(ctx);
+	return err ? err : ctx->ops->waitset_fd(ctx->ws);
+}
+
+void ivc_chan_set_user(struct ivc_chan *c, void *user)
+{
+	lock(c->ctx);
+	c->obj.user = user;
+	unlock(c->ctx);
+}
+
+void *ivc_chan_user(const struct ivc_chan *c)
+{
+	void *u;
+
+	lock(c->ctx);
+	u = c->obj.user;
+	unlock(c->ctx);
+	return u;
+}
+
+void ivc_listener_set_user(struct ivc_listener *l, void *user)
+{
+	lock(l->ctx);
+	l->obj.user = user;
+	unlock(l->ctx);
+}
+
+void *ivc_listener_user(const struct ivc_listener *l)
+{
+	void *u;
+
+	lock(l->ctx);
+	u = l->obj.user;
+	unlock(l->ctx);
+	return u;
+}
