@@ -26,8 +26,9 @@
  *    several threads on one context (the context serialises XenStore).
  *  - A channel and a listener are used by one thread at a time. Different
  *    channels may be used from different threads concurrently.
- *  - ivc_chan_fd, ivc_peer_domid, ivc_chan_type, ivc_chan_dir, ivc_chan_user:
- *    any thread, any time while the channel is open.
+ *  - ivc_chan_fd, ivc_peer_domid, ivc_chan_type, ivc_chan_dir, and the user
+ *    pointer calls of channels and listeners, ivc_listener_fd: any thread,
+ *    any time while the channel or listener is open.
  *  - ivc_wait, ivc_fd: any thread; several threads may block on channels
  *    of one context at once (one of them waits on the platform for all).
  *  - ivc_stats: from the thread using the channel, like the I/O calls.

@@ -1029,6 +1029,101 @@ static void sc_fds(int argc, char **argv)
 }
 
 /* Scenarios that take no arguments beyond their name. */
+/* threads: NTHR channels between the two sides; on the listener's side one
+ * thread per channel blocks in ivc_recv (and one waits in poll on its
+ * channel's descriptor instead), all on one context, so one of them
+ * polls the platform for all. The client sends NMSG messages to channels
+ * in a shuffled order, each stamped with its send time; a receiver that
+ * missed a wake-up would only wake at the 50 ms liveness tick, so more
+ * than a few late messages (over 40 ms) fail the test. */
+#define NTHR 8
+#define NMSG 400
+struct thr {
+	struct ivc_chan *c;
+	bool use_fd;
+	int got, late;
+	int64_t worst;
+};
+
+static void *thr_recv(void *arg)
+{
+	struct thr *t = arg;
+	int64_t stamp;
+
+	while (t->got < NMSG / NTHR) {
+		long r;
+		if (t->use_fd) {
+			struct pollfd pfd = { .fd = ivc_chan_fd(t->c), .events = POLLIN };
+			r = ivc_recv(t->c, &stamp, sizeof stamp, 0);
+			if (r == -EAGAIN) {
+				if (poll(&pfd, 1, IO_MS) <= 0)
+					fail("threads: poll on the channel's fd: nothing in %d ms",
+					     IO_MS);
+				continue;
+			}
+		} else
+			r = ivc_recv(t->c, &stamp, sizeof stamp, IO_MS);
+		if (r != (long)sizeof stamp)
+			fail("threads: recv: %ld", r);
+		int64_t lat = now_ms() - stamp;
+		if (lat > t->worst)
+			t->worst = lat;
+		t->late += lat > 40;
+		t->got++;
+	}
+	return NULL;
+}
+
+static void sc_threads(void)
+{
+	static const struct ivc_type ty = { "test.threads", 1, IVC_MESSAGE };
+	struct ivc_opts o = { .tx_ring = 4096, .rx_ring = 4096, .max_msg = 64 };
+	struct thr t[NTHR] = { 0 };
+	pthread_t th[NTHR];
+	struct ivc_listener *l = NULL;
+	int late = 0;
+	int64_t worst = 0;
+
+	if (server)
+		CHECK_EQ(ivc_listen(ctx, "threads", &ty, IVC_IN, &o, &l), 0);
+	for (int i = 0; i < NTHR; i++)
+		CHECK_EQ(server ? ivc_accept(l, connect_ms, &t[i].c)
+				: ivc_connect(ctx, peer_dom, "threads", &ty, IVC_OUT, NULL,
+					      connect_ms, &t[i].c),
+			 0);
+	if (!server) {
+		/* Each channel learns its index from its first message. */
+		uint32_t seed = 12345;
+		for (int k = 0; k < NMSG; k++) {
+			int i = (int)((seed = seed * 1103515245u + 12345u) >> 16) % NTHR;
+			static int sent[NTHR];
+			while (sent[i] == NMSG / NTHR)
+				i = (i + 1) % NTHR;
+			sent[i]++;
+			int64_t stamp = now_ms();
+			CHECK_EQ(ivc_send(t[i].c, &stamp, sizeof stamp, IO_MS), 0);
+			usleep(2000);
+		}
+	} else {
+		ivc_listener_close(l);
+		for (int i = 0; i < NTHR; i++) {
+			t[i].use_fd = i == 0;
+			pthread_create(&th[i], NULL, thr_recv, &t[i]);
+		}
+		for (int i = 0; i < NTHR; i++) {
+			pthread_join(th[i], NULL);
+			late += t[i].late;
+			worst = t[i].worst > worst ? t[i].worst : worst;
+		}
+		printf("threads: %d messages over %d threads, %d over 40 ms, worst %lld ms\n", NMSG,
+		       NTHR, late, (long long)worst);
+		if (late > NMSG / 20)
+			fail("threads: %d of %d messages late (lost wake-ups?)", late, NMSG);
+	}
+	for (int i = 0; i < NTHR; i++)
+		CHECK_EQ(ivc_chan_close(t[i].c), 0);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -1036,6 +1131,7 @@ static const struct {
 	{ "dirmode", sc_dirmode },   { "sizes", sc_sizes },       { "mismatch", sc_mismatch },
 	{ "inflight", sc_inflight }, { "timeouts", sc_timeouts }, { "victim", sc_victim },
 	{ "ghost", sc_ghost },       { "bigwrite", sc_bigwrite }, { "poller", sc_poller },
+	{ "threads", sc_threads },
 };
 
 /* A scenario that has not ended after IVC_TEST_LIMIT_S seconds fails by

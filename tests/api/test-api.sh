@@ -5,7 +5,7 @@
 # usage: test-api.sh IVC_SIM API_PEER GROUP [BULK_BYTES]
 #   GROUP: dirmode sizes bulk mismatch inflight timeouts ghost dom0-client
 #          bigwrite many kill poller destroy anytime watch-quota hoststop
-#          hostile scale, or all
+#          hostile scale threads, or all
 set -u
 SIM=$1
 PEER=$2
@@ -55,6 +55,7 @@ group_mismatch() { pair "type, version, mode, direction, size mismatch refused" 
 group_inflight() { pair "close with data in flight: all delivered, then EOF" inflight; }
 group_timeouts() { pair "timeouts and non-blocking calls" timeouts; }
 group_ghost() { pair "client dies between doorbell and attach: offer withdrawn" ghost; }
+group_threads() { pair "threads blocked on channels of one context: no lost wake-up" threads; }
 group_bigwrite() { pair "stream write larger than the ring: timeouts honoured, then delivered" bigwrite; }
 
 # A client in dom0 (a domU's ends go with its domain): its presence node
@@ -435,7 +436,7 @@ group_hostile() {
 }
 
 ALL="dirmode sizes bulk mismatch inflight timeouts ghost dom0-client bigwrite many kill poller destroy
-anytime watch-quota hoststop hostile scale"
+anytime watch-quota hoststop hostile scale threads"
 [ "$GROUP" = all ] && groups=$ALL || groups=$GROUP
 for g in $groups; do
 	case " $(echo $ALL) " in

@@ -133,23 +133,37 @@ section "dom0 <-> PVH domU"
 SCH="dirmode sizes bulk:$BULK:stream"
 cmd="export IVC_TEST_CONNECT_MS=60000
 for s in $SCH; do $PEER connect 0 \$(echo \$s | tr : ' '); echo \"@@rc \$s \$?\"; done"
-t0=$(now)
-# A PVH guest (HVM under QEMU's emulated SVM) now and then triple-faults
-# early in its boot: a lab flake, retried once and shown.
-dom=$(lab-domu --pvh -m 256 --start -f "$PEER" pvh "$cmd" 2>"$T/start.err") || {
-	note "PVH domU: first boot failed, retrying:"
-	show "$T/start.err"
+# A PVH guest (HVM under QEMU's emulated SVM) now and then triple-faults,
+# in its boot or later: a lab flake (no user program can cause it). A
+# failed boot is retried once; so is the whole run when Xen logged the
+# domain's triple fault (shown).
+pvh_run() {
 	t0=$(now)
-	dom=$(lab-domu --pvh -m 256 --start -f "$PEER" pvh "$cmd" 2>"$T/start.err")
-}
-if [ -n "$dom" ]; then
-	ok "PVH domU 'pvh' (domid $dom) up in $(($(now) - t0)) ms"
+	dom=$(lab-domu --pvh -m 256 --start -f "$PEER" pvh "$cmd" 2>"$T/start.err") || {
+		note "PVH domU: first boot failed, retrying:"
+		show "$T/start.err"
+		t0=$(now)
+		dom=$(lab-domu --pvh -m 256 --start -f "$PEER" pvh "$cmd" 2>"$T/start.err")
+	}
+	[ -n "$dom" ] || return 1
+	up=$(($(now) - t0))
 	for s in $SCH; do
 		# shellcheck disable=SC2046
 		"$PEER" serve $(args "$s") >"$T/s.$s.out" 2>&1
 		echo $? >"$T/s.$s.rc"
 	done
 	lab-domu --wait -t 600 pvh >"$T/pvh.out" 2>&1
+	xl dmesg | grep "d${dom}v[0-9]* Triple fault" >"$T/pvh.tf"
+	return 0
+}
+if pvh_run && [ -s "$T/pvh.tf" ]; then
+	note "PVH domU (domid $dom) triple-faulted under emulation; the run is repeated:"
+	show "$T/pvh.tf"
+	grep -v '^@@rc' "$T/pvh.out" | sed 's/^/# domU (first run): /'
+	pvh_run
+fi
+if [ -n "$dom" ]; then
+	ok "PVH domU 'pvh' (domid $dom) up in $up ms"
 	grep -v '^@@rc' "$T/pvh.out" | sed 's/^/# domU: /'
 	for s in $SCH; do
 		rs=$(cat "$T/s.$s.rc")
@@ -291,8 +305,8 @@ for sv in listener client; do
 	fi
 	if dom_l=$(lab-domu --start -f "$PEER" $first \
 		"IVC_TEST_CONNECT_MS=120000 $PEER serve victim" 2>"$T/start.err") &&
-		lab-domu --start -f "$PEER" $second \
-			"IVC_TEST_CONNECT_MS=120000 $PEER connect $dom_l victim" >/dev/null 2>>"$T/start.err"; then
+		dom_c=$(lab-domu --start -f "$PEER" $second \
+			"IVC_TEST_CONNECT_MS=120000 $PEER connect $dom_l victim" 2>>"$T/start.err"); then
 		i=0
 		until lab-domu --output uu-survivor | grep -q '^ready' && lab-domu --output uu-victim | grep -q '^ready'; do
 			i=$((i + 1))
@@ -300,6 +314,13 @@ for sv in listener client; do
 			usleep 100000
 		done
 		sleep 1
+		# The survivor's XenStore watches, as xenstored counts them (a
+		# domU cannot ask Xen about its peer: it watches its presence
+		# node), where this xenstored can say.
+		[ $sv = listener ] && sdom=$dom_l || sdom=$dom_c
+		xenstore-control quota "$sdom" >"$T/quota.out" 2>&1
+		show "$T/quota.out"
+		sw=$(awk 'tolower($0) ~ /watch/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) { print $i; exit } }' "$T/quota.out")
 		t0=$(now)
 		xl destroy uu-victim
 		t1=$(now)
@@ -318,8 +339,11 @@ for sv in listener client; do
 			bad "peer death, domU <-> domU: the surviving domU ($sv) saw no ECONNRESET within 15 s of xl destroy"
 		fi
 		check "peer death, domU <-> domU: the survivor's ($sv) process exited 0 (status $ru)" [ $ru = 0 ]
-		check "peer death, domU <-> domU: the survivor ($sv) watched its peer's presence node ($(sed -n 's/^chan-fd //p' "$T/uus.out"))" \
-			grep -q '^chan-fd .*eventpoll' "$T/uus.out"
+		if [ -n "$sw" ]; then
+			check "peer death, domU <-> domU: the survivor ($sv) held a XenStore watch ($sw)" [ "$sw" -ge 1 ]
+		else
+			note "xenstored does not say how many watches the survivor held (xenstore-control quota)"
+		fi
 	else
 		show "$T/start.err"
 		bad "peer death, domU <-> domU ($sv survives): domUs did not start"
@@ -328,6 +352,52 @@ for sv in listener client; do
 	fi
 done
 check "domU <-> domU: nothing left in dom0" clean
+
+# ---- 8. many channels, few descriptors ---------------------------------------
+# One context per process, whatever the number of channels (issue 9): dom0
+# serves N + 10 clients with examples/echo-server (ivc_wait, one thread);
+# a PV domU opens 10, then N channels with examples/echo-many, checksummed
+# echoes on each. Both processes hold as many descriptors with N channels
+# as with 10. (N pages x 3 stay under gntalloc's default limit of 1024.)
+section "many channels"
+N=${IVC_XEN_SCALE:-300}
+EX=$B/examples
+"$EX/echo-server" --name scale --clients $((N + 10)) --ring 4096 >"$T/scale.s" 2>&1 &
+sp=$!
+if lab-domu -m 256 --start -f "$EX/echo-many" scale \
+	"for n in 10 $N; do $EX/echo-many 0 --name scale --channels \$n --rounds 3 --hold 4000; echo \"@@rc \$n \$?\"; done" >/dev/null 2>"$T/start.err"; then
+	sf10="" sfn="" i=0
+	t0=$(now)
+	while [ $i -lt 3000 ] && [ -z "$sfn" ]; do
+		out=$(lab-domu --output scale)
+		[ -z "$sf10" ] && echo "$out" | grep -q "^echo-many: 10 channels open" &&
+			sf10=$(ls "/proc/$sp/fd" | wc -l)
+		echo "$out" | grep -q "^echo-many: $N channels open" && sfn=$(ls "/proc/$sp/fd" | wc -l)
+		i=$((i + 1))
+		usleep 100000
+	done
+	note "$N channels opened and used once $(($(now) - t0)) ms after the domU started"
+	lab-domu --wait -t 600 scale >"$T/scale.c" 2>&1
+	wait $sp
+	rs=$?
+	show "$T/scale.c"
+	rc10=$(sed -n 's/^@@rc 10 \([0-9]*\)$/\1/p' "$T/scale.c")
+	rcn=$(sed -n "s/^@@rc $N \\([0-9]*\\)\$/\\1/p" "$T/scale.c")
+	c10=$(sed -n 's/^echo-many: 10 channels open, \([0-9]*\) descriptors.*/\1/p' "$T/scale.c")
+	cn=$(sed -n "s/^echo-many: $N channels open, \\([0-9]*\\) descriptors.*/\\1/p" "$T/scale.c")
+	[ "$rs/$rc10/$rcn" = 0/0/0 ] || show "$T/scale.s"
+	check "dom0 (echo-server) <-> PV domU (echo-many): 10, then $N channels, every echo checked" \
+		[ "$rs/$rc10/$rcn" = 0/0/0 ]
+	check "many channels: the domU's descriptors with 10 and $N channels: $c10, $cn" \
+		sh -c "[ -n '$cn' ] && [ '$cn' = '$c10' ]"
+	check "many channels: dom0's descriptors with 10 and $N channels: $sf10, $sfn" \
+		sh -c "[ -n '$sfn' ] && [ '$sfn' = '$sf10' ]"
+else
+	show "$T/start.err"
+	bad "many channels: domU did not start"
+	kill $sp 2>/dev/null
+fi
+check "many channels: nothing left in dom0" clean
 
 section "end"
 echo "$pass passed, $fail failed"

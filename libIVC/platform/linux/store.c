@@ -38,6 +38,14 @@ int ivc_linux_store_open(struct ivc_plat *p, struct ivc_plat_store **out)
 		free(s);
 		return err;
 	}
+	/* libxenstore makes its watch pipe on first use: now, so that a
+	 * context's descriptors are the same from its start. */
+	if (xs_fileno(s->xs) < 0) {
+		int err = errno ? -errno : -EIO;
+		xs_close(s->xs);
+		free(s);
+		return err;
+	}
 	*out = s;
 	return 0;
 }
@@ -51,6 +59,11 @@ int ivc_linux_store_wrap(struct xs_handle *xs, struct ivc_plat_store **out)
 		return -ENOMEM;
 	s->xs = xs;
 	s->borrowed = true;
+	if (xs_fileno(xs) < 0) { /* its watch pipe now, as above */
+		int err = errno ? -errno : -EIO;
+		free(s);
+		return err;
+	}
 	*out = s;
 	return 0;
 }
