@@ -85,6 +85,7 @@ struct ivc_plat_ops {
 	int (*evtchn_bind)(struct ivc_plat *p, uint32_t remote, uint32_t remote_port,
 			   uint32_t *port);
 	int (*evtchn_notify)(struct ivc_plat *p, uint32_t port);
+	/* Never under lock(): it may take it (xen: its replay queue). */
 	int (*evtchn_unbind)(struct ivc_plat *p, uint32_t port);
 	int (*evtchn_pending)(struct ivc_plat *p, uint32_t *port);
 	int (*evtchn_unmask)(struct ivc_plat *p, uint32_t port);

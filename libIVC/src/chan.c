@@ -14,10 +14,9 @@
 
 #include "internal.h"
 
-/* kind: OBJ_OTHER for a listener's channel, its rendezvous's until handed
- * out (ivc_wait does not report it). */
-static struct ivc_chan *chan_new(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t peer,
-				 enum obj_kind kind)
+/* Until the rendezvous hands it out (ivc__obj_kind), a channel is
+ * OBJ_OTHER: ivc_wait does not report it. */
+static struct ivc_chan *chan_new(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t peer)
 {
 	struct ivc_chan *c = calloc(1, sizeof *c);
 
@@ -28,7 +27,7 @@ static struct ivc_chan *chan_new(struct ivc_ctx *ctx, const struct chan_spec *sp
 	c->dir = spec->dir;
 	snprintf(c->type_name, sizeof c->type_name, "%s", spec->type.name);
 	c->type = (struct ivc_type){ c->type_name, spec->type.version, spec->type.mode };
-	c->obj = (struct ivc_obj){ .kind = kind, .self = c };
+	c->obj = (struct ivc_obj){ .kind = OBJ_OTHER, .self = c };
 	ctx->ops->lock(ctx->plat);
 	c->next = ctx->chans;
 	if (c->next)
@@ -65,7 +64,7 @@ int ivc__chan_offer(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t 
 	uint32_t n0 = ivc_wire_ring_pages(p->order[0]), n1 = ivc_wire_ring_pages(p->order[1]);
 	uint32_t npages = p->ctrl_pages + n0 + n1;
 	uint32_t *grefs = calloc(npages, sizeof *grefs);
-	struct ivc_chan *c = chan_new(ctx, spec, client, OBJ_OTHER);
+	struct ivc_chan *c = chan_new(ctx, spec, client);
 	void *addr;
 	uint8_t *mem;
 	int err = grefs && c ? 0 : -ENOMEM;
@@ -172,7 +171,7 @@ int ivc__chan_attach(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t
 		     const uint32_t *ctrl_refs, uint32_t nctrl, uint32_t port,
 		     struct ivc_chan **out)
 {
-	struct ivc_chan *c = chan_new(ctx, spec, server, OBJ_CHAN);
+	struct ivc_chan *c = chan_new(ctx, spec, server);
 	int err;
 
 	if (!c)
@@ -186,6 +185,8 @@ int ivc__chan_attach(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t
 	return 0;
 }
 
+/* Off the context's list, and no longer anyone's to be handed out, before
+ * anything is released: ivc_wait's liveness tick walks the list. */
 static void chan_unlink(struct ivc_chan *c)
 {
 	struct ivc_ctx *ctx = c->ctx;
@@ -197,7 +198,10 @@ static void chan_unlink(struct ivc_chan *c)
 		ctx->chans = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	c->obj.kind = OBJ_OTHER;
+	c->obj.parent = NULL;
 	ctx->ops->unlock(ctx->plat);
+	ivc__obj_forget(ctx, &c->obj); /* off the ready list, its note closed */
 }
 
 /* Releases everything; 0 or the first error met. */
@@ -207,6 +211,7 @@ int ivc__chan_release(struct ivc_chan *c, bool orderly)
 	struct ivc_plat *p = c->ctx->plat;
 	int err = 0, r;
 
+	chan_unlink(c);
 	if (orderly && c->core.ctrl) {
 		ivc_core_close(&c->core);
 		/* The peer may be asleep: wake it whatever it asked for. */
@@ -228,8 +233,6 @@ int ivc__chan_release(struct ivc_chan *c, bool orderly)
 		if ((r = ops->evtchn_unbind(p, c->port)) && !err)
 			err = r;
 	}
-	chan_unlink(c);
-	ivc__obj_forget(c->ctx, &c->obj);
 	free(c);
 	return err;
 }

@@ -58,6 +58,7 @@ int ivc_open(struct ivc_ctx **out, const char *platform)
 	}
 	ctx->rdv = &ivc_rdv_direct;
 	ctx->any.kind = OBJ_OTHER;
+	ctx->stale.kind = OBJ_OTHER;
 	ctx->domid = ctx->ops->domid(ctx->plat);
 	ctx->nonce = ctx->ops->seed();
 	*out = ctx;

@@ -384,16 +384,6 @@ static void refuse(struct ivc_listener *l, const char *conn, uint32_t client, co
 	}
 }
 
-/* A pending offer's port events wake its listener, not itself: ivc_wait
- * must not report a channel that ivc_accept has not handed out. */
-static void set_parent(struct ivc_chan *c, struct ivc_obj *parent)
-{
-	c->ctx->ops->lock(c->ctx->plat);
-	c->obj.parent = parent;
-	c->obj.kind = parent ? OBJ_OTHER : OBJ_CHAN;
-	c->ctx->ops->unlock(c->ctx->plat);
-}
-
 /* Builds the channel for an accepted request and publishes the offer; the
  * client's attach is awaited by ivc_accept without blocking. */
 static int offer(struct ivc_listener *l, uint32_t client, const char *id, struct pending *pd)
@@ -416,7 +406,9 @@ static int offer(struct ivc_listener *l, uint32_t client, const char *id, struct
 		return err;
 	}
 	c->rdv = d;
-	set_parent(c, &l->obj); /* before the client can know of it */
+	/* Its events wake the listener, and ivc_wait does not hand it out,
+	 * until ivc_accept does: set before the client can know of it. */
+	ivc__obj_kind(ctx, &c->obj, OBJ_OTHER, &l->obj);
 	for (uint32_t i = 0; i < nrefs; i++)
 		snprintf(rs + strlen(rs), sizeof rs - strlen(rs), "%s%u", i ? "," : "", refs[i]);
 	/* Set before the write: a half-written offer is removed with it. */
@@ -439,9 +431,10 @@ static void pending_drop(struct dlistener *dl, int i, bool release)
 {
 	struct ivc_chan *c = dl->pend[i].c;
 
-	set_parent(c, NULL);
 	if (release)
-		ivc__chan_release(dl->pend[i].c, false); /* removes the offer too */
+		ivc__chan_release(c, false); /* removes the offer too */
+	else
+		ivc__obj_kind(c->ctx, &c->obj, OBJ_CHAN, NULL); /* the caller's now */
 	dl->pend[i] = dl->pend[--dl->npend];
 }
 
@@ -499,7 +492,7 @@ static struct ivc_chan *pending_check(struct dlistener *dl)
 
 /* The requests/ directory must be writable by every domain, so any domain
  * may remove it (XenStore checks removal on the node itself); put it back
- * whenever it goes. Called under the context's lock. */
+ * whenever it goes. */
 static int requests_body(struct xst x, uint32_t t, void *arg)
 {
 	const struct ivc_listener *l = arg;
@@ -700,7 +693,6 @@ static void direct_unlisten(struct ivc_listener *l)
 	 * attached sees end of stream, not a reset. */
 	while (dl->npend) {
 		struct ivc_chan *c = dl->pend[0].c;
-		set_parent(c, NULL);
 		ivc__chan_release(c, true);
 		dl->pend[0] = dl->pend[--dl->npend];
 	}
@@ -1001,8 +993,13 @@ static int direct_connect(struct ivc_ctx *ctx, const struct conn_req *rq, int64_
 	ivc__rm_node(ctx, path);
 	if (!c && k.presence[0])
 		rm_presence(ctx, k.presence);
-	if (c)
+	if (c) {
+		/* The caller's from now on: ivc_wait reports it once, for what
+		 * arrived while it was being set up. */
+		ivc__obj_kind(ctx, &c->obj, OBJ_CHAN, NULL);
+		ivc__obj_ready(ctx, &c->obj);
 		*out = c;
+	}
 	return err;
 }
 

@@ -57,6 +57,7 @@ struct ivc_obj {
 	struct ivc_plat_note *note; /* ivc_chan_fd / ivc_listener_fd */
 	bool queued;                /* on the context's ready list */
 	struct ivc_obj *next_ready;
+	struct ivc_obj *next_note; /* ctx->notes: objects with a note */
 };
 
 struct ivc_ctx {
@@ -77,8 +78,12 @@ struct ivc_ctx {
 	struct ivc_plat_note *ready_note;   /* ivc_fd's: set while ready */
 	struct ivc_plat_waitset *ws;        /* ivc_fd */
 	struct ivc_chan *chans;             /* every channel, for ivc_wait */
+	struct ivc_obj *notes;              /* every object with a note */
+	struct ivc_obj stale;               /* owns watch slots that would not go */
 	int64_t tick_ms;                    /* ivc_wait's last liveness tick */
+	bool no_alive;                      /* the platform may not ask (a domU) */
 	bool polling;                       /* a thread waits on the platform */
+	bool polling_self;                  /* the poller is pumping */
 	bool bg, bg_stop;                   /* the pump thread (descriptors) */
 	int dead;                           /* the platform's error once its event device is gone */
 };
@@ -106,6 +111,7 @@ struct ivc_chan {
 	 * how it watches the peer); released by its chan_release. */
 	void *rdv;
 	uint64_t fired_seen; /* obj.fired when the peer watch was last looked at */
+	bool dead_queued;    /* ivc_wait reported its peer's domain gone */
 	char type_name[NAME_MAX_LEN + 1];
 	struct ivc_type type;
 	enum ivc_dir dir;
@@ -213,6 +219,9 @@ void ivc__port_disown(struct ivc_ctx *ctx, uint32_t port);
 int ivc__watch(struct ivc_ctx *ctx, const char *path, struct ivc_obj *o, int *slot);
 void ivc__unwatch(struct ivc_ctx *ctx, const char *path, int slot);
 void ivc__obj_ready(struct ivc_ctx *ctx, struct ivc_obj *o);
+void ivc__obj_kind(struct ivc_ctx *ctx, struct ivc_obj *o, enum obj_kind kind,
+		   struct ivc_obj *parent);
+void ivc__kick_waiters(struct ivc_ctx *ctx); /* under the lock */
 void ivc__obj_forget(struct ivc_ctx *ctx, struct ivc_obj *o);
 int ivc__obj_fd(struct ivc_ctx *ctx, struct ivc_obj *o);
 void ivc__obj_clear_fd(struct ivc_ctx *ctx, struct ivc_obj *o);

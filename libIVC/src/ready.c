@@ -37,39 +37,53 @@ static void queue(struct ivc_ctx *ctx, struct ivc_chan *c)
 	ctx->any.events++;
 	if (ctx->ready_note)
 		ctx->ops->note_set(ctx->ready_note);
+	ivc__kick_waiters(ctx);
 }
 
 /* Peers whose domains died send no event: every LIVENESS_MS, ask once per
  * peer domain (where the platform may), and report the channels whose
- * peer is gone. Under the lock. */
+ * peer's domain is gone; their next call finds it so. The question is
+ * asked without the lock (it may be a round trip); the channels are then
+ * looked up again, since one may have gone meanwhile. Nothing of a
+ * channel's own state is touched here: its thread may be using it. */
 #define TICK_DOMS 16
 static void liveness_tick(struct ivc_ctx *ctx)
 {
 	uint32_t dom[TICK_DOMS];
-	int alive[TICK_DOMS], n = 0;
+	int n = 0, ndead = 0;
+	bool cannot = false;
 
-	if (ivc__now_ms(ctx) - ctx->tick_ms < LIVENESS_MS)
+	if (ctx->no_alive || ivc__now_ms(ctx) - ctx->tick_ms < LIVENESS_MS)
 		return;
 	ctx->tick_ms = ivc__now_ms(ctx);
-	for (struct ivc_chan *c = ctx->chans; c; c = c->next) {
-		int i = 0, a;
-
-		if (!c->core.ctrl || ivc_core_peer(&c->core) != IVC_CORE_PEER_UP)
+	for (struct ivc_chan *c = ctx->chans; c && n < TICK_DOMS; c = c->next) {
+		int i = 0;
+		if (c->obj.kind != OBJ_CHAN || c->dead_queued)
 			continue;
 		while (i < n && dom[i] != c->peer)
 			i++;
-		if (i < n)
-			a = alive[i];
-		else {
-			a = ctx->ops->domain_alive(ctx->plat, c->peer);
-			if (n < TICK_DOMS) {
-				dom[n] = c->peer;
-				alive[n++] = a;
-			}
+		if (i == n)
+			dom[n++] = c->peer;
+	}
+	unlock(ctx);
+	for (int i = 0; i < n; i++) {
+		int a = ctx->ops->domain_alive(ctx->plat, dom[i]);
+		if (a == -ENOSYS) {
+			cannot = true;
+			break;
 		}
 		if (a == 0)
-			queue(ctx, c); /* its next call finds the peer dead */
+			dom[ndead++] = dom[i];
 	}
+	lock(ctx);
+	if (cannot) /* a domU: its presence watches tell instead */
+		ctx->no_alive = true;
+	for (struct ivc_chan *c = ctx->chans; c && ndead; c = c->next)
+		for (int i = 0; i < ndead; i++)
+			if (c->obj.kind == OBJ_CHAN && !c->dead_queued && c->peer == dom[i]) {
+				c->dead_queued = true;
+				queue(ctx, c);
+			}
 }
 
 /* Takes up to max from the ready list. */

@@ -55,10 +55,31 @@ static void obj_wake(struct ivc_ctx *ctx, struct ivc_obj *o)
 		ctx->ops->note_set(ctx->ready_note);
 }
 
+/* Someone other than the poller moved a count: the sleepers look again,
+ * and so does the poller, which may have missed the events just taken. */
+void ivc__kick_waiters(struct ivc_ctx *ctx)
+{
+	ctx->ops->cond_broadcast(ctx->plat);
+	if (ctx->polling)
+		ctx->ops->wake(ctx->plat);
+}
+
 void ivc__obj_ready(struct ivc_ctx *ctx, struct ivc_obj *o)
 {
 	lock(ctx);
 	obj_wake(ctx, o);
+	ivc__kick_waiters(ctx);
+	unlock(ctx);
+}
+
+/* What o is (a listener's pending channel is OBJ_OTHER: its events wake
+ * the parent, and ivc_wait does not hand it out). */
+void ivc__obj_kind(struct ivc_ctx *ctx, struct ivc_obj *o, enum obj_kind kind,
+		   struct ivc_obj *parent)
+{
+	lock(ctx);
+	o->kind = kind;
+	o->parent = parent;
 	unlock(ctx);
 }
 
@@ -82,25 +103,45 @@ static bool gone(int err)
 	return err == -ESRCH || err == -EPIPE || err == -ECONNRESET || err == -EBADF;
 }
 
+/* The platform's device has gone: every descriptor polls readable, so
+ * that programs waiting on them call in and learn of it. */
+static void all_notes(struct ivc_ctx *ctx)
+{
+	for (struct ivc_obj *o = ctx->notes; o; o = o->next_note)
+		ctx->ops->note_set(o->note);
+	if (ctx->ready_note)
+		ctx->ops->note_set(ctx->ready_note);
+}
+
 void ivc__pump(struct ivc_ctx *ctx)
 {
 	const struct ivc_plat_ops *ops = ctx->ops;
 	uint32_t port, n;
+	bool moved = false;
 	char tok[16];
 	int r;
 
 	while ((r = ops->evtchn_pending(ctx->plat, &port)) == 0) {
 		ops->evtchn_unmask(ctx->plat, port);
-		if (port < ctx->nport && ctx->port[port])
+		if (port < ctx->nport && ctx->port[port]) {
 			deliver(ctx, ctx->port[port], false);
+			moved = true;
+		}
 	}
-	if (gone(r))
+	if (gone(r) && !ctx->dead) {
 		ctx->dead = r;
+		all_notes(ctx);
+		moved = true;
+	}
 	/* Tokens are ours, but what comes back from XenStore is checked. */
 	while (ops->store_event(ctx->xs, tok, sizeof tok) == 1)
 		if (tok[0] == 'w' && ivc__parse_u32(tok + 1, MAX_WATCH, &n) == 0 &&
-		    n < ctx->nwatch && ctx->watch[n])
+		    n < ctx->nwatch && ctx->watch[n]) {
 			deliver(ctx, ctx->watch[n], true);
+			moved = true;
+		}
+	if (moved && !ctx->polling_self)
+		ivc__kick_waiters(ctx);
 }
 
 /* The platform's error once its event device has gone for good, else 0. */
@@ -135,8 +176,14 @@ static int poll_once(struct ivc_ctx *ctx, int ms)
 	r = ctx->ops->wait(ctx->plat, ctx->xs, ms);
 	lock(ctx);
 	ctx->polling = false;
+	ctx->polling_self = true; /* the broadcast below covers it */
 	ivc__pump(ctx);
+	ctx->polling_self = false;
 	ctx->ops->cond_broadcast(ctx->plat);
+	if (r < 0 && !ctx->dead) { /* cannot wait any more: as if gone */
+		ctx->dead = r;
+		all_notes(ctx);
+	}
 	return r < 0 ? r : 0;
 }
 
@@ -254,11 +301,13 @@ int ivc__watch(struct ivc_ctx *ctx, const char *path, struct ivc_obj *o, int *sl
 void ivc__unwatch(struct ivc_ctx *ctx, const char *path, int slot)
 {
 	char tok[16];
+	int err;
 
 	snprintf(tok, sizeof tok, "w%d", slot);
-	ctx->ops->store_unwatch(ctx->xs, path, tok);
+	err = ctx->ops->store_unwatch(ctx->xs, path, tok);
 	lock(ctx);
-	ctx->watch[slot] = NULL;
+	/* A watch that would not go keeps firing: its slot stays taken. */
+	ctx->watch[slot] = err && err != -ENOENT ? &ctx->stale : NULL;
 	unlock(ctx);
 }
 
@@ -266,6 +315,11 @@ void ivc__unwatch(struct ivc_ctx *ctx, const char *path, int slot)
 void ivc__obj_forget(struct ivc_ctx *ctx, struct ivc_obj *o)
 {
 	lock(ctx);
+	for (struct ivc_obj **pp = &ctx->notes; *pp; pp = &(*pp)->next_note)
+		if (*pp == o) {
+			*pp = o->next_note;
+			break;
+		}
 	if (o->queued) {
 		struct ivc_obj **pp = &ctx->ready, *prev = NULL;
 		while (*pp != o) {
@@ -277,10 +331,11 @@ void ivc__obj_forget(struct ivc_ctx *ctx, struct ivc_obj *o)
 			ctx->ready_tail = prev;
 		o->queued = false;
 	}
-	unlock(ctx);
-	if (o->note)
-		ctx->ops->note_free(o->note);
+	struct ivc_plat_note *n = o->note;
 	o->note = NULL;
+	unlock(ctx);
+	if (n)
+		ctx->ops->note_free(n);
 }
 
 /* ---- descriptors ------------------------------------------------------- */
@@ -340,8 +395,11 @@ int ivc__obj_fd(struct ivc_ctx *ctx, struct ivc_obj *o)
 			ctx->ops->note_free(o->note);
 			o->note = NULL;
 		}
-		if (!err)
+		if (!err) {
 			ctx->ops->note_set(o->note);
+			o->next_note = ctx->notes;
+			ctx->notes = o;
+		}
 	}
 	unlock(ctx);
 	return err ? err : ctx->ops->note_fd(o->note);

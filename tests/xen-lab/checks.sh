@@ -339,11 +339,9 @@ for sv in listener client; do
 			bad "peer death, domU <-> domU: the surviving domU ($sv) saw no ECONNRESET within 15 s of xl destroy"
 		fi
 		check "peer death, domU <-> domU: the survivor's ($sv) process exited 0 (status $ru)" [ $ru = 0 ]
-		if [ -n "$sw" ]; then
-			check "peer death, domU <-> domU: the survivor ($sv) held a XenStore watch ($sw)" [ "$sw" -ge 1 ]
-		else
-			note "xenstored does not say how many watches the survivor held (xenstore-control quota)"
-		fi
+		# Its kernel's watches count too, so this is a record, not a
+		# check (the sim test counts the library's watches exactly).
+		note "the survivor ($sv) held ${sw:-an unknown number of} XenStore watches, its kernel's included"
 	else
 		show "$T/start.err"
 		bad "peer death, domU <-> domU ($sv survives): domUs did not start"
