@@ -3,7 +3,7 @@ PREFIX ?= /usr/local
 BUILD  ?= build/default
 MESON_OPTS ?=
 
-.PHONY: all deps build demo check install uninstall clean format fuzz help xen-check
+.PHONY: all deps build demo check install uninstall clean format fuzz help xen-check bench
 
 all: build
 
@@ -14,6 +14,7 @@ help:
 	@echo "make install   install (PREFIX=$(PREFIX), DESTDIR honoured)"
 	@echo "make xen-check libIVC on a real Xen 4.17 booted in QEMU (tests/xen-lab)"
 	@echo "make fuzz      long fuzzing run of the ring core (FUZZ_SECONDS=600)"
+	@echo "make bench     benchmark sweep in sim against its baselines (results in build/bench/)"
 	@echo "make format    reformat all C files with .clang-format"
 	@echo "make clean     remove build/"
 
@@ -28,6 +29,12 @@ build: deps $(BUILD)/build.ninja
 
 demo: build
 	examples/demo.sh $(BUILD)
+
+# The standard sweep: a few minutes. BENCH_ARGS go to `ivc-bench run`.
+# (The default build is debugoptimized: -O2.)
+bench: build
+	@tests/scripts/deps.sh bench
+	tests/bench/bench.sh $(BUILD) build/bench $(BENCH_ARGS)
 
 check:
 	@tests/scripts/deps.sh check

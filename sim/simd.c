@@ -43,7 +43,7 @@
 #define PAGE 4096u
 #define FIRST_GREF 8u    /* Xen reserves the first grant entries */
 #define MAX_GREFS 65536u /* per granting domain */
-#define MAX_PORTS 4096u  /* per domain, as the 2-level ABI on x86-64 */
+#define MAX_PORTS SIMD_MAX_PORTS
 #define MAX_CONNS 1024
 
 enum conn_kind { C_LISTEN_ADMIN, C_LISTEN_HOST, C_ADMIN, C_HOST, C_EVT };
@@ -1271,6 +1271,11 @@ static void handle(struct conn *c)
 	    (size_t)r < sizeof *req + 4u * req->n) {
 		conn_close(c); /* malformed: drop, as xenstored does */
 		return;
+	}
+	if (c->kind == C_HOST && req->op == SIMD_EVT_SEND) {
+		if (dom_live(c->domid) || c->domid == 0)
+			op_evt_notify(c, &o);
+		return; /* one way */
 	}
 	memset(rsp, 0, sizeof *rsp);
 	rsp->op = req->op;

@@ -25,6 +25,10 @@ struct ivc_plat {
 	struct ivc_linux_base b; /* first: the shared Linux code's view */
 	pthread_mutex_t mu;      /* one request at a time: req and rsp */
 	int fd;
+	/* Ports bound through this handle (under mu), so that a notify can
+	 * go one way and still refuse a port that is not ours, as Xen's
+	 * evtchn device does. */
+	uint8_t bound[SIMD_MAX_PORTS / 8];
 	uint32_t domid;
 	struct simd_msg *req, *rsp;
 };
@@ -320,6 +324,18 @@ static int sim_evtchn_fd(struct ivc_plat *p)
 	return p->b.evfd;
 }
 
+/* Under mu. A port the host gave us beyond the table is refused. */
+static int mark_bound(struct ivc_plat *p, uint32_t port, bool on)
+{
+	if (port >= SIMD_MAX_PORTS)
+		return -EPROTO;
+	if (on)
+		p->bound[port / 8] |= (uint8_t)(1u << (port % 8));
+	else
+		p->bound[port / 8] &= (uint8_t) ~(1u << (port % 8));
+	return 0;
+}
+
 static int do_evtchn_alloc_unbound(struct ivc_plat *p, uint32_t remote, uint32_t *port)
 {
 	int err;
@@ -327,7 +343,7 @@ static int do_evtchn_alloc_unbound(struct ivc_plat *p, uint32_t remote, uint32_t
 	p->req->a[0] = remote;
 	err = rpc(p, SIMD_EVT_ALLOC_UNBOUND, NULL, NULL);
 	if (!err)
-		*port = p->rsp->a[0];
+		err = mark_bound(p, *port = p->rsp->a[0], true);
 	return err;
 }
 
@@ -339,7 +355,7 @@ static int do_evtchn_bind(struct ivc_plat *p, uint32_t remote, uint32_t remote_p
 	p->req->a[1] = remote_port;
 	err = rpc(p, SIMD_EVT_BIND, NULL, NULL);
 	if (!err)
-		*port = p->rsp->a[0];
+		err = mark_bound(p, *port = p->rsp->a[0], true);
 	return err;
 }
 
@@ -349,14 +365,36 @@ static int port_op(struct ivc_plat *p, uint32_t op, uint32_t port)
 	return rpc(p, op, NULL, NULL);
 }
 
-static int do_evtchn_notify(struct ivc_plat *p, uint32_t port)
-{
-	return port_op(p, SIMD_EVT_NOTIFY, port);
-}
-
 static int do_evtchn_unbind(struct ivc_plat *p, uint32_t port)
 {
-	return port_op(p, SIMD_EVT_UNBIND, port);
+	int err = port_op(p, SIMD_EVT_UNBIND, port);
+
+	if (!err)
+		mark_bound(p, port, false);
+	return err;
+}
+
+/* One way, as a hypercall: the sender does not wait for the host. Only
+ * the check that the port is ours takes the lock; the message itself goes
+ * in one send, which keeps its place among this connection's requests
+ * (a close's notify is not overtaken by its unbind). */
+static int sim_evtchn_notify(struct ivc_plat *p, uint32_t port)
+{
+	struct simd_msg m = { .op = SIMD_EVT_SEND, .a = { port } };
+	bool ours;
+	ssize_t r;
+
+	pthread_mutex_lock(&p->mu);
+	ours = port < SIMD_MAX_PORTS && (p->bound[port / 8] >> (port % 8)) & 1;
+	pthread_mutex_unlock(&p->mu);
+	if (!ours)
+		return -EINVAL;
+	do
+		r = send(p->fd, &m, sizeof m, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EPIPE || errno == ECONNRESET ? -ESRCH : -errno;
+	return 0;
 }
 
 static int sim_evtchn_pending(struct ivc_plat *p, uint32_t *port)
@@ -443,7 +481,6 @@ LOCKED(evtchn_alloc_unbound, (struct ivc_plat * p, uint32_t remote, uint32_t *po
        (p, remote, port))
 LOCKED(evtchn_bind, (struct ivc_plat * p, uint32_t remote, uint32_t rport, uint32_t *port),
        (p, remote, rport, port))
-LOCKED(evtchn_notify, (struct ivc_plat * p, uint32_t port), (p, port))
 LOCKED(evtchn_unbind, (struct ivc_plat * p, uint32_t port), (p, port))
 LOCKED(evtchn_status,
        (struct ivc_plat * p, uint32_t port, uint32_t *state, uint32_t *remote, uint32_t *rport),

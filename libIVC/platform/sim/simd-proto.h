@@ -21,6 +21,7 @@
 #define SIMD_MAX_DATA (2u * SIMD_MAX_PAGES + 16u) /* u32 words: 2 per mapped page */
 #define SIMD_MAX_FDS 250u
 #define SIMD_MAX_DOMID 32751u /* DOMID_FIRST_RESERVED - 1 */
+#define SIMD_MAX_PORTS 4096u  /* per domain, as the 2-level ABI on x86-64 */
 
 enum simd_op {
 	/* host/dom<N>.sock */
@@ -38,6 +39,10 @@ enum simd_op {
 	SIMD_EVT_UNBIND,        /* a0 port */
 	SIMD_EVT_STATUS,        /* a0 port -> a0 state, a1 remote, a2 remote port */
 	SIMD_DOMAIN_ALIVE,      /* a0 domid -> a0 0/1 */
+	/* As SIMD_EVT_NOTIFY, but one way: no reply (errors are dropped).
+	 * A hypercall does not wait for the receiver; neither does this, and
+	 * it keeps its place among the connection's requests. */
+	SIMD_EVT_SEND, /* a0 port */
 	/* admin.sock */
 	SIMD_DOMAIN_CREATE =
 	    100,          /* a0 domid, a1 pgid, data name -> the connection is the domain's life */

@@ -1,0 +1,657 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ivc-bench: throughput and latency of libIVC channels, with the baselines
+ * measured in the same run, on the same sizes and the same placement (two
+ * processes): memcpy, an AF_UNIX stream socket pair, a pipe, a spinning
+ * shared cache line (the latency floor) and an eventfd round trip (the
+ * blocking floor).
+ *
+ *   ivc-bench serve [--name NAME] [--ring BYTES]      the peer (another domain)
+ *   ivc-bench run PEER_DOMID [options]                 measure; see usage()
+ *
+ * Output: a markdown table on stdout, and CSV (--csv FILE): one row per
+ * (test, size) with the median, minimum and maximum over the repetitions.
+ * Performance is read from this output, never asserted by a test.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ivc.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SIZES 16
+#define MAX_REPS 64
+
+static const struct ivc_type msg_type = { "org.libivc.bench", 1, IVC_MESSAGE };
+static const struct ivc_type str_type = { "org.libivc.bench-stream", 1, IVC_STREAM };
+
+enum op { OP_SINK = 1, OP_SINK_STREAM, OP_ECHO, OP_QUIT };
+
+/* A command on the message channel; the server answers each with a
+ * struct reply once done. */
+struct cmd {
+	uint32_t op, size;
+	uint64_t count; /* OP_SINK_STREAM: bytes; OP_ECHO: round trips */
+	uint32_t spin_us;
+	uint32_t pad;
+};
+
+struct reply {
+	uint64_t cpu_ns;    /* the server's CPU time for the command */
+	uint64_t notify_tx; /* its signals sent during the command */
+	uint64_t bytes;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static uint64_t cpu_ns(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
+	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
+}
+
+__attribute__((noreturn)) static void die(const char *what, long err)
+{
+	fprintf(stderr, "ivc-bench: %s: %s\n", what, err < 0 ? strerror((int)-err) : "failed");
+	exit(1);
+}
+
+static uint64_t notify_tx(struct ivc_chan *c)
+{
+	struct ivc_stats st;
+
+	ivc_stats(c, &st);
+	return st.notify_tx;
+}
+
+/* Receives one message, spinning with timeout 0 for spin_us first. */
+static ssize_t recv_spin(struct ivc_chan *c, void *buf, size_t cap, uint32_t spin_us)
+{
+	if (spin_us) {
+		int64_t until = now_ns() + (int64_t)spin_us * 1000;
+		do {
+			ssize_t r = ivc_recv(c, buf, cap, 0);
+			if (r != -EAGAIN)
+				return r;
+		} while (now_ns() < until);
+	}
+	return ivc_recv(c, buf, cap, -1);
+}
+
+/* ---- the server ---------------------------------------------------------- */
+
+static void serve_cmd(struct ivc_chan *m, struct ivc_chan *s, const struct cmd *k, uint8_t *buf,
+		      size_t cap)
+{
+	uint64_t c0 = cpu_ns(), n0 = notify_tx(m) + notify_tx(s);
+	struct reply rp = { 0 };
+	ssize_t r;
+
+	switch (k->op) {
+	case OP_SINK: /* messages until an empty one */
+		while ((r = recv_spin(m, buf, cap, k->spin_us)) > 0)
+			rp.bytes += (uint64_t)r;
+		if (r < 0)
+			die("sink: recv", r);
+		break;
+	case OP_SINK_STREAM:
+		while (rp.bytes < k->count) {
+			r = ivc_read(s, buf, cap, -1);
+			if (r <= 0)
+				die("sink: read", r ? r : -EPIPE);
+			rp.bytes += (uint64_t)r;
+		}
+		break;
+	case OP_ECHO:
+		for (uint64_t i = 0; i < k->count; i++) {
+			r = recv_spin(m, buf, cap, k->spin_us);
+			if (r < 0)
+				die("echo: recv", r);
+			if ((r = ivc_send(m, buf, (size_t)r, -1)) < 0)
+				die("echo: send", r);
+		}
+		break;
+	}
+	rp.cpu_ns = cpu_ns() - c0;
+	rp.notify_tx = notify_tx(m) + notify_tx(s) - n0;
+	if ((r = ivc_send(m, &rp, sizeof rp, -1)) < 0)
+		die("reply", r);
+}
+
+static int serve(const char *name, uint32_t ring)
+{
+	struct ivc_opts o = { .tx_ring = ring, .rx_ring = ring, .max_msg = ring / 2 };
+	char sname[80];
+	struct ivc_listener *lm, *ls;
+	struct ivc_chan *m, *s;
+	struct ivc_ctx *ctx;
+	uint8_t *buf = malloc(ring);
+	long err;
+
+	if (!buf)
+		die("memory", -ENOMEM);
+	if ((err = ivc_open(&ctx, NULL)))
+		die("ivc_open", err);
+	snprintf(sname, sizeof sname, "%s-stream", name);
+	if ((err = ivc_listen(ctx, name, &msg_type, IVC_INOUT, &o, &lm)) ||
+	    (err = ivc_listen(ctx, sname, &str_type, IVC_INOUT,
+			      &(struct ivc_opts){ .tx_ring = ring, .rx_ring = ring }, &ls)))
+		die("listen", err);
+	printf("ivc-bench: serving \"%s\" in dom%u\n", name, ivc_domid(ctx));
+	fflush(stdout);
+	if ((err = ivc_accept(lm, -1, &m)) || (err = ivc_accept(ls, -1, &s)))
+		die("accept", err);
+	for (;;) {
+		struct cmd k;
+		ssize_t r = ivc_recv(m, &k, sizeof k, -1);
+		if (r == -EPIPE)
+			break;
+		if (r != (ssize_t)sizeof k)
+			die("command", r < 0 ? r : -EPROTO);
+		if (k.op == OP_QUIT)
+			break;
+		serve_cmd(m, s, &k, buf, ring);
+	}
+	ivc_chan_close(m);
+	ivc_chan_close(s);
+	ivc_listener_close(lm);
+	ivc_listener_close(ls);
+	ivc_close(ctx);
+	free(buf);
+	return 0;
+}
+
+/* ---- results --------------------------------------------------------------- */
+
+struct point {
+	const char *test, *unit;
+	uint32_t size;
+	double v[MAX_REPS];
+	int n;
+	double extra[4]; /* per test: cpu ns/byte, notifies/MiB, p99, p99.9 (medians) */
+	double ex[4][MAX_REPS];
+};
+
+static struct point pts[256];
+static int npts;
+
+static int cmpd(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	double t[MAX_REPS];
+
+	memcpy(t, v, (size_t)n * sizeof *t);
+	qsort(t, (size_t)n, sizeof *t, cmpd);
+	return n ? (n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2) : 0;
+}
+
+static struct point *point(const char *test, const char *unit, uint32_t size)
+{
+	for (int i = 0; i < npts; i++)
+		if (!strcmp(pts[i].test, test) && pts[i].size == size)
+			return &pts[i];
+	pts[npts] = (struct point){ .test = test, .unit = unit, .size = size };
+	return &pts[npts++];
+}
+
+static void add(const char *test, const char *unit, uint32_t size, double v, const double *ex)
+{
+	struct point *p = point(test, unit, size);
+
+	if (p->n == MAX_REPS)
+		return;
+	for (int i = 0; ex && i < 4; i++)
+		p->ex[i][p->n] = ex[i];
+	p->v[p->n++] = v;
+}
+
+/* ---- baselines ------------------------------------------------------------- */
+
+/* memcpy bandwidth, one thread, GB/s. */
+static double bl_memcpy(uint32_t size, int64_t ms)
+{
+	size_t n = size < 4096 ? 4096 : size;
+	uint8_t *a = malloc(n), *b = malloc(n);
+	uint64_t bytes = 0;
+	int64_t t0 = now_ns(), t;
+
+	if (!a || !b)
+		die("memory", -ENOMEM);
+	memset(a, 1, n);
+	do {
+		for (int i = 0; i < 64; i++) {
+			memcpy(b, a, size);
+			a[i % size] = b[(i * 7) % size]; /* keep the copies alive */
+		}
+		bytes += 64ull * size;
+	} while ((t = now_ns()) - t0 < ms * 1000000);
+	free(a);
+	free(b);
+	return (double)bytes / (double)(t - t0);
+}
+
+/* A writer process sends for ms, the reader counts: GB/s at the reader.
+ * fds: a connected pair (socketpair or pipe). */
+static double bl_stream(int rfd, int wfd, uint32_t size, int64_t ms)
+{
+	uint8_t *buf = malloc(size);
+	uint64_t bytes = 0;
+	int64_t t0, t1;
+	pid_t pid;
+
+	if (!buf)
+		die("memory", -ENOMEM);
+	memset(buf, 7, size);
+	pid = fork();
+	if (pid == 0) {
+		int64_t until = now_ns() + ms * 1000000;
+		close(rfd);
+		while (now_ns() < until)
+			for (int i = 0; i < 16; i++)
+				for (size_t off = 0; off < size;) {
+					ssize_t r = write(wfd, buf + off, size - off);
+					if (r <= 0)
+						_exit(1);
+					off += (size_t)r;
+				}
+		_exit(0);
+	}
+	close(wfd);
+	t0 = now_ns();
+	for (;;) {
+		ssize_t r = read(rfd, buf, size);
+		if (r <= 0)
+			break;
+		bytes += (uint64_t)r;
+	}
+	t1 = now_ns();
+	close(rfd);
+	waitpid(pid, NULL, 0);
+	free(buf);
+	return (double)bytes / (double)(t1 - t0);
+}
+
+static double bl_unix(uint32_t size, int64_t ms)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		die("socketpair", -errno);
+	return bl_stream(sv[0], sv[1], size, ms);
+}
+
+static double bl_pipe(uint32_t size, int64_t ms)
+{
+	int p[2];
+
+	if (pipe(p))
+		die("pipe", -errno);
+	return bl_stream(p[0], p[1], size, ms);
+}
+
+/* Round trips between two processes, in microseconds (median of n):
+ * a spinning shared cache line, or eventfds (the blocking floor). */
+static double bl_pingpong(bool spin, int n)
+{
+	_Atomic uint64_t *line =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int ab = eventfd(0, 0), ba = eventfd(0, 0);
+	double *rt = malloc((size_t)n * sizeof *rt);
+	pid_t pid;
+
+	if (line == MAP_FAILED || ab < 0 || ba < 0 || !rt)
+		die("ping-pong set-up", -errno);
+	atomic_store(line, 0);
+	pid = fork();
+	if (pid == 0) {
+		uint64_t v;
+		for (int i = 0; i < n; i++) {
+			if (spin) {
+				while (atomic_load_explicit(line, memory_order_acquire) !=
+				       2u * i + 1)
+					;
+				atomic_store_explicit(line, 2u * i + 2, memory_order_release);
+			} else if (read(ab, &v, sizeof v) != sizeof v ||
+				   write(ba, &v, sizeof v) != sizeof v)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	for (int i = 0; i < n; i++) {
+		int64_t t0 = now_ns();
+		uint64_t v = 1;
+		if (spin) {
+			atomic_store_explicit(line, 2u * i + 1, memory_order_release);
+			while (atomic_load_explicit(line, memory_order_acquire) != 2u * i + 2)
+				;
+		} else if (write(ab, &v, sizeof v) != sizeof v ||
+			   read(ba, &v, sizeof v) != sizeof v)
+			die("eventfd ping-pong", -errno);
+		rt[i] = (double)(now_ns() - t0) / 1000.0;
+	}
+	waitpid(pid, NULL, 0);
+	qsort(rt, (size_t)n, sizeof *rt, cmpd);
+	double med = rt[n / 2];
+	free(rt);
+	munmap((void *)line, 4096);
+	close(ab);
+	close(ba);
+	return med;
+}
+
+/* ---- libIVC -------------------------------------------------------------------- */
+
+struct bench {
+	struct ivc_chan *m, *s;
+	uint8_t *buf;
+	uint32_t ring, spin_us;
+	int64_t ms;
+	uint64_t stream_bytes;
+};
+
+static void command(struct bench *b, struct cmd k)
+{
+	long r;
+
+	if ((r = ivc_send(b->m, &k, sizeof k, -1)) < 0)
+		die("command", r);
+}
+
+static struct reply await_reply(struct bench *b)
+{
+	struct reply rp;
+	ssize_t r = ivc_recv(b->m, &rp, sizeof rp, 30000);
+
+	if (r != (ssize_t)sizeof rp)
+		die("reply", r < 0 ? r : -EPROTO);
+	return rp;
+}
+
+/* Messages of `size` for ms: GB/s, and CPU ns per byte of both sides and
+ * signals per MiB in ex[0], ex[1]. */
+static double ivc_msg_tput(struct bench *b, uint32_t size, double ex[4])
+{
+	uint64_t bytes = 0, c0, n0;
+	int64_t t0, t1, until;
+	struct reply rp;
+	long r;
+
+	command(b, (struct cmd){ .op = OP_SINK, .spin_us = b->spin_us });
+	memset(b->buf, 3, size);
+	c0 = cpu_ns();
+	n0 = notify_tx(b->m);
+	t0 = now_ns();
+	until = t0 + b->ms * 1000000;
+	do {
+		for (int i = 0; i < 32; i++) {
+			if ((r = ivc_send(b->m, b->buf, size, -1)) < 0)
+				die("send", r);
+			bytes += size;
+		}
+	} while (now_ns() < until);
+	if ((r = ivc_send(b->m, b->buf, 0, -1)) < 0)
+		die("send", r);
+	rp = await_reply(b);
+	t1 = now_ns();
+	if (rp.bytes != bytes)
+		die("sink: byte count differs", -EPROTO);
+	ex[0] = (double)(cpu_ns() - c0 + rp.cpu_ns) / (double)bytes;
+	ex[1] = (double)(notify_tx(b->m) - n0 + rp.notify_tx) / ((double)bytes / 1048576.0);
+	return (double)bytes / (double)(t1 - t0);
+}
+
+static double ivc_stream_tput(struct bench *b, uint32_t size, double ex[4])
+{
+	uint64_t bytes = 0, c0, n0, total = b->stream_bytes;
+	int64_t t0, t1;
+	struct reply rp;
+	long r;
+
+	command(b, (struct cmd){ .op = OP_SINK_STREAM, .count = total });
+	memset(b->buf, 5, size);
+	c0 = cpu_ns();
+	n0 = notify_tx(b->s);
+	t0 = now_ns();
+	while (bytes < total) {
+		size_t n = total - bytes < size ? (size_t)(total - bytes) : size;
+		for (size_t off = 0; off < n;) {
+			if ((r = ivc_write(b->s, b->buf + off, n - off, -1)) < 0)
+				die("write", r);
+			off += (size_t)r;
+		}
+		bytes += n;
+	}
+	rp = await_reply(b);
+	t1 = now_ns();
+	ex[0] = (double)(cpu_ns() - c0 + rp.cpu_ns) / (double)bytes;
+	ex[1] = (double)(notify_tx(b->s) - n0 + rp.notify_tx) / ((double)bytes / 1048576.0);
+	return (double)bytes / (double)(t1 - t0);
+}
+
+/* Ping-pong: the median round trip in us; p99, p99.9 in ex[2], ex[3]. */
+static double ivc_rtt(struct bench *b, uint32_t size, int n, double ex[4])
+{
+	double *rt = malloc((size_t)n * sizeof *rt);
+	long r;
+
+	if (!rt)
+		die("memory", -ENOMEM);
+	command(b, (struct cmd){ .op = OP_ECHO, .count = (uint64_t)n, .spin_us = b->spin_us });
+	memset(b->buf, 9, size);
+	for (int i = 0; i < n; i++) {
+		int64_t t0 = now_ns();
+		if ((r = ivc_send(b->m, b->buf, size, -1)) < 0)
+			die("send", r);
+		if ((r = recv_spin(b->m, b->buf, b->ring, b->spin_us)) != (long)size)
+			die("echo", r < 0 ? r : -EPROTO);
+		rt[i] = (double)(now_ns() - t0) / 1000.0;
+	}
+	await_reply(b);
+	qsort(rt, (size_t)n, sizeof *rt, cmpd);
+	double med = rt[n / 2];
+	ex[2] = rt[(int)((double)n * 0.99)];
+	ex[3] = rt[(int)((double)n * 0.999)];
+	free(rt);
+	return med;
+}
+
+/* ---- run ------------------------------------------------------------------------ */
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: ivc-bench serve [--name NAME] [--ring BYTES]\n"
+		"       ivc-bench run PEER_DOMID [--name NAME] [--ring BYTES] [--sizes S,S,...]\n"
+		"                 [--reps N] [--ms MS] [--rtts N] [--stream-bytes N]\n"
+		"                 [--spin-us US] [--csv FILE] [--cpu A,B]\n");
+	exit(2);
+}
+
+static int parse_sizes(const char *s, uint32_t *out)
+{
+	int n = 0;
+
+	while (*s && n < MAX_SIZES) {
+		char *end;
+		unsigned long v = strtoul(s, &end, 0);
+		if (end == s || v == 0 || v > (1u << 24))
+			usage();
+		out[n++] = (uint32_t)v;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+static void print_results(FILE *csv)
+{
+	printf("\n| test | size | median | min | max | unit | cpu ns/B | signals/MiB | p99 us | "
+	       "p99.9 us |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
+	if (csv)
+		fprintf(csv, "test,size,median,min,max,unit,cpu_ns_per_byte,signals_per_mib,p99_us,"
+			     "p999_us,reps\n");
+	for (int i = 0; i < npts; i++) {
+		struct point *p = &pts[i];
+		double lo = p->v[0], hi = p->v[0], e[4];
+		for (int k = 1; k < p->n; k++) {
+			lo = p->v[k] < lo ? p->v[k] : lo;
+			hi = p->v[k] > hi ? p->v[k] : hi;
+		}
+		for (int k = 0; k < 4; k++)
+			e[k] = median(p->ex[k], p->n);
+		char c0[32] = "-", c1[32] = "-", c2[32] = "-", c3[32] = "-";
+		if (e[0] > 0)
+			snprintf(c0, sizeof c0, "%.3f", e[0]);
+		if (e[0] > 0)
+			snprintf(c1, sizeof c1, "%.2f", e[1]);
+		if (e[2] > 0)
+			snprintf(c2, sizeof c2, "%.1f", e[2]);
+		if (e[2] > 0)
+			snprintf(c3, sizeof c3, "%.1f", e[3]);
+		printf("| %s | %u | %.3f | %.3f | %.3f | %s | %s | %s | %s | %s |\n", p->test,
+		       p->size, median(p->v, p->n), lo, hi, p->unit, c0, c1, c2, c3);
+		if (csv)
+			fprintf(csv, "%s,%u,%.4f,%.4f,%.4f,%s,%.4f,%.3f,%.2f,%.2f,%d\n", p->test,
+				p->size, median(p->v, p->n), lo, hi, p->unit, e[0], e[1], e[2],
+				e[3], p->n);
+	}
+}
+
+static int run(int argc, char **argv)
+{
+	uint32_t sizes[MAX_SIZES] = { 64, 512, 4096, 65536, 1048576 };
+	int nsizes = 5, reps = 5, rtts = 2000;
+	const char *name = "bench", *csvpath = NULL;
+	struct bench b = { .ring = 4u << 20, .ms = 300, .stream_bytes = 64u << 20 };
+	struct ivc_ctx *ctx;
+	uint32_t peer;
+	char sname[80];
+	long err;
+
+	if (argc < 3)
+		usage();
+	peer = (uint32_t)strtoul(argv[2], NULL, 10);
+	for (int i = 3; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!v)
+			usage();
+		i++;
+		if (!strcmp(a, "--name"))
+			name = v;
+		else if (!strcmp(a, "--ring"))
+			b.ring = (uint32_t)strtoul(v, NULL, 0);
+		else if (!strcmp(a, "--sizes"))
+			nsizes = parse_sizes(v, sizes);
+		else if (!strcmp(a, "--reps"))
+			reps = atoi(v);
+		else if (!strcmp(a, "--ms"))
+			b.ms = atol(v);
+		else if (!strcmp(a, "--rtts"))
+			rtts = atoi(v);
+		else if (!strcmp(a, "--stream-bytes"))
+			b.stream_bytes = strtoull(v, NULL, 0);
+		else if (!strcmp(a, "--spin-us"))
+			b.spin_us = (uint32_t)atoi(v);
+		else if (!strcmp(a, "--csv"))
+			csvpath = v;
+		else if (!strcmp(a, "--cpu")) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET(atoi(v), &set);
+			if (sched_setaffinity(0, sizeof set, &set))
+				die("--cpu", -errno);
+		} else
+			usage();
+	}
+	if (reps < 1 || reps > MAX_REPS || rtts < 10 || b.ms < 1)
+		usage();
+	b.buf = malloc(b.ring);
+	if (!b.buf)
+		die("memory", -ENOMEM);
+	if ((err = ivc_open(&ctx, NULL)))
+		die("ivc_open", err);
+	snprintf(sname, sizeof sname, "%s-stream", name);
+	if ((err = ivc_connect(ctx, peer, name, &msg_type, IVC_INOUT, NULL, 10000, &b.m)) ||
+	    (err = ivc_connect(ctx, peer, sname, &str_type, IVC_INOUT, NULL, 10000, &b.s)))
+		die("connect", err);
+	fprintf(stderr, "ivc-bench: dom%u -> dom%u on %s, rings %u bytes, %d repetitions\n",
+		ivc_domid(ctx), peer, ivc_platform(ctx), b.ring, reps);
+	for (int rep = 0; rep < reps; rep++)
+		for (int i = 0; i < nsizes; i++) {
+			uint32_t sz = sizes[i];
+			double e1[4] = { 0 }, e2[4] = { 0 }, e3[4] = { 0 };
+			int n = sz >= 65536 ? rtts / 10 : rtts;
+			if (sz <= b.ring / 2) {
+				add("ivc-msg", "GB/s", sz, ivc_msg_tput(&b, sz, e1), e1);
+				add("ivc-stream", "GB/s", sz, ivc_stream_tput(&b, sz, e2), e2);
+				add("ivc-rtt", "us", sz, ivc_rtt(&b, sz, n, e3), e3);
+			}
+			add("memcpy", "GB/s", sz, bl_memcpy(sz, b.ms), NULL);
+			add("unix", "GB/s", sz, bl_unix(sz, b.ms), NULL);
+			add("pipe", "GB/s", sz, bl_pipe(sz, b.ms), NULL);
+			if (i == 0) {
+				add("spin-rtt", "us", 8, bl_pingpong(true, rtts), NULL);
+				add("eventfd-rtt", "us", 8, bl_pingpong(false, rtts), NULL);
+			}
+			fprintf(stderr, "ivc-bench: repetition %d, %u bytes done\n", rep + 1, sz);
+		}
+	command(&b, (struct cmd){ .op = OP_QUIT });
+	ivc_chan_close(b.m);
+	ivc_chan_close(b.s);
+	ivc_close(ctx);
+	FILE *csv = csvpath ? fopen(csvpath, "w") : NULL;
+	if (csvpath && !csv)
+		die(csvpath, -errno);
+	print_results(csv);
+	if (csv)
+		fclose(csv);
+	free(b.buf);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 2 && !strcmp(argv[1], "serve")) {
+		const char *name = "bench";
+		uint32_t ring = 4u << 20;
+		for (int i = 2; i + 1 < argc; i += 2)
+			if (!strcmp(argv[i], "--name"))
+				name = argv[i + 1];
+			else if (!strcmp(argv[i], "--ring"))
+				ring = (uint32_t)strtoul(argv[i + 1], NULL, 0);
+			else
+				usage();
+		return serve(name, ring);
+	}
+	if (argc >= 2 && !strcmp(argv[1], "run"))
+		return run(argc, argv);
+	usage();
+}
