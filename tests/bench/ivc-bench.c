@@ -491,7 +491,7 @@ static void usage(void)
 		"usage: ivc-bench serve [--name NAME] [--ring BYTES]\n"
 		"       ivc-bench run PEER_DOMID [--name NAME] [--ring BYTES] [--sizes S,S,...]\n"
 		"                 [--reps N] [--ms MS] [--rtts N] [--stream-bytes N]\n"
-		"                 [--spin-us US] [--csv FILE] [--cpu A,B]\n");
+		"                 [--spin-us US] [--csv FILE] [--cpu N]\n");
 	exit(2);
 }
 
