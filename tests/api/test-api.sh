@@ -232,7 +232,7 @@ scale_run() { # N: runs N channels; sets sfds, cfds, stats
 	out=$IVC_SIM_DIR/scale.$1
 	LIMIT=240 dom 1 sh -c "ulimit -n 1024 && exec $EX/echo-server --name scale --clients $1 --ring 4096" \
 		>"$out.s" 2>&1 & a=$!
-	LIMIT=240 dom 2 sh -c "ulimit -n 1024 && exec $EX/echo-many 1 --name scale --channels $1 --rounds 3 --hold 1500" \
+	LIMIT=240 dom 2 sh -c "ulimit -n 1024 && exec $EX/echo-many 1 --name scale --channels $1 --rounds 3 --hold 3000" \
 		>"$out.c" 2>&1 & b=$!
 	for _k in $(seq 2400); do
 		grep -q "channels open" "$out.c" 2>/dev/null && break
@@ -241,7 +241,14 @@ scale_run() { # N: runs N channels; sets sfds, cfds, stats
 	done
 	stats=$("$SIM" stats)
 	spid=$(pgrep -f "^[^ ]*/echo-server --name scale --clients $1 " | head -1)
-	sfds=$(ls "/proc/$spid/fd" 2>/dev/null | wc -l)
+	# The most seen over half a second while the client holds its
+	# channels (a late look could catch the server closing down).
+	sfds=0
+	for _k in 1 2 3 4 5; do
+		k=$(ls "/proc/$spid/fd" 2>/dev/null | wc -l)
+		[ "$k" -gt "$sfds" ] && sfds=$k
+		sleep 0.1
+	done
 	cfds=$(sed -n 's/^echo-many: .* open, \([0-9]*\) descriptors.*/\1/p' "$out.c")
 	wait $b; rb=$?
 	wait $a; ra=$?

@@ -134,9 +134,10 @@ SCH="dirmode sizes bulk:$BULK:stream"
 cmd="export IVC_TEST_CONNECT_MS=60000
 for s in $SCH; do $PEER connect 0 \$(echo \$s | tr : ' '); echo \"@@rc \$s \$?\"; done"
 # A PVH guest (HVM under QEMU's emulated SVM) now and then triple-faults,
-# in its boot or later: a lab flake (no user program can cause it). A
-# failed boot is retried once; so is the whole run when Xen logged the
-# domain's triple fault (shown).
+# in its boot or later (seen in about one lab run in three, during the
+# sizes scenario): a lab flake we have not traced. A failed boot is
+# retried once; the whole run is repeated, at most twice, when Xen logged
+# the domain's triple fault (shown).
 pvh_run() {
 	t0=$(now)
 	dom=$(lab-domu --pvh -m 256 --start -f "$PEER" pvh "$cmd" 2>"$T/start.err") || {
@@ -156,12 +157,14 @@ pvh_run() {
 	xl dmesg | grep "d${dom}v[0-9]* Triple fault" >"$T/pvh.tf"
 	return 0
 }
-if pvh_run && [ -s "$T/pvh.tf" ]; then
+pvh_run
+for _try in 1 2; do # at most twice more
+	[ -n "$dom" ] && [ -s "$T/pvh.tf" ] || break
 	note "PVH domU (domid $dom) triple-faulted under emulation; the run is repeated:"
 	show "$T/pvh.tf"
-	grep -v '^@@rc' "$T/pvh.out" | sed 's/^/# domU (first run): /'
+	grep -v '^@@rc' "$T/pvh.out" | sed 's/^/# domU (failed run): /'
 	pvh_run
-fi
+done
 if [ -n "$dom" ]; then
 	ok "PVH domU 'pvh' (domid $dom) up in $up ms"
 	grep -v '^@@rc' "$T/pvh.out" | sed 's/^/# domU: /'
@@ -396,6 +399,61 @@ else
 	kill $sp 2>/dev/null
 fi
 check "many channels: nothing left in dom0" clean
+
+# ---- 9. performance, recorded: libIVC and libxenvchan --------------------------
+# Both between dom0 and the same PV domU, same sizes, 1 MiB rings (vchan's
+# largest). Under emulation absolute numbers mean little; the ratios of
+# this one run are what docs/performance.md reports. Checked: that both
+# ran; the numbers are notes.
+section "performance (recorded)"
+IB=$B/tests/bench/ivc-bench
+VB=$B/tests/bench/vchan-bench
+PS="64,4096,65536"
+if [ -x "$VB" ]; then
+	# Both clients in the domU, both servers in dom0: the same direction.
+	"$IB" serve --ring 1048576 >"$T/ib.s" 2>&1 &
+	ip=$!
+	if dom=$(lab-domu -m 256 --start -f "$IB" -f "$VB" perf \
+		"$IB run 0 --ring 1048576 --sizes $PS --reps 3 --ms 300 --rtts 200 --stream-bytes 8388608 --csv /tmp/ivc.csv >/dev/null 2>/tmp/ivc.err; echo \"@@rc-ivc \$?\"; sed 's/^/@@csv /' /tmp/ivc.csv; cat /tmp/ivc.err; $VB run 0 --sizes $PS --reps 3 --bytes 8388608 --rtts 200 >/tmp/v.csv 2>/tmp/v.err; echo \"@@rc-vchan \$?\"; sed 's/^/@@vcsv /' /tmp/v.csv; cat /tmp/v.err" 2>"$T/start.err"); then
+		i=0
+		until lab-domu --output perf | grep -q '^@@rc-ivc'; do
+			i=$((i + 1))
+			[ $i -gt 3000 ] && break
+			usleep 100000
+		done
+		"$VB" serve "$dom" >"$T/vchan.s" 2>&1 &
+		vp=$!
+		lab-domu --wait -t 300 perf >"$T/perf.out" 2>&1
+		kill $vp 2>/dev/null # ends by itself, unless its client never came
+		wait $vp
+		wait $ip
+		ri=$(sed -n 's/^@@rc-ivc \([0-9]*\)$/\1/p' "$T/perf.out")
+		rv=$(sed -n 's/^@@rc-vchan \([0-9]*\)$/\1/p' "$T/perf.out")
+		sed -n 's/^@@csv //p' "$T/perf.out" >"$T/ivc.csv"
+		sed -n 's/^@@vcsv //p' "$T/perf.out" >"$T/vchan.csv"
+		[ "$ri/$rv" = 0/0 ] || { show "$T/perf.out"; show "$T/vchan.s"; }
+		check "performance: ivc-bench dom0 <-> PV domU ran (status ${ri:-none})" [ "${ri:-1}" = 0 ]
+		check "performance: vchan-bench dom0 <-> PV domU ran (status ${rv:-none})" [ "${rv:-1}" = 0 ]
+		note "ivc-bench (client in the domU, server in dom0):"
+		show "$T/ivc.csv"
+		note "vchan-bench (client in the domU, server in dom0):"
+		show "$T/vchan.csv"
+		for sz in $(echo $PS | tr , ' '); do
+			im=$(awk -F, -v s=$sz '$1 == "ivc-msg" && $2 == s { print $3 }' "$T/ivc.csv")
+			vm=$(awk -F, -v s=$sz '$1 == "vchan-msg" && $2 == s { print $3 }' "$T/vchan.csv")
+			ir=$(awk -F, -v s=$sz '$1 == "ivc-rtt" && $2 == s { print $3 }' "$T/ivc.csv")
+			vr=$(awk -F, -v s=$sz '$1 == "vchan-rtt" && $2 == s { print $3 }' "$T/vchan.csv")
+			note "$sz bytes: throughput libIVC $im GB/s, libxenvchan $vm GB/s ($(awk -v a="$im" -v b="$vm" 'BEGIN { if (b > 0) printf "%.2fx", a / b }')); round trip libIVC $ir us, libxenvchan $vr us ($(awk -v a="$ir" -v b="$vr" 'BEGIN { if (b > 0) printf "%.2fx", a / b }'))"
+		done
+	else
+		show "$T/start.err"
+		bad "performance: domU did not start"
+		kill $ip 2>/dev/null
+	fi
+	check "performance: nothing left in dom0" clean
+else
+	note "vchan-bench not built (no libxenvchan): performance not recorded"
+fi
 
 section "end"
 echo "$pass passed, $fail failed"
