@@ -20,11 +20,9 @@ static void unlock(struct ivc_ctx *ctx)
 	ctx->ops->unlock(ctx->plat);
 }
 
-/* Queues c as ready, as the pump would (under the lock). */
-static void queue(struct ivc_ctx *ctx, struct ivc_chan *c)
+/* Queues o as ready, as the pump would (under the lock). */
+static void queue(struct ivc_ctx *ctx, struct ivc_obj *o)
 {
-	struct ivc_obj *o = &c->obj;
-
 	if (o->queued)
 		return;
 	o->queued = true;
@@ -53,9 +51,16 @@ static void liveness_tick(struct ivc_ctx *ctx)
 	int n = 0, ndead = 0;
 	bool cannot = false;
 
-	if (ctx->no_alive || ivc__now_ms(ctx) - ctx->tick_ms < LIVENESS_MS)
+	if (ivc__now_ms(ctx) - ctx->tick_ms < LIVENESS_MS)
 		return;
 	ctx->tick_ms = ivc__now_ms(ctx);
+	/* A listener with offers outstanding: only ivc_accept withdraws
+	 * those whose client died or never came, so report it now and then. */
+	for (struct ivc_chan *c = ctx->chans; c; c = c->next)
+		if (c->obj.kind == OBJ_OTHER && c->obj.parent)
+			queue(ctx, c->obj.parent);
+	if (ctx->no_alive)
+		return;
 	for (struct ivc_chan *c = ctx->chans; c && n < TICK_DOMS; c = c->next) {
 		int i = 0;
 		if (c->obj.kind != OBJ_CHAN || c->dead_queued)
@@ -82,7 +87,7 @@ static void liveness_tick(struct ivc_ctx *ctx)
 		for (int i = 0; i < ndead; i++)
 			if (c->obj.kind == OBJ_CHAN && !c->dead_queued && c->peer == dom[i]) {
 				c->dead_queued = true;
-				queue(ctx, c);
+				queue(ctx, &c->obj);
 			}
 }
 

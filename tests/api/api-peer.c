@@ -772,6 +772,34 @@ static void sc_ghost(void)
 	struct ivc_type t = { "test.ghost", 1, IVC_MESSAGE };
 	char path[256];
 
+	if (server && getenv("IVC_TEST_GHOST_WAIT")) {
+		/* The same ghost, served by an ivc_wait loop that calls
+		 * ivc_accept only when the listener is reported: the listener
+		 * must be reported while the offer is outstanding, or the
+		 * offer would never be withdrawn. */
+		struct ivc_listener *l;
+		struct ivc_chan *c;
+		struct ivc_ready r[4];
+		unsigned int n = 1;
+		int reports = 0;
+		CHECK_EQ(ivc_listen(ctx, "ghost", &t, IVC_INOUT, NULL, &l), 0);
+		for (int64_t end = now_ms() + 7500; now_ms() < end;) {
+			int k = ivc_wait(ctx, r, 4, 200);
+			for (int i = 0; i < k; i++)
+				if (r[i].listener) {
+					reports++;
+					CHECK_EQ(ivc_accept(l, 0, &c), -EAGAIN);
+				}
+		}
+		struct xs_handle *xs = xs_open(0);
+		snprintf(path, sizeof path, "/local/domain/%u/data/ivc/ghost/conn", ivc_domid(ctx));
+		free(xs_directory(xs, XBT_NULL, path, &n));
+		printf("ghost: listener reported %d times\n", reports);
+		CHECK_EQ(n, 0); /* the offer was withdrawn */
+		xs_close(xs);
+		ivc_listener_close(l);
+		return;
+	}
 	if (server) {
 		struct ivc_listener *l;
 		struct ivc_chan *c;
@@ -854,6 +882,10 @@ static void sc_ghost(void)
 	if (answer)
 		fail("a request with a malformed nonce was answered");
 	xs_close(xs);
+	/* IVC_TEST_GHOST_WAIT: alive and silent past the listener's check, so
+	 * that only the 5 s attach bound can end the offer. */
+	if (getenv("IVC_TEST_GHOST_WAIT"))
+		usleep(9000000);
 	_exit(0); /* the domain dies with the offer unanswered */
 }
 

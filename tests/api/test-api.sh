@@ -54,7 +54,22 @@ group_bulk() {
 group_mismatch() { pair "type, version, mode, direction, size mismatch refused" mismatch; }
 group_inflight() { pair "close with data in flight: all delivered, then EOF" inflight; }
 group_timeouts() { pair "timeouts and non-blocking calls" timeouts; }
-group_ghost() { pair "client dies between doorbell and attach: offer withdrawn" ghost; }
+group_ghost() {
+	pair "client dies between doorbell and attach: offer withdrawn" ghost
+	# dom0 listens: it can ask whether the client's domain lives (it
+	# does), so only the 5 s attach bound ends the offer, and only an
+	# ivc_accept call applies it, which the loop makes only when
+	# ivc_wait reports the listener.
+	export IVC_TEST_GHOST_WAIT=1
+	dom 0 "$PEER" serve ghost & a=$!
+	dom 2 "$PEER" connect 0 ghost & b=$!
+	wait $a; ra=$?
+	wait $b; rb=$?
+	unset IVC_TEST_GHOST_WAIT
+	check "the same, dom0 serving with an ivc_wait loop: offer withdrawn (listener: $(status_text $ra), client: $(status_text $rb))" \
+		[ $ra = 0 -a $rb = 0 ]
+	check "the same, dom0 serving with an ivc_wait loop: nothing left" clean
+}
 group_threads() { pair "threads blocked on channels of one context: no lost wake-up" threads; }
 group_bigwrite() { pair "stream write larger than the ring: timeouts honoured, then delivered" bigwrite; }
 
