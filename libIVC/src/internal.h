@@ -83,10 +83,21 @@ struct ivc_ctx {
 	int64_t tick_ms;                    /* ivc_wait's last liveness tick */
 	bool no_alive;                      /* the platform may not ask (a domU) */
 	bool polling;                       /* a thread waits on the platform */
-	bool polling_self;                  /* the poller is pumping */
 	bool bg, bg_stop;                   /* the pump thread (descriptors) */
 	int dead;                           /* the platform's error once its event device is gone */
 };
+
+/* The context's lock: the platform's, held by the pump and around the
+ * fields above marked as under it. */
+static inline void ivc__lock(struct ivc_ctx *ctx)
+{
+	ctx->ops->lock(ctx->plat);
+}
+
+static inline void ivc__unlock(struct ivc_ctx *ctx)
+{
+	ctx->ops->unlock(ctx->plat);
+}
 
 /* What both ends agree on before a channel exists: its type, this end's
  * direction, and the geometry: what a listener grants, or what a client
@@ -219,6 +230,7 @@ void ivc__port_disown(struct ivc_ctx *ctx, uint32_t port);
 int ivc__watch(struct ivc_ctx *ctx, const char *path, struct ivc_obj *o, int *slot);
 void ivc__unwatch(struct ivc_ctx *ctx, const char *path, int slot);
 void ivc__obj_ready(struct ivc_ctx *ctx, struct ivc_obj *o);
+void ivc__obj_queue(struct ivc_ctx *ctx, struct ivc_obj *o); /* under the lock */
 void ivc__obj_kind(struct ivc_ctx *ctx, struct ivc_obj *o, enum obj_kind kind,
 		   struct ivc_obj *parent);
 void ivc__kick_waiters(struct ivc_ctx *ctx); /* under the lock */

@@ -10,31 +10,11 @@
 
 #include "internal.h"
 
-static void lock(struct ivc_ctx *ctx)
-{
-	ctx->ops->lock(ctx->plat);
-}
-
-static void unlock(struct ivc_ctx *ctx)
-{
-	ctx->ops->unlock(ctx->plat);
-}
-
-/* Queues o as ready, as the pump would (under the lock). */
+/* Queues o as ready, as the pump would, and wakes other waiters (under
+ * the lock). */
 static void queue(struct ivc_ctx *ctx, struct ivc_obj *o)
 {
-	if (o->queued)
-		return;
-	o->queued = true;
-	o->next_ready = NULL;
-	if (ctx->ready_tail)
-		ctx->ready_tail->next_ready = o;
-	else
-		ctx->ready = o;
-	ctx->ready_tail = o;
-	ctx->any.events++;
-	if (ctx->ready_note)
-		ctx->ops->note_set(ctx->ready_note);
+	ivc__obj_queue(ctx, o);
 	ivc__kick_waiters(ctx);
 }
 
@@ -70,7 +50,7 @@ static void liveness_tick(struct ivc_ctx *ctx)
 		if (i == n)
 			dom[n++] = c->peer;
 	}
-	unlock(ctx);
+	ivc__unlock(ctx);
 	for (int i = 0; i < n; i++) {
 		int a = ctx->ops->domain_alive(ctx->plat, dom[i]);
 		if (a == -ENOSYS) {
@@ -80,7 +60,7 @@ static void liveness_tick(struct ivc_ctx *ctx)
 		if (a == 0)
 			dom[ndead++] = dom[i];
 	}
-	lock(ctx);
+	ivc__lock(ctx);
 	if (cannot) /* a domU: its presence watches tell instead */
 		ctx->no_alive = true;
 	for (struct ivc_chan *c = ctx->chans; c && ndead; c = c->next)
@@ -125,13 +105,13 @@ int ivc_wait(struct ivc_ctx *ctx, struct ivc_ready *out, int max, int timeout_ms
 		uint64_t seen;
 		int n, ms, err;
 
-		lock(ctx);
+		ivc__lock(ctx);
 		ivc__pump(ctx);
 		liveness_tick(ctx);
 		n = take(ctx, out, max);
 		seen = ctx->any.events;
 		err = ctx->dead;
-		unlock(ctx);
+		ivc__unlock(ctx);
 		if (n)
 			return n;
 		if (err)
@@ -153,7 +133,7 @@ int ivc_fd(struct ivc_ctx *ctx)
 
 	if (!ctx)
 		return -EINVAL;
-	lock(ctx);
+	ivc__lock(ctx);
 	if (!ctx->ws) {
 		err = ctx->ops->note_new(ctx->plat, &ctx->ready_note);
 		if (!err)
@@ -165,40 +145,40 @@ int ivc_fd(struct ivc_ctx *ctx)
 		if (!err && ctx->ready)
 			ctx->ops->note_set(ctx->ready_note);
 	}
-	unlock(ctx);
+	ivc__unlock(ctx);
 	return err ? err : ctx->ops->waitset_fd(ctx->ws);
 }
 
 void ivc_chan_set_user(struct ivc_chan *c, void *user)
 {
-	lock(c->ctx);
+	ivc__lock(c->ctx);
 	c->obj.user = user;
-	unlock(c->ctx);
+	ivc__unlock(c->ctx);
 }
 
 void *ivc_chan_user(const struct ivc_chan *c)
 {
 	void *u;
 
-	lock(c->ctx);
+	ivc__lock(c->ctx);
 	u = c->obj.user;
-	unlock(c->ctx);
+	ivc__unlock(c->ctx);
 	return u;
 }
 
 void ivc_listener_set_user(struct ivc_listener *l, void *user)
 {
-	lock(l->ctx);
+	ivc__lock(l->ctx);
 	l->obj.user = user;
-	unlock(l->ctx);
+	ivc__unlock(l->ctx);
 }
 
 void *ivc_listener_user(const struct ivc_listener *l)
 {
 	void *u;
 
-	lock(l->ctx);
+	ivc__lock(l->ctx);
 	u = l->obj.user;
-	unlock(l->ctx);
+	ivc__unlock(l->ctx);
 	return u;
 }

@@ -26,22 +26,10 @@
 #define MAX_PORT (1u << 20)
 #define MAX_WATCH 4096u
 
-static void lock(struct ivc_ctx *ctx)
+/* Puts o on the ready list for ivc_wait, once (under the lock). */
+void ivc__obj_queue(struct ivc_ctx *ctx, struct ivc_obj *o)
 {
-	ctx->ops->lock(ctx->plat);
-}
-
-static void unlock(struct ivc_ctx *ctx)
-{
-	ctx->ops->unlock(ctx->plat);
-}
-
-/* o moved: its descriptor polls readable, and ivc_wait reports it once. */
-static void obj_wake(struct ivc_ctx *ctx, struct ivc_obj *o)
-{
-	if (o->note)
-		ctx->ops->note_set(o->note);
-	if (o->kind == OBJ_OTHER || o->queued)
+	if (o->queued)
 		return;
 	o->queued = true;
 	o->next_ready = NULL;
@@ -55,6 +43,15 @@ static void obj_wake(struct ivc_ctx *ctx, struct ivc_obj *o)
 		ctx->ops->note_set(ctx->ready_note);
 }
 
+/* o moved: its descriptor polls readable, and ivc_wait reports it once. */
+static void obj_wake(struct ivc_ctx *ctx, struct ivc_obj *o)
+{
+	if (o->note)
+		ctx->ops->note_set(o->note);
+	if (o->kind != OBJ_OTHER)
+		ivc__obj_queue(ctx, o);
+}
+
 /* Someone other than the poller moved a count: the sleepers look again,
  * and so does the poller, which may have missed the events just taken. */
 void ivc__kick_waiters(struct ivc_ctx *ctx)
@@ -66,10 +63,10 @@ void ivc__kick_waiters(struct ivc_ctx *ctx)
 
 void ivc__obj_ready(struct ivc_ctx *ctx, struct ivc_obj *o)
 {
-	lock(ctx);
+	ivc__lock(ctx);
 	obj_wake(ctx, o);
 	ivc__kick_waiters(ctx);
-	unlock(ctx);
+	ivc__unlock(ctx);
 }
 
 /* What o is (a listener's pending channel is OBJ_OTHER: its events wake
@@ -77,10 +74,10 @@ void ivc__obj_ready(struct ivc_ctx *ctx, struct ivc_obj *o)
 void ivc__obj_kind(struct ivc_ctx *ctx, struct ivc_obj *o, enum obj_kind kind,
 		   struct ivc_obj *parent)
 {
-	lock(ctx);
+	ivc__lock(ctx);
 	o->kind = kind;
 	o->parent = parent;
-	unlock(ctx);
+	ivc__unlock(ctx);
 }
 
 static void deliver(struct ivc_ctx *ctx, struct ivc_obj *o, bool watch)
@@ -113,7 +110,8 @@ static void all_notes(struct ivc_ctx *ctx)
 		ctx->ops->note_set(ctx->ready_note);
 }
 
-void ivc__pump(struct ivc_ctx *ctx)
+/* Hands out what has arrived; true if any count moved. */
+static bool pump(struct ivc_ctx *ctx)
 {
 	const struct ivc_plat_ops *ops = ctx->ops;
 	uint32_t port, n;
@@ -140,7 +138,13 @@ void ivc__pump(struct ivc_ctx *ctx)
 			deliver(ctx, ctx->watch[n], true);
 			moved = true;
 		}
-	if (moved && !ctx->polling_self)
+	return moved;
+}
+
+/* A pump outside the poller: whoever waits for what it took looks again. */
+void ivc__pump(struct ivc_ctx *ctx)
+{
+	if (pump(ctx))
 		ivc__kick_waiters(ctx);
 }
 
@@ -149,9 +153,9 @@ int ivc__ctx_dead(struct ivc_ctx *ctx)
 {
 	int v;
 
-	lock(ctx);
+	ivc__lock(ctx);
 	v = ctx->dead;
-	unlock(ctx);
+	ivc__unlock(ctx);
 	return v;
 }
 
@@ -159,9 +163,9 @@ uint64_t ivc__obj_seq(struct ivc_ctx *ctx, const struct ivc_obj *o)
 {
 	uint64_t v;
 
-	lock(ctx);
+	ivc__lock(ctx);
 	v = o->events + o->fired;
-	unlock(ctx);
+	ivc__unlock(ctx);
 	return v;
 }
 
@@ -172,15 +176,13 @@ static int poll_once(struct ivc_ctx *ctx, int ms)
 	int r;
 
 	ctx->polling = true;
-	unlock(ctx);
+	ivc__unlock(ctx);
 	r = ctx->ops->wait(ctx->plat, ctx->xs, ms);
-	lock(ctx);
+	ivc__lock(ctx);
 	ctx->polling = false;
-	ctx->polling_self = true; /* the broadcast below covers it */
-	ivc__pump(ctx);
-	ctx->polling_self = false;
-	ctx->ops->cond_broadcast(ctx->plat);
-	if (r < 0 && !ctx->dead) { /* cannot wait any more: as if gone */
+	pump(ctx);
+	ctx->ops->cond_broadcast(ctx->plat); /* whatever moved */
+	if (r < 0 && !ctx->dead) {           /* cannot wait any more: as if gone */
 		ctx->dead = r;
 		all_notes(ctx);
 	}
@@ -194,7 +196,7 @@ int ivc__wait_obj(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms)
 	int64_t until = ivc__now_ms(ctx) + ms;
 	int err = 0;
 
-	lock(ctx);
+	ivc__lock(ctx);
 	for (;;) {
 		int64_t left = until - ivc__now_ms(ctx);
 
@@ -213,7 +215,7 @@ int ivc__wait_obj(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms)
 	}
 	/* Leaving as a follower may leave nobody polling: let another try. */
 	ctx->ops->cond_broadcast(ctx->plat);
-	unlock(ctx);
+	ivc__unlock(ctx);
 	return err;
 }
 
@@ -225,7 +227,7 @@ int ivc__port_own(struct ivc_ctx *ctx, uint32_t port, struct ivc_obj *o)
 
 	if (port >= MAX_PORT)
 		return -ENOSPC;
-	lock(ctx);
+	ivc__lock(ctx);
 	if (port >= ctx->nport) {
 		uint32_t n = ctx->nport ? ctx->nport : 64;
 		while (n <= port)
@@ -241,16 +243,16 @@ int ivc__port_own(struct ivc_ctx *ctx, uint32_t port, struct ivc_obj *o)
 	}
 	if (!err)
 		ctx->port[port] = o;
-	unlock(ctx);
+	ivc__unlock(ctx);
 	return err;
 }
 
 void ivc__port_disown(struct ivc_ctx *ctx, uint32_t port)
 {
-	lock(ctx);
+	ivc__lock(ctx);
 	if (port < ctx->nport)
 		ctx->port[port] = NULL;
-	unlock(ctx);
+	ivc__unlock(ctx);
 }
 
 static int slot_take(struct ivc_ctx *ctx, struct ivc_obj *o)
@@ -279,17 +281,17 @@ int ivc__watch(struct ivc_ctx *ctx, const char *path, struct ivc_obj *o, int *sl
 	char tok[16];
 	int s, err;
 
-	lock(ctx);
+	ivc__lock(ctx);
 	s = slot_take(ctx, o);
-	unlock(ctx);
+	ivc__unlock(ctx);
 	if (s < 0)
 		return s;
 	snprintf(tok, sizeof tok, "w%d", s);
 	err = ctx->ops->store_watch(ctx->xs, path, tok);
 	if (err) {
-		lock(ctx);
+		ivc__lock(ctx);
 		ctx->watch[s] = NULL;
-		unlock(ctx);
+		ivc__unlock(ctx);
 		return err;
 	}
 	*slot = s;
@@ -305,16 +307,16 @@ void ivc__unwatch(struct ivc_ctx *ctx, const char *path, int slot)
 
 	snprintf(tok, sizeof tok, "w%d", slot);
 	err = ctx->ops->store_unwatch(ctx->xs, path, tok);
-	lock(ctx);
+	ivc__lock(ctx);
 	/* A watch that would not go keeps firing: its slot stays taken. */
 	ctx->watch[slot] = err && err != -ENOENT ? &ctx->stale : NULL;
-	unlock(ctx);
+	ivc__unlock(ctx);
 }
 
 /* o is going: off the ready list, its descriptor closed. */
 void ivc__obj_forget(struct ivc_ctx *ctx, struct ivc_obj *o)
 {
-	lock(ctx);
+	ivc__lock(ctx);
 	for (struct ivc_obj **pp = &ctx->notes; *pp; pp = &(*pp)->next_note)
 		if (*pp == o) {
 			*pp = o->next_note;
@@ -333,7 +335,7 @@ void ivc__obj_forget(struct ivc_ctx *ctx, struct ivc_obj *o)
 	}
 	struct ivc_plat_note *n = o->note;
 	o->note = NULL;
-	unlock(ctx);
+	ivc__unlock(ctx);
 	if (n)
 		ctx->ops->note_free(n);
 }
@@ -345,7 +347,7 @@ static void bg_main(void *arg)
 {
 	struct ivc_ctx *ctx = arg;
 
-	lock(ctx);
+	ivc__lock(ctx);
 	while (!ctx->bg_stop && !ctx->dead) {
 		if (ctx->polling)
 			ctx->ops->cond_wait(ctx->plat, -1);
@@ -353,7 +355,7 @@ static void bg_main(void *arg)
 			break;
 	}
 	ctx->ops->cond_broadcast(ctx->plat);
-	unlock(ctx);
+	ivc__unlock(ctx);
 }
 
 static int bg_start(struct ivc_ctx *ctx)
@@ -372,10 +374,10 @@ void ivc__bg_stop(struct ivc_ctx *ctx)
 {
 	if (!ctx->bg)
 		return;
-	lock(ctx);
+	ivc__lock(ctx);
 	ctx->bg_stop = true;
 	ctx->ops->cond_broadcast(ctx->plat);
-	unlock(ctx);
+	ivc__unlock(ctx);
 	ctx->ops->wake(ctx->plat);
 	ctx->ops->thread_join(ctx->plat);
 	ctx->bg = false;
@@ -386,7 +388,7 @@ int ivc__obj_fd(struct ivc_ctx *ctx, struct ivc_obj *o)
 {
 	int err = 0;
 
-	lock(ctx);
+	ivc__lock(ctx);
 	if (!o->note) {
 		err = ctx->ops->note_new(ctx->plat, &o->note);
 		if (!err)
@@ -401,17 +403,17 @@ int ivc__obj_fd(struct ivc_ctx *ctx, struct ivc_obj *o)
 			ctx->notes = o;
 		}
 	}
-	unlock(ctx);
+	ivc__unlock(ctx);
 	return err ? err : ctx->ops->note_fd(o->note);
 }
 
 /* Before looking at o's state: whatever arrives after this sets it. */
 void ivc__obj_clear_fd(struct ivc_ctx *ctx, struct ivc_obj *o)
 {
-	lock(ctx);
+	ivc__lock(ctx);
 	if (o->note)
 		ctx->ops->note_clear(o->note);
-	unlock(ctx);
+	ivc__unlock(ctx);
 }
 
 /* ---- channels: signalling, sleeping, a peer that died ----------------- */
@@ -434,9 +436,9 @@ void ivc__peer_watch_check(struct ivc_chan *c)
 
 	if (!rdv->peer_watched(c))
 		return;
-	lock(c->ctx);
+	ivc__lock(c->ctx);
 	fired = c->obj.fired;
-	unlock(c->ctx);
+	ivc__unlock(c->ctx);
 	if (fired == c->fired_seen)
 		return;
 	c->fired_seen = fired;

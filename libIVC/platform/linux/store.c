@@ -24,48 +24,44 @@ static int fail(void)
 	return errno ? -errno : -EIO;
 }
 
-int ivc_linux_store_open(struct ivc_plat *p, struct ivc_plat_store **out)
+/* A store on connection xs; borrowed: the platform's own, which it
+ * closes itself. */
+static int store_new(struct xs_handle *xs, bool borrowed, struct ivc_plat_store **out)
 {
-	struct ivc_plat_store *s = calloc(1, sizeof *s);
+	struct ivc_plat_store *s;
 
-	(void)p; /* XENSTORED_PATH (sim) or the xenbus device (xen) */
-	if (!s)
-		return -ENOMEM;
-	errno = 0;
-	s->xs = xs_open(0);
-	if (!s->xs) {
-		int err = errno ? -errno : -ENOENT;
-		free(s);
-		return err;
-	}
 	/* libxenstore makes its watch pipe on first use: now, so that a
 	 * context's descriptors are the same from its start. */
-	if (xs_fileno(s->xs) < 0) {
-		int err = errno ? -errno : -EIO;
-		xs_close(s->xs);
-		free(s);
-		return err;
-	}
+	if (xs_fileno(xs) < 0)
+		return errno ? -errno : -EIO;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->xs = xs;
+	s->borrowed = borrowed;
 	*out = s;
 	return 0;
 }
 
-/* A store on a connection the platform opened itself (and closes). */
+int ivc_linux_store_open(struct ivc_plat *p, struct ivc_plat_store **out)
+{
+	struct xs_handle *xs;
+	int err;
+
+	(void)p; /* XENSTORED_PATH (sim) or the xenbus device (xen) */
+	errno = 0;
+	xs = xs_open(0);
+	if (!xs)
+		return errno ? -errno : -ENOENT;
+	err = store_new(xs, false, out);
+	if (err)
+		xs_close(xs);
+	return err;
+}
+
 int ivc_linux_store_wrap(struct xs_handle *xs, struct ivc_plat_store **out)
 {
-	struct ivc_plat_store *s = calloc(1, sizeof *s);
-
-	if (!s)
-		return -ENOMEM;
-	s->xs = xs;
-	s->borrowed = true;
-	if (xs_fileno(xs) < 0) { /* its watch pipe now, as above */
-		int err = errno ? -errno : -EIO;
-		free(s);
-		return err;
-	}
-	*out = s;
-	return 0;
+	return store_new(xs, true, out);
 }
 
 void ivc_linux_store_close(struct ivc_plat_store *s)
