@@ -117,9 +117,9 @@ int main(int argc, char **argv)
 	}
 	if (n < 1)
 		goto usage;
+	fds0 = count_fds(); /* before ivc_open: the difference is libIVC's */
 	if ((err = ivc_open(&ctx, NULL)))
 		return fail("ivc_open", err);
-	fds0 = count_fds();
 	c = calloc((size_t)n, sizeof *c);
 	got = malloc((size_t)n);
 	if (!c || !got)
