@@ -3,7 +3,7 @@
  * echo-client: connects to an echo-server, sends COUNT messages of random
  * sizes, checks every echo byte for byte and reports round-trip times.
  *
- * usage: echo-client SERVER_DOMID [--name NAME] [--count N] [--max BYTES]
+ * usage: echo-client SERVER_DOMID|any [--name NAME] [--count N] [--max BYTES]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,11 +41,13 @@ int main(int argc, char **argv)
 	int err;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: echo-client SERVER_DOMID [--name NAME] [--count N] "
+		fprintf(stderr, "usage: echo-client SERVER_DOMID|any [--name NAME] [--count N] "
 				"[--max BYTES]\n");
 		return 2;
 	}
-	uint32_t server = (uint32_t)strtoul(argv[1], NULL, 10);
+	/* "any": whichever domain serves the name (brokered mode). */
+	uint32_t server =
+	    strcmp(argv[1], "any") ? (uint32_t)strtoul(argv[1], NULL, 10) : IVC_DOMID_ANY;
 	for (int i = 2; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--name"))
 			name = argv[i + 1];
@@ -93,7 +95,7 @@ int main(int argc, char **argv)
 	qsort(rtt, (size_t)count, sizeof *rtt, cmp);
 	printf("echo-client: dom%u <-> dom%u on %s: %ld messages, %ld bad; round trip median "
 	       "%.1f us, p99 %.1f us\n",
-	       ivc_domid(ctx), server, ivc_platform(ctx), count, bad, rtt[count / 2],
+	       ivc_domid(ctx), ivc_peer_domid(c), ivc_platform(ctx), count, bad, rtt[count / 2],
 	       rtt[count * 99 / 100]);
 	ivc_chan_close(c);
 	ivc_close(ctx);

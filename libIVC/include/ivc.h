@@ -117,6 +117,10 @@ int ivc_listener_fd(const struct ivc_listener *l);
  * accepted stay open. */
 void ivc_listener_close(struct ivc_listener *l);
 
+/* ivc_connect's server: whichever domain offers the name (brokered mode
+ * only: the rendezvous daemon picks one; -EINVAL in direct mode). */
+#define IVC_DOMID_ANY 0xffffffffu
+
 /* Connects to service `name` of domain `server`. dir is this client's
  * direction: the complement of the listener's (IN with OUT, INOUT with
  * INOUT). -ETIMEDOUT: no such service, or no answer in time;

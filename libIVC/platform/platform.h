@@ -121,8 +121,10 @@ struct ivc_plat_ops {
 	int (*store_watch)(struct ivc_plat_store *s, const char *path, const char *token);
 	int (*store_unwatch)(struct ivc_plat_store *s, const char *path, const char *token);
 	/* Pops one watch event that has arrived: 1 with its token in
-	 * token[size] (cut to fit), 0 if none, or an error. */
-	int (*store_event)(struct ivc_plat_store *s, char *token, size_t size);
+	 * token[tsize] and the path that changed in path[psize] (each cut to
+	 * fit), 0 if none, or an error. */
+	int (*store_event)(struct ivc_plat_store *s, char *token, size_t tsize, char *path,
+			   size_t psize);
 
 	/* Waiting. One thread at a time waits (the library elects it): 1
 	 * when a port of p is pending, a watch event of s has arrived or

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* context.c - a context: the platform, XenStore, the rendezvous mode. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,34 @@ static int open_platform(struct ivc_ctx *ctx, const char *platform)
 	return err;
 }
 
+/* The rendezvous mode (spec 9.11.1 item 4): brokered while the daemon
+ * runs, else direct; $IVC_RENDEZVOUS=direct or =brokered forces one. */
+static int choose_rdv(struct ivc_ctx *ctx)
+{
+	const char *want = getenv("IVC_RENDEZVOUS");
+	bool forced = want && !strcmp(want, "brokered");
+	char *v = NULL;
+	int err;
+
+	snprintf(ctx->area_path, sizeof ctx->area_path, "/rendezvous/%u", ctx->domid);
+	ctx->rdv = &ivc_rdv_direct;
+	if (want && *want && strcmp(want, "auto") && strcmp(want, "direct") && !forced)
+		return -EINVAL;
+	if (want && !strcmp(want, "direct"))
+		return 0;
+	err = ctx->ops->store_read(ctx->xs, 0, "/rendezvous/daemon", &v);
+	free(v);
+	if (err)
+		return forced ? -ENOENT : 0;
+	/* One watch for everything brokered: our area, whether or not the
+	 * daemon has made it yet. */
+	err = ctx->ops->store_watch(ctx->xs, ctx->area_path, "b");
+	if (err)
+		return forced ? err : 0;
+	ctx->rdv = &ivc_rdv_brokered;
+	return 0;
+}
+
 int ivc_open(struct ivc_ctx **out, const char *platform)
 {
 	struct ivc_ctx *ctx;
@@ -56,11 +85,18 @@ int ivc_open(struct ivc_ctx **out, const char *platform)
 		free(ctx);
 		return err;
 	}
-	ctx->rdv = &ivc_rdv_direct;
 	ctx->any.kind = OBJ_OTHER;
 	ctx->stale.kind = OBJ_OTHER;
+	ctx->area.kind = OBJ_OTHER;
 	ctx->domid = ctx->ops->domid(ctx->plat);
 	ctx->nonce = ctx->ops->seed();
+	err = choose_rdv(ctx);
+	if (err) {
+		ctx->ops->store_close(ctx->xs);
+		ctx->ops->close(ctx->plat);
+		free(ctx);
+		return err;
+	}
 	*out = ctx;
 	return 0;
 }
@@ -74,8 +110,11 @@ void ivc_close(struct ivc_ctx *ctx)
 		ctx->ops->waitset_free(ctx->ws);
 	if (ctx->ready_note)
 		ctx->ops->note_free(ctx->ready_note);
+	if (ctx->rdv == &ivc_rdv_brokered)
+		ctx->ops->store_unwatch(ctx->xs, ctx->area_path, "b");
 	ctx->ops->store_close(ctx->xs);
 	ctx->ops->close(ctx->plat);
+	ivc__routes_free(ctx);
 	free(ctx->port);
 	free(ctx->watch);
 	free(ctx);

@@ -757,25 +757,6 @@ static int read_u32(struct xst x, const char *dir, const char *key, uint32_t max
 	return err;
 }
 
-/* The advertised geometry is one a listener could have made (9.5 item 2):
- * each ring 0 or a power of two the wire allows, present exactly where
- * the listener's direction says, max-msg as section 3 says. */
-static bool geometry_ok(const char *mode, enum ivc_dir ldir, const uint32_t ring[2],
-			const uint32_t max[2])
-{
-	struct ivc_core_params p = { .mode = strcmp(mode, "stream") ? IVC_WIRE_MODE_MESSAGE
-								    : IVC_WIRE_MODE_STREAM };
-
-	for (int r = 0; r < 2; r++) {
-		p.order[r] = ivc__order_of(ring[r]);
-		p.max_msg[r] = max[r];
-		if ((ring[r] != 0) != (p.order[r] != 0))
-			return false; /* not a power of two (or 1) */
-	}
-	return (ring[0] != 0) == ((ldir & IVC_OUT) != 0) &&
-	       (ring[1] != 0) == ((ldir & IVC_IN) != 0) && ivc_core_params_check(&p) == 0;
-}
-
 /* Checks the advertisement against what the client wants, and keeps the
  * geometry it promises (the header is checked against it at attach). */
 static int check_service(struct client *k)
@@ -794,7 +775,7 @@ static int check_service(struct client *k)
 	    read_u32(k->xs, k->base, "ring1-bytes", UINT32_MAX, &ring[1]) ||
 	    read_u32(k->xs, k->base, "ring0-max-msg", UINT32_MAX, &max[0]) ||
 	    read_u32(k->xs, k->base, "ring1-max-msg", UINT32_MAX, &max[1]) ||
-	    ivc__dir_parse(ldir, &d) || !geometry_ok(mode, d, ring, max))
+	    ivc__dir_parse(ldir, &d) || !ivc__geometry_ok(mode, d, ring, max))
 		err = -EPROTO;
 	else if (strcmp(tname, rq->type->name) || version != rq->type->version ||
 		 strcmp(mode, rq->type->mode == IVC_STREAM ? "stream" : "message") ||
@@ -978,6 +959,8 @@ static int direct_connect(struct ivc_ctx *ctx, const struct conn_req *rq, int64_
 	int err;
 
 	k.obj.kind = OBJ_OTHER;
+	if (rq->server == IVC_DOMID_ANY)
+		return -EINVAL; /* names are per domain here (9.11.3 is brokered) */
 	snprintf(k.base, sizeof k.base, "/local/domain/%u/data/ivc/%s", rq->server, rq->name);
 	err = find_service(&k);
 	if (err)

@@ -27,6 +27,7 @@
 #define IVC_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ivc.h"
@@ -80,11 +81,16 @@ struct ivc_ctx {
 	struct ivc_chan *chans;             /* every channel, for ivc_wait */
 	struct ivc_obj *notes;              /* every object with a note */
 	struct ivc_obj stale;               /* owns watch slots that would not go */
-	int64_t tick_ms;                    /* ivc_wait's last liveness tick */
-	bool no_alive;                      /* the platform may not ask (a domU) */
-	bool polling;                       /* a thread waits on the platform */
-	bool bg, bg_stop;                   /* the pump thread (descriptors) */
-	int dead;                           /* the platform's error once its event device is gone */
+	/* Brokered mode: one watch on our area (token "b"); each event goes
+	 * to the owner of the key its path names (routes), or to `area`. */
+	struct ivc_route **routes; /* ROUTE_BUCKETS chains */
+	struct ivc_obj area;
+	char area_path[32]; /* "/rendezvous/<domid>" */
+	int64_t tick_ms;    /* ivc_wait's last liveness tick */
+	bool no_alive;      /* the platform may not ask (a domU) */
+	bool polling;       /* a thread waits on the platform */
+	bool bg, bg_stop;   /* the pump thread (descriptors) */
+	int dead;           /* the platform's error once its event device is gone */
 };
 
 /* The context's lock: the platform's, held by the pump and around the
@@ -173,6 +179,7 @@ struct ivc_rdv_ops {
 };
 
 extern const struct ivc_rdv_ops ivc_rdv_direct;
+extern const struct ivc_rdv_ops ivc_rdv_brokered;
 
 /* util.c */
 int64_t ivc__now_ms(const struct ivc_ctx *ctx);
@@ -197,6 +204,47 @@ struct ivc_request {
 };
 int ivc__parse_request(const char *s, struct ivc_request *rq);
 int ivc__parse_refs(const char *s, uint32_t *refs, uint32_t *n); /* n <= 9 */
+
+/* Brokered mode's records (spec 9.11.9), each read whole; 0 or -EPROTO.
+ * Numbers as ivc__parse_u32; strings checked as their grammar says. */
+#define IVC_BACKLOG_MAX 256u
+#define IVC_KEY_LEN 17 /* a nonce and its NUL */
+struct ivc_svc_rec {   /* a service as a listener offers it */
+	char name[NAME_MAX_LEN + 1];
+	struct ivc_request t; /* dir: the listener's */
+	uint32_t ring[2], max[2];
+};
+struct ivc_listen_rec {
+	struct ivc_svc_rec svc;
+	uint32_t backlog, port;
+};
+struct ivc_connect_rec {
+	uint32_t server; /* IVC_DOMID_ANY: "any" */
+	char name[NAME_MAX_LEN + 1];
+	struct ivc_request t; /* dir: the client's */
+	uint32_t min[2], min_msg;
+};
+struct ivc_lend_rec {
+	char listen[IVC_KEY_LEN];
+	uint32_t peer;
+};
+struct ivc_cend_rec {
+	uint32_t peer;
+	struct ivc_svc_rec svc;
+};
+struct ivc_offer_rec {
+	char refs[IVC_WIRE_MAX_CTRL_PAGES * 11];
+	uint32_t port;
+};
+int ivc__parse_listen(const char *s, struct ivc_listen_rec *r);
+int ivc__parse_connect(const char *s, struct ivc_connect_rec *r);
+int ivc__parse_lend(const char *s, struct ivc_lend_rec *r);
+int ivc__parse_cend(const char *s, struct ivc_cend_rec *r);
+int ivc__parse_offer(const char *s, struct ivc_offer_rec *r);
+int ivc__parse_error(const char *s, char *name, size_t cap);
+bool ivc__geometry_ok(const char *mode, enum ivc_dir ldir, const uint32_t ring[2],
+		      const uint32_t max[2]);
+int ivc__svc_fit(const struct ivc_svc_rec *s, const struct ivc_connect_rec *c);
 /* Largest domain id a request may name: DOMID_FIRST_RESERVED - 1. */
 #define IVC_DOMID_MAX 32751u
 
@@ -229,6 +277,11 @@ int ivc__port_own(struct ivc_ctx *ctx, uint32_t port, struct ivc_obj *o);
 void ivc__port_disown(struct ivc_ctx *ctx, uint32_t port);
 int ivc__watch(struct ivc_ctx *ctx, const char *path, struct ivc_obj *o, int *slot);
 void ivc__unwatch(struct ivc_ctx *ctx, const char *path, int slot);
+/* Brokered mode: events under area_path/ans/<key> and area_path/chan/<key>
+ * go to o (a later add of the same key replaces the owner). */
+int ivc__route_add(struct ivc_ctx *ctx, const char *key, struct ivc_obj *o);
+void ivc__route_del(struct ivc_ctx *ctx, const char *key, const struct ivc_obj *o);
+void ivc__routes_free(struct ivc_ctx *ctx);
 void ivc__obj_ready(struct ivc_ctx *ctx, struct ivc_obj *o);
 void ivc__obj_queue(struct ivc_ctx *ctx, struct ivc_obj *o); /* under the lock */
 void ivc__obj_kind(struct ivc_ctx *ctx, struct ivc_obj *o, enum obj_kind kind,

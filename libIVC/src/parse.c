@@ -109,3 +109,163 @@ int ivc__parse_refs(const char *s, uint32_t *refs, uint32_t *n)
 			return 0;
 	}
 }
+
+/* ---- brokered mode records (spec 9.11.9) ---------------------------- */
+
+static bool service_ok(const char *s)
+{
+	return ivc__service_ok(s);
+}
+
+/* One field of a record: the key, what its value must be, and where it
+ * goes (a uint32_t, or a buffer of cap bytes). */
+enum rec_kind { REC_LIT, REC_U32, REC_SERVER, REC_STR };
+struct rec_field {
+	const char *key;
+	enum rec_kind kind;
+	const void *arg; /* REC_LIT: the literal; REC_STR: its check; REC_U32: &max */
+	void *out;
+	size_t cap;
+};
+
+static int rec_value(const struct rec_field *f, const char *v)
+{
+	switch (f->kind) {
+	case REC_LIT:
+		return strcmp(v, f->arg) ? -EPROTO : 0;
+	case REC_U32:
+		return ivc__parse_u32(v, *(const uint32_t *)f->arg, f->out);
+	case REC_SERVER:
+		if (!strcmp(v, "any")) {
+			*(uint32_t *)f->out = IVC_DOMID_ANY;
+			return 0;
+		}
+		return ivc__parse_u32(v, IVC_DOMID_MAX, f->out);
+	case REC_STR:
+		if (strlen(v) >= f->cap || !((bool (*)(const char *))f->arg)(v))
+			return -EPROTO;
+		memcpy(f->out, v, strlen(v) + 1);
+		return 0;
+	}
+	return -EPROTO;
+}
+
+/* Exactly the fields given, in order, single spaces, the whole string. */
+static int rec_parse(const char *s, const struct rec_field *f, unsigned n)
+{
+	char v[128];
+
+	for (unsigned i = 0; i < n; i++) {
+		s = field(s, f[i].key, v, sizeof v);
+		if (!s || rec_value(&f[i], v))
+			return -EPROTO;
+	}
+	return s && !*s ? 0 : -EPROTO;
+}
+
+static bool word_ok(const char *s)
+{
+	return *s && strlen(s) < 16;
+}
+
+static bool refs_ok(const char *s)
+{
+	uint32_t refs[IVC_WIRE_MAX_CTRL_PAGES], n;
+
+	return ivc__parse_refs(s, refs, &n) == 0;
+}
+
+static const uint32_t any_u32 = UINT32_MAX, domid_max = IVC_DOMID_MAX;
+static const uint32_t backlog_max = IVC_BACKLOG_MAX;
+
+#define F_TYPE(t)                                                                                  \
+	{ "type", REC_STR, (const void *)ivc__name_ok, (t)->type, sizeof(t)->type },               \
+	    { "version", REC_U32, &any_u32, &(t)->version, 0 },                                    \
+	    { "mode", REC_STR, (const void *)word_ok, (t)->mode, sizeof(t)->mode },                \
+	{                                                                                          \
+		"dir", REC_STR, (const void *)word_ok, (t)->dir, sizeof(t)->dir                    \
+	}
+#define F_GEOMETRY(g)                                                                              \
+	{ "ring0-bytes", REC_U32, &any_u32, &(g)->ring[0], 0 },                                    \
+	    { "ring1-bytes", REC_U32, &any_u32, &(g)->ring[1], 0 },                                \
+	    { "ring0-max-msg", REC_U32, &any_u32, &(g)->max[0], 0 },                               \
+	{                                                                                          \
+		"ring1-max-msg", REC_U32, &any_u32, &(g)->max[1], 0                                \
+	}
+
+int ivc__parse_listen(const char *s, struct ivc_listen_rec *r)
+{
+	struct ivc_svc_rec *v = &r->svc;
+	const struct rec_field f[] = {
+		{ "op", REC_LIT, "listen", NULL, 0 },
+		{ "name", REC_STR, (const void *)service_ok, v->name, sizeof v->name },
+		F_TYPE(&v->t),
+		F_GEOMETRY(v),
+		{ "backlog", REC_U32, &backlog_max, &r->backlog, 0 },
+		{ "port", REC_U32, &any_u32, &r->port, 0 },
+	};
+	int err = rec_parse(s, f, sizeof f / sizeof f[0]);
+
+	return err || r->backlog == 0 || r->port == 0 ? -EPROTO : 0;
+}
+
+int ivc__parse_connect(const char *s, struct ivc_connect_rec *r)
+{
+	const struct rec_field f[] = {
+		{ "op", REC_LIT, "connect", NULL, 0 },
+		{ "server", REC_SERVER, NULL, &r->server, 0 },
+		{ "name", REC_STR, (const void *)service_ok, r->name, sizeof r->name },
+		F_TYPE(&r->t),
+		{ "min0", REC_U32, &any_u32, &r->min[0], 0 },
+		{ "min1", REC_U32, &any_u32, &r->min[1], 0 },
+		{ "min-msg", REC_U32, &any_u32, &r->min_msg, 0 },
+	};
+
+	return rec_parse(s, f, sizeof f / sizeof f[0]);
+}
+
+int ivc__parse_lend(const char *s, struct ivc_lend_rec *r)
+{
+	const struct rec_field f[] = {
+		{ "role", REC_LIT, "listener", NULL, 0 },
+		{ "listen", REC_STR, (const void *)ivc__nonce_ok, r->listen, sizeof r->listen },
+		{ "peer", REC_U32, &domid_max, &r->peer, 0 },
+	};
+
+	return rec_parse(s, f, sizeof f / sizeof f[0]);
+}
+
+int ivc__parse_cend(const char *s, struct ivc_cend_rec *r)
+{
+	struct ivc_svc_rec *v = &r->svc;
+	const struct rec_field f[] = {
+		{ "role", REC_LIT, "client", NULL, 0 },
+		{ "peer", REC_U32, &domid_max, &r->peer, 0 },
+		{ "name", REC_STR, (const void *)service_ok, v->name, sizeof v->name },
+		F_TYPE(&v->t),
+		F_GEOMETRY(v),
+	};
+
+	return rec_parse(s, f, sizeof f / sizeof f[0]);
+}
+
+/* An answer or an offer's refusal: "error=<word>"; else -EPROTO. */
+int ivc__parse_error(const char *s, char *name, size_t cap)
+{
+	const struct rec_field f[] = {
+		{ "error", REC_STR, (const void *)word_ok, name, cap },
+	};
+
+	return rec_parse(s, f, 1);
+}
+
+int ivc__parse_offer(const char *s, struct ivc_offer_rec *r)
+{
+	const struct rec_field f[] = {
+		{ "ring-ref", REC_STR, (const void *)refs_ok, r->refs, sizeof r->refs },
+		{ "event-channel", REC_U32, &any_u32, &r->port, 0 },
+	};
+	int err = rec_parse(s, f, sizeof f / sizeof f[0]);
+
+	return err || r->port == 0 ? -EPROTO : 0;
+}

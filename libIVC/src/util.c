@@ -85,3 +85,41 @@ uint32_t ivc__order_of(uint32_t bytes)
 		o++;
 	return (1u << o) == bytes ? o : 0;
 }
+
+/* A geometry a listener could have made (spec 9.5 item 2): each ring 0 or
+ * a power of two the wire allows, present exactly where the listener's
+ * direction says, max-msg as section 3 says. */
+bool ivc__geometry_ok(const char *mode, enum ivc_dir ldir, const uint32_t ring[2],
+		      const uint32_t max[2])
+{
+	struct ivc_core_params p = { .mode = strcmp(mode, "stream") ? IVC_WIRE_MODE_MESSAGE
+								    : IVC_WIRE_MODE_STREAM };
+
+	for (int r = 0; r < 2; r++) {
+		p.order[r] = ivc__order_of(ring[r]);
+		p.max_msg[r] = max[r];
+		if ((ring[r] != 0) != (p.order[r] != 0))
+			return false; /* not a power of two (or 1) */
+	}
+	return (ring[0] != 0) == ((ldir & IVC_OUT) != 0) &&
+	       (ring[1] != 0) == ((ldir & IVC_IN) != 0) && ivc_core_params_check(&p) == 0;
+}
+
+/* Whether a client's connect record fits a service (spec 9.5 items 2-4,
+ * 9.11.3 item 2): 0, -EPROTO (no listener makes that geometry),
+ * -EPROTOTYPE, -EMSGSIZE. */
+int ivc__svc_fit(const struct ivc_svc_rec *s, const struct ivc_connect_rec *c)
+{
+	enum ivc_dir ld, cd;
+
+	if (ivc__dir_parse(s->t.dir, &ld) || !ivc__geometry_ok(s->t.mode, ld, s->ring, s->max))
+		return -EPROTO;
+	if (strcmp(s->t.type, c->t.type) || s->t.version != c->t.version ||
+	    strcmp(s->t.mode, c->t.mode) || ivc__dir_parse(c->t.dir, &cd) || !ivc__dirs_fit(ld, cd))
+		return -EPROTOTYPE;
+	if ((c->min[0] && s->ring[0] < c->min[0]) || (c->min[1] && s->ring[1] < c->min[1]) ||
+	    (c->min_msg && !strcmp(s->t.mode, "message") &&
+	     ((cd & IVC_OUT && s->max[1] < c->min_msg) || (cd & IVC_IN && s->max[0] < c->min_msg))))
+		return -EMSGSIZE;
+	return 0;
+}

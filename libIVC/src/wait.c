@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -110,13 +111,114 @@ static void all_notes(struct ivc_ctx *ctx)
 		ctx->ops->note_set(ctx->ready_note);
 }
 
+/* ---- brokered mode's routes ------------------------------------------- */
+
+#define ROUTE_BUCKETS 256u
+struct ivc_route {
+	struct ivc_route *next;
+	struct ivc_obj *o;
+	char key[48];
+};
+
+static unsigned route_hash(const char *k, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)k[i]) * 16777619u;
+	return h % ROUTE_BUCKETS;
+}
+
+static struct ivc_route **route_find(struct ivc_ctx *ctx, const char *key, size_t n)
+{
+	struct ivc_route **pp = &ctx->routes[route_hash(key, n)];
+
+	while (*pp && (strlen((*pp)->key) != n || memcmp((*pp)->key, key, n)))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+int ivc__route_add(struct ivc_ctx *ctx, const char *key, struct ivc_obj *o)
+{
+	size_t n = strlen(key);
+	struct ivc_route **pp, *r;
+	int err = 0;
+
+	if (n >= sizeof r->key)
+		return -EINVAL;
+	ivc__lock(ctx);
+	if (!ctx->routes)
+		ctx->routes = calloc(ROUTE_BUCKETS, sizeof *ctx->routes);
+	pp = ctx->routes ? route_find(ctx, key, n) : NULL;
+	if (pp && *pp)
+		(*pp)->o = o;
+	else if (pp && (r = calloc(1, sizeof *r))) {
+		memcpy(r->key, key, n + 1);
+		r->o = o;
+		*pp = r;
+	} else
+		err = -ENOMEM;
+	ivc__unlock(ctx);
+	return err;
+}
+
+/* Only o's route goes: the key may have been handed on since. */
+void ivc__route_del(struct ivc_ctx *ctx, const char *key, const struct ivc_obj *o)
+{
+	struct ivc_route **pp, *r;
+
+	ivc__lock(ctx);
+	pp = ctx->routes ? route_find(ctx, key, strlen(key)) : NULL;
+	if (pp && *pp && (*pp)->o == o) {
+		r = *pp;
+		*pp = r->next;
+		free(r);
+	}
+	ivc__unlock(ctx);
+}
+
+void ivc__routes_free(struct ivc_ctx *ctx)
+{
+	for (unsigned i = 0; ctx->routes && i < ROUTE_BUCKETS; i++)
+		while (ctx->routes[i]) {
+			struct ivc_route *r = ctx->routes[i];
+			ctx->routes[i] = r->next;
+			free(r);
+		}
+	free(ctx->routes);
+	ctx->routes = NULL;
+}
+
+/* The owner of an event in our area: "<area>/ans/<key>[/...]" and
+ * "<area>/chan/<key>[/...]" name the key; anything else (the area coming
+ * or going) is the area's. Under the lock. */
+static struct ivc_obj *route_of(struct ivc_ctx *ctx, const char *path)
+{
+	size_t a = strlen(ctx->area_path), n;
+	struct ivc_route **pp;
+	const char *k;
+
+	if (strncmp(path, ctx->area_path, a) || path[a] != '/' || !ctx->routes)
+		return &ctx->area;
+	k = path + a + 1;
+	if (!strncmp(k, "ans/", 4))
+		k += 4;
+	else if (!strncmp(k, "chan/", 5))
+		k += 5;
+	else
+		return &ctx->area;
+	n = strcspn(k, "/");
+	pp = route_find(ctx, k, n);
+	return *pp ? (*pp)->o : &ctx->area;
+}
+
 /* Hands out what has arrived; true if any count moved. */
 static bool pump(struct ivc_ctx *ctx)
 {
 	const struct ivc_plat_ops *ops = ctx->ops;
 	uint32_t port, n;
 	bool moved = false;
-	char tok[16];
+	char tok[16], path[160];
 	int r;
 
 	while ((r = ops->evtchn_pending(ctx->plat, &port)) == 0) {
@@ -132,10 +234,13 @@ static bool pump(struct ivc_ctx *ctx)
 		moved = true;
 	}
 	/* Tokens are ours, but what comes back from XenStore is checked. */
-	while (ops->store_event(ctx->xs, tok, sizeof tok) == 1)
+	while (ops->store_event(ctx->xs, tok, sizeof tok, path, sizeof path) == 1)
 		if (tok[0] == 'w' && ivc__parse_u32(tok + 1, MAX_WATCH, &n) == 0 &&
 		    n < ctx->nwatch && ctx->watch[n]) {
 			deliver(ctx, ctx->watch[n], true);
+			moved = true;
+		} else if (!strcmp(tok, "b")) {
+			deliver(ctx, route_of(ctx, path), true);
 			moved = true;
 		}
 	return moved;

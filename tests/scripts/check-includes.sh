@@ -38,7 +38,9 @@ if command -v "$cc" >/dev/null && command -v nm >/dev/null; then
 			continue
 		fi
 		for sym in $(nm -u "$o" | awk '{print $2}'); do
-			case $sym in ivc_* | ivc__*) continue ;; esac
+			# The GOT is the linker's (a PIE default taking a function's
+			# address), not a call.
+			case $sym in ivc_* | ivc__* | _GLOBAL_OFFSET_TABLE_) continue ;; esac
 			case "$libc" in *" $sym "*) continue ;; esac
 			echo "not allowed: libIVC/src/${f##*/} calls $sym (not in the guest's libc subset)"
 			bad=1

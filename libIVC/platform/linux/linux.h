@@ -48,7 +48,8 @@ int ivc_linux_store_txn_start(struct ivc_plat_store *s, uint32_t *txn);
 int ivc_linux_store_txn_end(struct ivc_plat_store *s, uint32_t txn, bool abort);
 int ivc_linux_store_watch(struct ivc_plat_store *s, const char *path, const char *token);
 int ivc_linux_store_unwatch(struct ivc_plat_store *s, const char *path, const char *token);
-int ivc_linux_store_event(struct ivc_plat_store *s, char *token, size_t size);
+int ivc_linux_store_event(struct ivc_plat_store *s, char *token, size_t tsize, char *path,
+			  size_t psize);
 
 /* Waiting, descriptors, threads (wait.c). */
 int ivc_linux_wait_fd(int fd, int ms);

@@ -181,7 +181,8 @@ int ivc_linux_store_unwatch(struct ivc_plat_store *s, const char *path, const ch
 
 /* libxenstore's reader thread queues watch events; its fd polls readable
  * while the queue is not empty. */
-int ivc_linux_store_event(struct ivc_plat_store *s, char *token, size_t size)
+int ivc_linux_store_event(struct ivc_plat_store *s, char *token, size_t tsize, char *path,
+			  size_t psize)
 {
 	char **ev;
 
@@ -189,8 +190,10 @@ int ivc_linux_store_event(struct ivc_plat_store *s, char *token, size_t size)
 	ev = xs_check_watch(s->xs);
 	if (!ev)
 		return errno == EAGAIN || errno == 0 ? 0 : -errno;
-	if (size)
-		snprintf(token, size, "%s", ev[XS_WATCH_TOKEN]);
+	if (tsize)
+		snprintf(token, tsize, "%s", ev[XS_WATCH_TOKEN]);
+	if (psize)
+		snprintf(path, psize, "%s", ev[XS_WATCH_PATH]);
 	free(ev);
 	return 1;
 }

@@ -1,0 +1,857 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * broker.c - brokered rendezvous, the daemon's side (spec 9.11).
+ *
+ * Everything that matters is in XenStore under /rendezvous: a restarted
+ * daemon reads it back (broker_start). In memory there is only what can
+ * be rebuilt: the registered listeners (for name lookups) with the event
+ * channel bound to each one's liveness port, and which domains have an
+ * area. Paths:
+ *   /rendezvous/<D>/req/<k>        D's requests (D's nodes)
+ *   /rendezvous/<D>/ans/<k>        our answers; ans/<lk>/<X>: clients
+ *                                  waiting for listener lk
+ *   /rendezvous/<S>/chan/l<X>      a listener's end of channel X
+ *   /rendezvous/<C>/chan/c<X>      a client's end (with the offer)
+ * where X = "<C>-<k>" names the channel by its client's request.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+#define DOMS (IVC_DOMID_MAX + 1)
+#define PATH 256
+
+struct lst {
+	struct lst *next;
+	uint32_t dom;
+	char key[IVC_KEY_LEN];
+	struct ivc_listen_rec rec;
+	uint32_t lport; /* our end of its liveness port */
+};
+
+struct broker {
+	struct xs_handle *xs;
+	const struct ivc_plat_ops *ops;
+	struct ivc_plat *plat;
+	struct broker_opts o;
+	struct lst *lsts;
+	unsigned rr;   /* round robin among listeners of one name */
+	uint8_t *area; /* domains with an area */
+};
+
+/* ---- XenStore, briefly ------------------------------------------------ */
+
+static int vfmt(char *buf, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(buf, PATH, fmt, ap);
+
+	return n < 0 || n >= PATH ? -ENAMETOOLONG : 0;
+}
+
+/* A node's value (caller frees), NULL if it cannot be read. */
+static char *__attribute__((format(printf, 3, 4)))
+rd(struct broker *b, xs_transaction_t t, const char *fmt, ...)
+{
+	char path[PATH], *v;
+	unsigned len;
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vfmt(path, fmt, ap);
+	va_end(ap);
+	if (err)
+		return NULL;
+	v = xs_read(b->xs, t, path, &len);
+	if (v && memchr(v, 0, len)) { /* a value with a NUL hides its tail */
+		free(v);
+		v = NULL;
+	}
+	return v;
+}
+
+static bool __attribute__((format(printf, 4, 5)))
+wr(struct broker *b, xs_transaction_t t, const char *val, const char *fmt, ...)
+{
+	char path[PATH];
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vfmt(path, fmt, ap);
+	va_end(ap);
+	return !err && xs_write(b->xs, t, path, val, strlen(val));
+}
+
+/* Removes a node and everything below it; gone already is fine. */
+static bool __attribute__((format(printf, 3, 4)))
+rm(struct broker *b, xs_transaction_t t, const char *fmt, ...)
+{
+	char path[PATH];
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vfmt(path, fmt, ap);
+	va_end(ap);
+	return !err && (xs_rm(b->xs, t, path) || errno == ENOENT);
+}
+
+static char **__attribute__((format(printf, 4, 5)))
+ls(struct broker *b, xs_transaction_t t, unsigned *n, const char *fmt, ...)
+{
+	char path[PATH];
+	va_list ap;
+	int err;
+
+	*n = 0;
+	va_start(ap, fmt);
+	err = vfmt(path, fmt, ap);
+	va_end(ap);
+	return err ? NULL : xs_directory(b->xs, t, path, n);
+}
+
+/* Owner dom0, nobody else, `a` with access pa, `c` with pc (c: optional). */
+static bool __attribute__((format(printf, 7, 8)))
+perms(struct broker *b, xs_transaction_t t, uint32_t a, int pa, uint32_t c, int pc, const char *fmt,
+      ...)
+{
+	struct xs_permissions p[3] = { { 0, XS_PERM_NONE }, { a, pa }, { c, pc } };
+	char path[PATH];
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vfmt(path, fmt, ap);
+	va_end(ap);
+	return !err && xs_set_permissions(b->xs, t, path, p, pc ? 3 : 2);
+}
+
+/* Runs body in a transaction, again on EAGAIN. */
+static bool txn(struct broker *b, bool (*body)(struct broker *b, xs_transaction_t t, void *arg),
+		void *arg)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		xs_transaction_t t = xs_transaction_start(b->xs);
+		bool ok;
+
+		if (t == XBT_NULL)
+			return false;
+		ok = body(b, t, arg);
+		if (xs_transaction_end(b->xs, t, !ok))
+			return ok;
+		if (!ok || errno != EAGAIN)
+			return false;
+	}
+	return false;
+}
+
+/* ---- domains and their areas (9.11.1 item 3) ------------------------- */
+
+static bool area_body(struct broker *b, xs_transaction_t t, void *arg)
+{
+	uint32_t d = *(uint32_t *)arg;
+	char *v = rd(b, t, "/rendezvous/%u", d);
+	bool ok = true;
+
+	if (!v) /* owner dom0, D reads it */
+		ok = wr(b, t, "", "/rendezvous/%u", d) &&
+		     perms(b, t, d, XS_PERM_READ, 0, 0, "/rendezvous/%u", d);
+	free(v);
+	static const char *const sub[] = { "req", "ans", "chan" };
+	for (int i = 0; i < 3 && ok; i++) {
+		v = rd(b, t, "/rendezvous/%u/%s", d, sub[i]);
+		if (!v) /* D writes requests; reads the rest */
+			ok = wr(b, t, "", "/rendezvous/%u/%s", d, sub[i]) &&
+			     perms(b, t, d, i ? XS_PERM_READ : XS_PERM_READ | XS_PERM_WRITE, 0, 0,
+				   "/rendezvous/%u/%s", d, sub[i]);
+		free(v);
+	}
+	return ok;
+}
+
+static void area_make(struct broker *b, uint32_t d)
+{
+	if (!txn(b, area_body, &d)) {
+		logmsg(3, "cannot make /rendezvous/%u: %s", d, strerror(errno));
+		return;
+	}
+	if (!b->area[d])
+		logmsg(7, "area of domain %u ready", d);
+	b->area[d] = 1;
+}
+
+static bool dom_alive(struct broker *b, uint32_t d)
+{
+	int a = b->ops->domain_alive(b->plat, d);
+
+	if (a >= 0)
+		return a == 1;
+	return d == 0 || xs_is_domain_introduced(b->xs, d);
+}
+
+static bool domid_of(const char *s, uint32_t *d)
+{
+	return ivc__parse_u32(s, IVC_DOMID_MAX, d) == 0;
+}
+
+/* A domain's name, for the policy ("" if it has none). */
+static void dom_name(struct broker *b, uint32_t d, char *buf, size_t size)
+{
+	char *v = rd(b, XBT_NULL, "/local/domain/%u/name", d);
+
+	snprintf(buf, size, "%s", v ? v : "");
+	free(v);
+}
+
+static void lst_free(struct broker *b, struct lst *l)
+{
+	if (l->lport)
+		b->ops->evtchn_unbind(b->plat, l->lport);
+	free(l);
+}
+
+static struct lst **lst_find(struct broker *b, uint32_t d, const char *key)
+{
+	struct lst **pp = &b->lsts;
+
+	while (*pp && ((*pp)->dom != d || strcmp((*pp)->key, key)))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* The other end of the end `name` ("l<X>" or "c<X>") of domain d, from its
+ * record: the peer domain and the other end's name. */
+static bool other_end(struct broker *b, uint32_t d, const char *name, uint32_t *peer, char *other,
+		      size_t size, char *lkey)
+{
+	char *v = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s", d, name);
+	struct ivc_lend_rec le;
+	struct ivc_cend_rec ce;
+	bool ok = false;
+
+	if (!v)
+		return false;
+	if (name[0] == 'l' && !ivc__parse_lend(v, &le)) {
+		*peer = le.peer;
+		snprintf(lkey, IVC_KEY_LEN, "%s", le.listen);
+		ok = true;
+	} else if (name[0] == 'c' && !ivc__parse_cend(v, &ce)) {
+		*peer = ce.peer;
+		lkey[0] = 0;
+		ok = true;
+	}
+	free(v);
+	snprintf(other, size, "%c%s", name[0] == 'l' ? 'c' : 'l', name + 1);
+	return ok;
+}
+
+/* A client's end: its request and our answer go with it. */
+static void rm_client_end(struct broker *b, uint32_t c, const char *name)
+{
+	uint32_t cd;
+	const char *k = strchr(name, '-');
+
+	rm(b, XBT_NULL, "/rendezvous/%u/chan/%s", c, name);
+	if (k && !ivc__parse_id(name + 1, &cd) && cd == c) {
+		rm(b, XBT_NULL, "/rendezvous/%u/req/%s", c, k + 1);
+		rm(b, XBT_NULL, "/rendezvous/%u/ans/%s", c, k + 1);
+	}
+}
+
+/* Domain p is gone (9.11.6): every end elsewhere whose peer it was is
+ * told, then its area goes. */
+static void domain_gone(struct broker *b, uint32_t p)
+{
+	unsigned n;
+	char **ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/chan", p);
+
+	logmsg(6, "domain %u gone", p);
+	for (unsigned i = 0; ents && i < n; i++) {
+		uint32_t q;
+		char other[64], lkey[IVC_KEY_LEN], lk2[IVC_KEY_LEN], o2[64];
+		if (!other_end(b, p, ents[i], &q, other, sizeof other, lkey) || q == p)
+			continue;
+		/* A client of p's that waited for a listener in q: its marker. */
+		if (ents[i][0] == 'c' && other_end(b, q, other, &q, o2, sizeof o2, lk2))
+			rm(b, XBT_NULL, "/rendezvous/%u/ans/%s/%s", q, lk2, ents[i] + 1);
+		rm(b, XBT_NULL, "/rendezvous/%u/chan/%s/peer", q, other);
+	}
+	free(ents);
+	for (struct lst **pp = &b->lsts; *pp;) {
+		struct lst *l = *pp;
+		if (l->dom == p) {
+			*pp = l->next;
+			lst_free(b, l);
+		} else
+			pp = &l->next;
+	}
+	rm(b, XBT_NULL, "/rendezvous/%u", p);
+	b->area[p] = 0;
+}
+
+/* Areas for the domains XenStore knows; the gone ones' areas removed. */
+static void domains_scan(struct broker *b)
+{
+	unsigned n;
+	char **ents = ls(b, XBT_NULL, &n, "/local/domain");
+	uint32_t d;
+
+	for (unsigned i = 0; ents && i < n; i++)
+		if (domid_of(ents[i], &d) && dom_alive(b, d))
+			area_make(b, d);
+	free(ents);
+	area_make(b, 0);
+	ents = ls(b, XBT_NULL, &n, "/rendezvous");
+	for (unsigned i = 0; ents && i < n; i++)
+		if (domid_of(ents[i], &d) && !dom_alive(b, d))
+			domain_gone(b, d);
+	free(ents);
+}
+
+/* ---- answers ---------------------------------------------------------- */
+
+static void answer(struct broker *b, uint32_t d, const char *k, const char *err)
+{
+	char v[32];
+
+	snprintf(v, sizeof v, err ? "error=%s" : "ok", err);
+	if (!wr(b, XBT_NULL, v, "/rendezvous/%u/ans/%s", d, k))
+		logmsg(4, "domain %u request %s: cannot answer: %s", d, k, strerror(errno));
+	else if (err)
+		logmsg(6, "domain %u request %s refused: %s", d, k, err);
+}
+
+static const char *err_name(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return "ENOENT";
+	case -EACCES:
+		return "EACCES";
+	case -EPROTOTYPE:
+		return "EPROTOTYPE";
+	case -EMSGSIZE:
+		return "EMSGSIZE";
+	case -EBUSY:
+		return "EBUSY";
+	case -EEXIST:
+		return "EEXIST";
+	case -EPROTO:
+		return "EPROTO";
+	case -ENOSPC:
+		return "ENOSPC";
+	default:
+		return "ECONNREFUSED";
+	}
+}
+
+/* ---- listeners (9.11.2) ----------------------------------------------- */
+
+/* Its process lives while our end of its liveness port is interdomain. */
+static bool lst_live(struct broker *b, const struct lst *l)
+{
+	uint32_t st, rd_, rp;
+
+	return l->lport && b->ops->evtchn_status(b->plat, l->lport, &st, &rd_, &rp) == 0 &&
+	       st == IVC_PLAT_EVTCHN_INTERDOMAIN && rd_ == l->dom;
+}
+
+/* Refuses the clients waiting for l: their ends' peer nodes go, and the
+ * listener's ends that were never taken with them. */
+static void lst_refuse_waiting(struct broker *b, const struct lst *l)
+{
+	unsigned n;
+	char **ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/ans/%s", l->dom, l->key);
+
+	for (unsigned i = 0; ents && i < n; i++) {
+		uint32_t c;
+		if (ivc__parse_id(ents[i], &c))
+			continue;
+		rm(b, XBT_NULL, "/rendezvous/%u/chan/l%s", l->dom, ents[i]);
+		rm(b, XBT_NULL, "/rendezvous/%u/chan/c%s/peer", c, ents[i]);
+	}
+	free(ents);
+}
+
+/* l is closed or gone: unregistered; its request and answer removed. */
+static void lst_drop(struct broker *b, struct lst *l, const char *why)
+{
+	struct lst **pp = lst_find(b, l->dom, l->key);
+
+	logmsg(6, "service %s of domain %u %s", l->rec.svc.name, l->dom, why);
+	lst_refuse_waiting(b, l);
+	rm(b, XBT_NULL, "/rendezvous/%u/ans/%s", l->dom, l->key);
+	rm(b, XBT_NULL, "/rendezvous/%u/req/%s", l->dom, l->key);
+	if (*pp == l)
+		*pp = l->next;
+	lst_free(b, l);
+}
+
+static struct lst *lst_named(struct broker *b, uint32_t d, const char *name)
+{
+	for (struct lst *l = b->lsts; l; l = l->next)
+		if (l->dom == d && !strcmp(l->rec.svc.name, name))
+			return l;
+	return NULL;
+}
+
+/* Registers listener k of d: 0, or the refusal. `restart`: it had been
+ * accepted before (9.11.7); only its liveness is looked at again. */
+static int do_listen(struct broker *b, uint32_t d, const char *k, const char *val, bool restart)
+{
+	struct ivc_listen_rec r;
+	struct lst *l, *old;
+	enum ivc_dir ld;
+	char name[64];
+	int line;
+
+	if (ivc__parse_listen(val, &r) || ivc__dir_parse(r.svc.t.dir, &ld) ||
+	    (strcmp(r.svc.t.mode, "message") && strcmp(r.svc.t.mode, "stream")) ||
+	    !ivc__geometry_ok(r.svc.t.mode, ld, r.svc.ring, r.svc.max))
+		return -EPROTO;
+	dom_name(b, d, name, sizeof name);
+	if (!restart &&
+	    !policy_allows(b->o.policy, POL_LISTEN, r.svc.name, (struct pol_who){ d, name },
+			   (struct pol_who){ 0, "" }, &line))
+		return -EACCES;
+	old = lst_named(b, d, r.svc.name);
+	if (old && lst_live(b, old))
+		return -EEXIST;
+	if (old)
+		lst_drop(b, old, "replaced (its listener had gone)");
+	l = calloc(1, sizeof *l);
+	if (!l)
+		return -ENOMEM;
+	l->dom = d;
+	snprintf(l->key, sizeof l->key, "%s", k);
+	l->rec = r;
+	/* Its liveness port: a port it does not hold for us is a lie, and a
+	 * dead one after a restart means it went while we were away. */
+	if (b->ops->evtchn_bind(b->plat, d, r.port, &l->lport)) {
+		l->lport = 0;
+		free(l);
+		return restart ? -ECONNREFUSED : -EPROTO;
+	}
+	l->next = b->lsts;
+	b->lsts = l;
+	logmsg(6, "service %s of domain %u (%s %u, %s, %s)", r.svc.name, d, r.svc.t.type,
+	       r.svc.t.version, r.svc.t.mode, r.svc.t.dir);
+	return 0;
+}
+
+/* ---- connects (9.11.3) -------------------------------------------------- */
+
+struct newchan {
+	const struct lst *l;
+	uint32_t c;
+	const char *k;
+	const struct ivc_connect_rec *want;
+};
+
+static bool newchan_body(struct broker *b, xs_transaction_t t, void *arg)
+{
+	const struct newchan *nc = arg;
+	const struct lst *l = nc->l;
+	const struct ivc_svc_rec *s = &l->rec.svc;
+	uint32_t S = l->dom, C = nc->c;
+	char lend[128], cend[512];
+
+	snprintf(lend, sizeof lend, "role=listener listen=%s peer=%u", l->key, C);
+	snprintf(cend, sizeof cend,
+		 "role=client peer=%u name=%s type=%s version=%u mode=%s dir=%s ring0-bytes=%u "
+		 "ring1-bytes=%u ring0-max-msg=%u ring1-max-msg=%u",
+		 S, s->name, s->t.type, s->t.version, s->t.mode, s->t.dir, s->ring[0], s->ring[1],
+		 s->max[0], s->max[1]);
+	return wr(b, t, lend, "/rendezvous/%u/chan/l%u-%s", S, C, nc->k) &&
+	       wr(b, t, "", "/rendezvous/%u/chan/l%u-%s/peer", S, C, nc->k) &&
+	       wr(b, t, "", "/rendezvous/%u/chan/l%u-%s/state", S, C, nc->k) &&
+	       perms(b, t, S, XS_PERM_READ | XS_PERM_WRITE, 0, 0,
+		     "/rendezvous/%u/chan/l%u-%s/state", S, C, nc->k) &&
+	       wr(b, t, cend, "/rendezvous/%u/chan/c%u-%s", C, C, nc->k) &&
+	       wr(b, t, "", "/rendezvous/%u/chan/c%u-%s/peer", C, C, nc->k) &&
+	       wr(b, t, "", "/rendezvous/%u/chan/c%u-%s/state", C, C, nc->k) &&
+	       perms(b, t, C, XS_PERM_READ | XS_PERM_WRITE, 0, 0,
+		     "/rendezvous/%u/chan/c%u-%s/state", C, C, nc->k) &&
+	       wr(b, t, "", "/rendezvous/%u/chan/c%u-%s/offer", C, C, nc->k) &&
+	       perms(b, t, C, XS_PERM_READ, S, XS_PERM_WRITE, "/rendezvous/%u/chan/c%u-%s/offer", C,
+		     C, nc->k) &&
+	       wr(b, t, "", "/rendezvous/%u/ans/%s/%u-%s", S, l->key, C, nc->k) &&
+	       wr(b, t, "ok", "/rendezvous/%u/ans/%s", C, nc->k);
+}
+
+/* Clients waiting for listener k of d. */
+static unsigned count_waiting(struct broker *b, uint32_t d, const char *k)
+{
+	unsigned n;
+	char **ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/ans/%s", d, k);
+
+	free(ents);
+	return ents ? n : 0;
+}
+
+static unsigned count_ends(struct broker *b, uint32_t d)
+{
+	unsigned n;
+	char **ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/chan", d);
+
+	free(ents);
+	return ents ? n : 0;
+}
+
+/* Whether client c may have l (9.11.3 item 2, steps 3 to 7): 0 or why not. */
+static int try_listener(struct broker *b, struct lst *l, uint32_t c, const char *cname,
+			const struct ivc_connect_rec *want)
+{
+	char sname[64];
+	int line, err;
+
+	dom_name(b, l->dom, sname, sizeof sname);
+	if (!policy_allows(b->o.policy, POL_CONNECT, want->name, (struct pol_who){ c, cname },
+			   (struct pol_who){ l->dom, sname }, &line))
+		return -EACCES;
+	err = ivc__svc_fit(&l->rec.svc, want);
+	if (err)
+		return err;
+	if (count_waiting(b, l->dom, l->key) >= l->rec.backlog)
+		return -EBUSY;
+	if (!lst_live(b, l))
+		return -ECONNREFUSED;
+	if (count_ends(b, l->dom) >= b->o.max_chans || count_ends(b, c) >= b->o.max_chans)
+		return -ENOSPC;
+	return 0;
+}
+
+static int do_connect(struct broker *b, uint32_t c, const char *k, const char *val)
+{
+	struct ivc_connect_rec want;
+	struct lst *cand[64];
+	unsigned n = 0, first;
+	int err = -ENOENT, denied = 0;
+	char cname[64];
+
+	if (ivc__parse_connect(val, &want))
+		return -EPROTO;
+	for (struct lst *l = b->lsts; l && n < 64; l = l->next)
+		if (!strcmp(l->rec.svc.name, want.name) &&
+		    (want.server == IVC_DOMID_ANY || want.server == l->dom))
+			cand[n++] = l;
+	dom_name(b, c, cname, sizeof cname);
+	first = n ? b->rr++ % n : 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct lst *l = cand[(first + i) % n];
+		int e = try_listener(b, l, c, cname, &want);
+		if (e == 0) {
+			struct newchan nc = { l, c, k, &want };
+			if (!txn(b, newchan_body, &nc))
+				return -ENOSPC;
+			logmsg(6, "channel %u-%s: domain %u to service %s of domain %u", c, k, c,
+			       want.name, l->dom);
+			return 0;
+		}
+		if (e == -ECONNREFUSED)
+			lst_drop(b, l, "gone (its liveness port closed)");
+		if (e == -EACCES)
+			denied++;
+		else if (err == -ENOENT)
+			err = e; /* the first candidate's reason */
+	}
+	return n && denied == (int)n ? -EACCES : err;
+}
+
+/* ---- requests and states ------------------------------------------------- */
+
+/* A request of d with no answer yet. */
+static void do_request(struct broker *b, uint32_t d, const char *k, bool restart)
+{
+	char *v = rd(b, XBT_NULL, "/rendezvous/%u/req/%s", d, k), *a;
+	int err;
+
+	if (!v || !ivc__nonce_ok(k)) {
+		free(v);
+		return;
+	}
+	a = rd(b, XBT_NULL, "/rendezvous/%u/ans/%s", d, k);
+	if (a) { /* answered: a listener we knew, if it is one */
+		if (restart && !strcmp(a, "ok") && !strncmp(v, "op=listen ", 10)) {
+			err = do_listen(b, d, k, v, true);
+			if (err) { /* it went while we were away */
+				rm(b, XBT_NULL, "/rendezvous/%u/ans/%s", d, k);
+				rm(b, XBT_NULL, "/rendezvous/%u/req/%s", d, k);
+			}
+		}
+		free(a);
+		free(v);
+		return;
+	}
+	if (!strncmp(v, "op=listen ", 10))
+		err = do_listen(b, d, k, v, false);
+	else
+		err = do_connect(b, d, k, v);
+	free(v);
+	if (err == -ENOMEM)
+		return; /* try again on its next event */
+	answer(b, d, k, err ? err_name(err) : NULL);
+}
+
+/* Request k of d went (9.11.2 item 3, 9.11.3 item 5). */
+static void request_gone(struct broker *b, uint32_t d, const char *k)
+{
+	struct lst **pp = lst_find(b, d, k);
+	char name[64], *st;
+
+	if (*pp) {
+		lst_drop(b, *pp, "closed");
+		return;
+	}
+	rm(b, XBT_NULL, "/rendezvous/%u/ans/%s", d, k);
+	/* A client that gave up before attaching: nothing of it stays. */
+	snprintf(name, sizeof name, "c%u-%s", d, k);
+	st = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s/state", d, name);
+	if (st && !*st) {
+		free(st);
+		st = strdup("closed");
+		if (st)
+			wr(b, XBT_NULL, st, "/rendezvous/%u/chan/%s/state", d, name);
+	}
+	free(st);
+}
+
+/* End `name` of d closed (9.11.4 item 2). */
+static void end_closed(struct broker *b, uint32_t d, const char *name, bool dead)
+{
+	char other[64], lkey[IVC_KEY_LEN], lk2[IVC_KEY_LEN], o2[64], *ost;
+	uint32_t p, p2;
+
+	if (!other_end(b, d, name, &p, other, sizeof other, lkey)) {
+		rm(b, XBT_NULL, "/rendezvous/%u/chan/%s", d, name);
+		return;
+	}
+	/* The marker of a client that was waiting. */
+	if (name[0] == 'l')
+		rm(b, XBT_NULL, "/rendezvous/%u/ans/%s/%s", d, lkey, name + 1);
+	else if (other_end(b, p, other, &p2, o2, sizeof o2, lk2))
+		rm(b, XBT_NULL, "/rendezvous/%u/ans/%s/%s", p, lk2, name + 1);
+	ost = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s/state", p, other);
+	if (name[0] == 'c')
+		rm_client_end(b, d, name);
+	else
+		rm(b, XBT_NULL, "/rendezvous/%u/chan/%s", d, name);
+	if (ost && (dead || !*ost)) { /* nobody there to tell */
+		if (other[0] == 'c')
+			rm_client_end(b, p, other);
+		else
+			rm(b, XBT_NULL, "/rendezvous/%u/chan/%s", p, other);
+	} else if (ost)
+		rm(b, XBT_NULL, "/rendezvous/%u/chan/%s/peer", p, other);
+	free(ost);
+}
+
+static void state_changed(struct broker *b, uint32_t d, const char *name)
+{
+	char *st = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s/state", d, name);
+	char other[64], lkey[IVC_KEY_LEN];
+	uint32_t p;
+
+	if (!st)
+		return;
+	if (!strcmp(st, "closed") || !strcmp(st, "dead"))
+		end_closed(b, d, name, !strcmp(st, "dead"));
+	else if (!strcmp(st, "offered") && name[0] == 'l' &&
+		 other_end(b, d, name, &p, other, sizeof other, lkey))
+		rm(b, XBT_NULL, "/rendezvous/%u/ans/%s/%s", d, lkey, name + 1);
+	free(st);
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+/* One path under /rendezvous/<d>/. */
+static void event(struct broker *b, const char *path)
+{
+	char comp[4][80];
+	int n = 0;
+	uint32_t d;
+	const char *p = path + strlen("/rendezvous");
+
+	while (*p == '/' && n < 4) {
+		size_t len = strcspn(p + 1, "/");
+		if (len >= sizeof comp[0])
+			return;
+		memcpy(comp[n], p + 1, len);
+		comp[n++][len] = 0;
+		p += 1 + len;
+	}
+	if (n < 1 || !domid_of(comp[0], &d) || !b->area[d])
+		return;
+	if (n == 1 || (n == 2 && (!strcmp(comp[1], "req") || !strcmp(comp[1], "ans") ||
+				  !strcmp(comp[1], "chan")))) {
+		char *v = rd(b, XBT_NULL, "/rendezvous/%u/req", d);
+		if (!v && dom_alive(b, d))
+			area_make(b, d); /* it removed its own req/: back it comes */
+		free(v);
+		return;
+	}
+	if (n == 3 && !strcmp(comp[1], "req")) {
+		char *v = rd(b, XBT_NULL, "/rendezvous/%u/req/%s", d, comp[2]);
+		if (v)
+			do_request(b, d, comp[2], false);
+		else if (errno == ENOENT)
+			request_gone(b, d, comp[2]);
+		free(v);
+	} else if (n == 4 && !strcmp(comp[1], "chan") && !strcmp(comp[3], "state"))
+		state_changed(b, d, comp[2]);
+}
+
+void broker_events(struct broker *b)
+{
+	char **ev;
+
+	while ((ev = xs_check_watch(b->xs))) {
+		const char *path = ev[XS_WATCH_PATH];
+		if (!strcmp(path, "@releaseDomain") || !strcmp(path, "@introduceDomain"))
+			domains_scan(b);
+		else if (!strncmp(path, "/rendezvous/", 12))
+			event(b, path);
+		free(ev);
+	}
+}
+
+void broker_tick(struct broker *b)
+{
+	for (struct lst *l = b->lsts, *next; l; l = next) {
+		next = l->next;
+		if (count_waiting(b, l->dom, l->key) && !lst_live(b, l))
+			lst_drop(b, l, "gone (its liveness port closed)");
+	}
+}
+
+/* ---- start and stop ------------------------------------------------------------ */
+
+int broker_open(struct broker **out, const struct broker_opts *o)
+{
+	struct broker *b = calloc(1, sizeof *b);
+	const char *plat = getenv("IVC_PLATFORM");
+	char *v;
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	b->o = *o;
+	b->area = calloc(DOMS, 1);
+	b->ops = plat && *plat ? ivc_plat_named(plat) : ivc_plat_default();
+	err = !b->area ? -ENOMEM : !b->ops ? -ENODEV : b->ops->open(&b->plat);
+	if (err) {
+		free(b->area);
+		free(b);
+		return err;
+	}
+	b->xs = xs_open(0);
+	if (!b->xs) {
+		err = errno ? -errno : -ENOENT;
+		goto fail;
+	}
+	v = rd(b, XBT_NULL, "/rendezvous/protocol");
+	if (!v || strcmp(v, "1")) {
+		logmsg(3, "/rendezvous is %s: run mkrenddir first",
+		       v ? "for another protocol version" : "missing");
+		free(v);
+		err = -ENOENT;
+		goto fail;
+	}
+	free(v);
+	*out = b;
+	return 0;
+fail:
+	if (b->xs)
+		xs_close(b->xs);
+	b->ops->close(b->plat);
+	free(b->area);
+	free(b);
+	return err;
+}
+
+int broker_start(struct broker *b)
+{
+	unsigned nd, n;
+	char **doms, **ents, pid[16];
+	uint32_t d;
+
+	if (!xs_watch(b->xs, "/rendezvous", "r") || !xs_watch(b->xs, "@releaseDomain", "d") ||
+	    !xs_watch(b->xs, "@introduceDomain", "i"))
+		return errno ? -errno : -EIO;
+	domains_scan(b);
+	/* Listeners first, then what was asked while we were away, then the
+	 * states that changed meanwhile. */
+	doms = ls(b, XBT_NULL, &nd, "/rendezvous");
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; doms && i < nd; i++) {
+			if (!domid_of(doms[i], &d) || !b->area[d])
+				continue;
+			ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/req", d);
+			for (unsigned j = 0; ents && j < n; j++) {
+				char *v = rd(b, XBT_NULL, "/rendezvous/%u/req/%s", d, ents[j]);
+				bool listen = v && !strncmp(v, "op=listen ", 10);
+				free(v);
+				if (listen == (pass == 0))
+					do_request(b, d, ents[j], true);
+			}
+			free(ents);
+		}
+	for (unsigned i = 0; doms && i < nd; i++) {
+		if (!domid_of(doms[i], &d) || !b->area[d])
+			continue;
+		ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/chan", d);
+		for (unsigned j = 0; ents && j < n; j++)
+			state_changed(b, d, ents[j]);
+		free(ents);
+		/* Answers whose request went while we were away. */
+		ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/ans", d);
+		for (unsigned j = 0; ents && j < n; j++) {
+			char *v = rd(b, XBT_NULL, "/rendezvous/%u/req/%s", d, ents[j]);
+			if (!v)
+				request_gone(b, d, ents[j]);
+			free(v);
+		}
+		free(ents);
+	}
+	free(doms);
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	/* Everyone reads it: it says brokered mode is on (9.11.1 item 4). */
+	struct xs_permissions everyone = { 0, XS_PERM_READ };
+	if (!wr(b, XBT_NULL, pid, "/rendezvous/daemon") ||
+	    !xs_set_permissions(b->xs, XBT_NULL, "/rendezvous/daemon", &everyone, 1))
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int broker_fd(struct broker *b)
+{
+	return xs_fileno(b->xs);
+}
+
+void broker_set_policy(struct broker *b, struct policy *p)
+{
+	policy_free(b->o.policy);
+	b->o.policy = p;
+}
+
+void broker_close(struct broker *b)
+{
+	if (!b)
+		return;
+	rm(b, XBT_NULL, "/rendezvous/daemon");
+	while (b->lsts) {
+		struct lst *l = b->lsts;
+		b->lsts = l->next;
+		lst_free(b, l);
+	}
+	xs_close(b->xs);
+	b->ops->close(b->plat);
+	policy_free(b->o.policy);
+	free(b->area);
+	free(b);
+}
