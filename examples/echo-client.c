@@ -64,8 +64,18 @@ int main(int argc, char **argv)
 	}
 	err = ivc_connect(ctx, server, name, &echo_type, IVC_INOUT, NULL, 10000, &c);
 	if (err) {
-		fprintf(stderr, "echo-client: connect to dom%u/%s: %s\n", server, name,
-			strerror(-err));
+		/* ivc_connect(3) says what each refusal means. */
+		const char *why = err == -EACCES       ? " (refused by the rendezvous policy)"
+				  : err == -ENOENT     ? " (no such service)"
+				  : err == -EPROTOTYPE ? " (the service has another type)"
+				  : err == -EBUSY      ? " (the listener is full)"
+						       : "";
+		if (server == IVC_DOMID_ANY)
+			fprintf(stderr, "echo-client: connect to %s: %s%s\n", name, strerror(-err),
+				why);
+		else
+			fprintf(stderr, "echo-client: connect to dom%u/%s: %s%s\n", server, name,
+				strerror(-err), why);
 		ivc_close(ctx);
 		return 1;
 	}

@@ -102,6 +102,18 @@ static bool set_perms(struct xs_handle *xs, const char *path, const struct want 
 	return false;
 }
 
+/* Checks path's permissions: reported when wrong, or with repair set
+ * right (a failure to is a problem too). */
+static void fix(struct xs_handle *xs, const char *path, const struct want *w, bool repair)
+{
+	if (check_perms(xs, path, w, !repair) || !repair)
+		return;
+	if (set_perms(xs, path, w))
+		say("repaired %s\n", path);
+	else
+		problems++;
+}
+
 static const struct want root_want = { 1, { { 0, XS_PERM_NONE } } };
 static const struct want public_want = { 1, { { 0, XS_PERM_READ } } };
 
@@ -116,17 +128,14 @@ static void check_area(struct xs_handle *xs, const char *dom, bool repair)
 		      { "/req", XS_PERM_READ | XS_PERM_WRITE },
 		      { "/ans", XS_PERM_READ },
 		      { "/chan", XS_PERM_READ } };
-	char *end;
-	unsigned long d = strtoul(dom, &end, 10);
+	unsigned long d = strtoul(dom, NULL, 10);
 
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
 		char path[128];
 		struct want w = { 2, { { 0, XS_PERM_NONE }, { (unsigned)d, parts[i].perm } } };
 		snprintf(path, sizeof path, ROOT "/%s%s", dom, parts[i].sub);
-		if (!check_perms(xs, path, &w, !repair) && repair && set_perms(xs, path, &w))
-			say("repaired %s\n", path);
+		fix(xs, path, &w, repair);
 	}
-	(void)end;
 }
 
 static bool is_domid(const char *s)
@@ -136,8 +145,10 @@ static bool is_domid(const char *s)
 	return n > 0 && n <= 5 && !s[n] && (s[0] != '0' || !s[1]) && strtoul(s, NULL, 10) < 32752;
 }
 
-/* The tree below the root: the protocol, the daemon's marker, areas. */
-static void check_children(struct xs_handle *xs, bool repair)
+/* The tree below the root: the protocol, the daemon's marker and, with
+ * `areas`, the domains' areas (the daemon makes and mends those; a
+ * guest may even remove its own req/, which only --check reports). */
+static void check_children(struct xs_handle *xs, bool repair, bool areas)
 {
 	unsigned n = 0;
 	char **ents = xs_directory(xs, XBT_NULL, ROOT, &n), *v;
@@ -148,20 +159,18 @@ static void check_children(struct xs_handle *xs, bool repair)
 		wrong(ROOT "/protocol: missing (%s)", why(errno));
 	else if (strcmp(v, PROTOCOL))
 		wrong(ROOT "/protocol is \"%s\", should be \"" PROTOCOL "\"", v);
-	else if (!check_perms(xs, ROOT "/protocol", &public_want, !repair) && repair &&
-		 set_perms(xs, ROOT "/protocol", &public_want))
-		say("repaired " ROOT "/protocol\n");
+	else
+		fix(xs, ROOT "/protocol", &public_want, repair);
 	free(v);
 	for (unsigned i = 0; ents && i < n; i++) {
 		if (!strcmp(ents[i], "protocol"))
 			continue;
 		if (!strcmp(ents[i], "daemon")) {
-			if (!check_perms(xs, ROOT "/daemon", &public_want, !repair) && repair &&
-			    set_perms(xs, ROOT "/daemon", &public_want))
-				say("repaired " ROOT "/daemon\n");
-		} else if (is_domid(ents[i]))
-			check_area(xs, ents[i], repair);
-		else
+			fix(xs, ROOT "/daemon", &public_want, repair);
+		} else if (is_domid(ents[i])) {
+			if (areas)
+				check_area(xs, ents[i], repair);
+		} else
 			wrong(ROOT "/%s: unexpected node", ents[i]);
 	}
 	free(ents);
@@ -173,12 +182,13 @@ static int do_check(struct xs_handle *xs)
 	char *v = xs_read(xs, XBT_NULL, ROOT, &len);
 
 	if (!v) {
-		wrong(ROOT ": %s", errno == ENOENT ? "missing (run mkrenddir)" : why(errno));
-		return WRONG;
+		int err = errno;
+		wrong(ROOT ": %s", err == ENOENT ? "missing (run mkrenddir)" : why(err));
+		return err == ENOENT ? WRONG : FAILED;
 	}
 	free(v);
 	check_perms(xs, ROOT, &root_want, true);
-	check_children(xs, false);
+	check_children(xs, false, true);
 	if (problems)
 		return WRONG;
 	say(ROOT ": fine\n");
@@ -221,9 +231,7 @@ static int do_create(struct xs_handle *xs, bool repair)
 		}
 	}
 	/* It exists: fine as it is, repaired if asked, else an error. */
-	if (!check_perms(xs, ROOT, &root_want, !repair) && repair &&
-	    set_perms(xs, ROOT, &root_want))
-		say("repaired " ROOT "\n");
+	fix(xs, ROOT, &root_want, repair);
 	v = xs_read(xs, XBT_NULL, ROOT "/protocol", &len);
 	if (!v && errno == ENOENT && repair) {
 		if (xs_write(xs, XBT_NULL, ROOT "/protocol", PROTOCOL, 1) &&
@@ -231,7 +239,7 @@ static int do_create(struct xs_handle *xs, bool repair)
 			say("repaired " ROOT "/protocol\n");
 	}
 	free(v);
-	check_children(xs, repair);
+	check_children(xs, repair, repair);
 	if (problems) {
 		fprintf(stderr, "mkrenddir: " ROOT " exists but is not right; "
 				"mkrenddir --repair fixes the permissions\n");
@@ -253,7 +261,11 @@ static int do_remove(struct xs_handle *xs, bool force)
 		return FAILED;
 	}
 	free(v);
-	if (!xs_rm(xs, XBT_NULL, ROOT) && errno != ENOENT) {
+	if (!xs_rm(xs, XBT_NULL, ROOT)) {
+		if (errno == ENOENT) {
+			say("there is no " ROOT " to remove\n");
+			return OK;
+		}
 		wrong("cannot remove " ROOT ": %s", why(errno));
 		return FAILED;
 	}

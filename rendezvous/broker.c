@@ -152,11 +152,24 @@ static bool txn(struct broker *b, bool (*body)(struct broker *b, xs_transaction_
 
 /* ---- domains and their areas (9.11.1 item 3) ------------------------- */
 
+/* Which incarnation of a domain id an area is for: a node of ours in the
+ * domain's own /local/domain/<d>, which the toolstack removes with the
+ * domain. An area without it was made for an earlier domain of that id
+ * (XenStore, since XSA-322, no longer lets the new domain use nodes whose
+ * permissions named the old one). */
+#define MARK "/local/domain/%u/ivc-rendezvous"
+
 static bool area_body(struct broker *b, xs_transaction_t t, void *arg)
 {
 	uint32_t d = *(uint32_t *)arg;
-	char *v = rd(b, t, "/rendezvous/%u", d);
-	bool ok = true;
+	char *v = rd(b, t, "/local/domain/%u", d);
+	bool ok = v != NULL;
+
+	free(v); /* a domain that went meanwhile gets no area (nor a new /local/domain) */
+	if (!ok)
+		return false;
+	ok = wr(b, t, "", MARK, d);
+	v = rd(b, t, "/rendezvous/%u", d);
 
 	if (!v) /* owner dom0, D reads it */
 		ok = wr(b, t, "", "/rendezvous/%u", d) &&
@@ -272,12 +285,12 @@ static void domain_gone(struct broker *b, uint32_t p)
 
 	logmsg(6, "domain %u gone", p);
 	for (unsigned i = 0; ents && i < n; i++) {
-		uint32_t q;
+		uint32_t q, q2;
 		char other[64], lkey[IVC_KEY_LEN], lk2[IVC_KEY_LEN], o2[64];
 		if (!other_end(b, p, ents[i], &q, other, sizeof other, lkey) || q == p)
 			continue;
 		/* A client of p's that waited for a listener in q: its marker. */
-		if (ents[i][0] == 'c' && other_end(b, q, other, &q, o2, sizeof o2, lk2))
+		if (ents[i][0] == 'c' && other_end(b, q, other, &q2, o2, sizeof o2, lk2))
 			rm(b, XBT_NULL, "/rendezvous/%u/ans/%s/%s", q, lk2, ents[i] + 1);
 		rm(b, XBT_NULL, "/rendezvous/%u/chan/%s/peer", q, other);
 	}
@@ -294,16 +307,25 @@ static void domain_gone(struct broker *b, uint32_t p)
 	b->area[p] = 0;
 }
 
-/* Areas for the domains XenStore knows; the gone ones' areas removed. */
+/* Areas for the domains XenStore knows; the gone ones' areas removed, and
+ * those of an earlier domain whose id has been used again. */
 static void domains_scan(struct broker *b)
 {
 	unsigned n;
-	char **ents = ls(b, XBT_NULL, &n, "/local/domain");
+	char **ents = ls(b, XBT_NULL, &n, "/local/domain"), *v;
 	uint32_t d;
 
-	for (unsigned i = 0; ents && i < n; i++)
-		if (domid_of(ents[i], &d) && dom_alive(b, d))
-			area_make(b, d);
+	for (unsigned i = 0; ents && i < n; i++) {
+		if (!domid_of(ents[i], &d) || !dom_alive(b, d))
+			continue;
+		v = rd(b, XBT_NULL, MARK, d);
+		if (!v && (v = rd(b, XBT_NULL, "/rendezvous/%u", d))) {
+			logmsg(6, "domain %u is a new domain: its predecessor's area goes", d);
+			domain_gone(b, d);
+		}
+		free(v);
+		area_make(b, d);
+	}
 	free(ents);
 	area_make(b, 0);
 	ents = ls(b, XBT_NULL, &n, "/rendezvous");
@@ -415,8 +437,8 @@ static int do_listen(struct broker *b, uint32_t d, const char *k, const char *va
 	    !ivc__geometry_ok(r.svc.t.mode, ld, r.svc.ring, r.svc.max))
 		return -EPROTO;
 	dom_name(b, d, name, sizeof name);
-	if (!restart &&
-	    !policy_allows(b->o.policy, POL_LISTEN, r.svc.name, (struct pol_who){ d, name },
+	/* Also after a restart: a policy made stricter meanwhile applies. */
+	if (!policy_allows(b->o.policy, POL_LISTEN, r.svc.name, (struct pol_who){ d, name },
 			   (struct pol_who){ 0, "" }, &line))
 		return -EACCES;
 	old = lst_named(b, d, r.svc.name);
@@ -478,8 +500,12 @@ static bool newchan_body(struct broker *b, xs_transaction_t t, void *arg)
 	       perms(b, t, C, XS_PERM_READ | XS_PERM_WRITE, 0, 0,
 		     "/rendezvous/%u/chan/c%u-%s/state", C, C, nc->k) &&
 	       wr(b, t, "", "/rendezvous/%u/chan/c%u-%s/offer", C, C, nc->k) &&
-	       perms(b, t, C, XS_PERM_READ, S, XS_PERM_WRITE, "/rendezvous/%u/chan/c%u-%s/offer", C,
-		     C, nc->k) &&
+	       /* XenStore takes the first entry naming a domain: one for both
+		* when a domain connects to itself. */
+	       (S == C ? perms(b, t, C, XS_PERM_READ | XS_PERM_WRITE, 0, 0,
+			       "/rendezvous/%u/chan/c%u-%s/offer", C, C, nc->k)
+		       : perms(b, t, C, XS_PERM_READ, S, XS_PERM_WRITE,
+			       "/rendezvous/%u/chan/c%u-%s/offer", C, C, nc->k)) &&
 	       wr(b, t, "", "/rendezvous/%u/ans/%s/%u-%s", S, l->key, C, nc->k) &&
 	       wr(b, t, "ok", "/rendezvous/%u/ans/%s", C, nc->k);
 }
@@ -548,7 +574,7 @@ static int do_connect(struct broker *b, uint32_t c, const char *k, const char *v
 		if (e == 0) {
 			struct newchan nc = { l, c, k, &want };
 			if (!txn(b, newchan_body, &nc))
-				return -ENOSPC;
+				return -EIO; /* answered ECONNREFUSED */
 			logmsg(6, "channel %u-%s: domain %u to service %s of domain %u", c, k, c,
 			       want.name, l->dom);
 			return 0;
@@ -661,7 +687,9 @@ static void state_changed(struct broker *b, uint32_t d, const char *name)
 		return;
 	if (!strcmp(st, "closed") || !strcmp(st, "dead"))
 		end_closed(b, d, name, !strcmp(st, "dead"));
-	else if (!strcmp(st, "offered") && name[0] == 'l' &&
+	/* Offered: the client no longer waits. By the time we read it, it
+	 * may say open already. */
+	else if ((!strcmp(st, "offered") || !strcmp(st, "open")) && name[0] == 'l' &&
 		 other_end(b, d, name, &p, other, sizeof other, lkey))
 		rm(b, XBT_NULL, "/rendezvous/%u/ans/%s/%s", d, lkey, name + 1);
 	free(st);

@@ -107,14 +107,34 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-/* The policy named, else the installed one, else the built-in default. */
-static struct policy *load_policy(const char *named)
+/* The policy named, else the installed one, else the built-in default.
+ * *path: the file it came from (NULL: the default), for reloads. */
+static struct policy *load_policy(const char *named, const char **path)
 {
-	if (named)
-		return policy_load(named, stderr);
-	if (access(IVC_POLICY_PATH, F_OK) == 0)
-		return policy_load(IVC_POLICY_PATH, stderr);
-	return policy_default();
+	*path = named ? named : access(IVC_POLICY_PATH, F_OK) == 0 ? IVC_POLICY_PATH : NULL;
+	return *path ? policy_load(*path, stderr) : policy_default();
+}
+
+/* SIGHUP: the same file again (a file that went is an error, not a
+ * reason to allow everything), or the installed one if there was none. */
+static struct policy *reload_policy(const char **path)
+{
+	char *errs = NULL, *line, *save = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&errs, &size);
+	struct policy *p;
+
+	if (!f)
+		return NULL;
+	/* Its complaints go to our log (stderr may be /dev/null by now). */
+	if (!*path && access(IVC_POLICY_PATH, F_OK) == 0)
+		*path = IVC_POLICY_PATH;
+	p = *path ? policy_load(*path, f) : policy_default();
+	fclose(f);
+	for (line = strtok_r(errs, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		logmsg(LOG_ERR, "%s", line);
+	free(errs);
+	return p;
 }
 
 /* Detaches; the parent exits once the child says it serves (or failed). */
@@ -178,7 +198,7 @@ static int serve(struct broker *b, int sigfd, const char *policy_path)
 				logmsg(LOG_INFO, "stopping (signal %u)", si.ssi_signo);
 				return 0;
 			}
-			struct policy *np = load_policy(policy_path);
+			struct policy *np = reload_policy(&policy_path);
 			if (np) {
 				broker_set_policy(b, np);
 				logmsg(LOG_INFO, "policy reloaded");
@@ -213,7 +233,8 @@ int main(int argc, char **argv)
 	}
 	log_setup(a.syslog || !a.foreground ? LOG_TO_SYSLOG : LOG_TO_STDERR, a.verbosity);
 	bo.max_chans = a.max_chans;
-	bo.policy = load_policy(a.policy);
+	const char *policy_path;
+	bo.policy = load_policy(a.policy, &policy_path);
 	if (!bo.policy)
 		return 1;
 	if (!a.foreground && (err = daemonize(&ready)) < 0) {
@@ -255,7 +276,7 @@ int main(int argc, char **argv)
 			logmsg(LOG_WARNING, "could not tell the parent we are up");
 		close(ready);
 	}
-	err = serve(b, sigfd, a.policy);
+	err = serve(b, sigfd, policy_path);
 	broker_close(b);
 	if (a.pidfile)
 		unlink(a.pidfile);

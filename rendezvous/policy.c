@@ -4,7 +4,7 @@
  * matched top to bottom, the first match deciding; no match denies.
  *
  *   # verb    service  source   target   action
- *   listen    echo     dom0     -        allow
+ *   listen    echo     0        -        allow
  *   connect   echo     @anyvm   0        allow
  *   connect   *        @anyvm   @anyvm   deny
  *

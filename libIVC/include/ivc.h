@@ -83,7 +83,10 @@ struct ivc_opts {
 	uint32_t rx_ring;     /* client -> listener ring, likewise */
 	uint32_t max_msg;     /* message mode: largest message; 0: min(ring - 4, 64 KiB).
 				 Client: the least it accepts (0: any). */
-	uint32_t reserved[5]; /* zero */
+	uint32_t backlog;     /* listener, brokered mode: clients that may wait to be
+				 accepted, 1..256 (more get -EBUSY); 0: 128. Client:
+				 zero. Direct mode ignores it. */
+	uint32_t reserved[4]; /* zero */
 };
 
 /* ---- context ---- */

@@ -18,7 +18,8 @@
 
 /* How long an accepted client gets to map and attach. */
 #define ATTACH_MS 5000
-/* Clients that may wait for one listener (the daemon refuses more). */
+/* Offers one listener keeps outstanding at once; the other clients wait
+ * with the daemon, up to the listener's backlog (then EBUSY). */
 #define BACKLOG 16
 /* How long listen waits for the daemon (it may be restarting). */
 #define LISTEN_MS 10000
@@ -287,7 +288,7 @@ static int broker_listen(struct ivc_listener *l)
 		 l->name, s->type.name, s->type.version,
 		 s->type.mode == IVC_STREAM ? "stream" : "message", ivc__dir_str(s->dir),
 		 s->ring_bytes[0], s->ring_bytes[1], s->params.max_msg[0], s->params.max_msg[1],
-		 BACKLOG, bl->port);
+		 l->backlog, bl->port);
 	int64_t deadline = ivc__deadline_of(ctx, LISTEN_MS);
 	err = put_request(ctx, bl->key, rec, deadline);
 	if (err)

@@ -142,7 +142,8 @@ struct ivc_listener {
 	char name[NAME_MAX_LEN + 1];
 	char type_name[NAME_MAX_LEN + 1];
 	struct chan_spec spec;
-	void *rdv; /* the rendezvous mode's state */
+	uint32_t backlog; /* brokered mode: clients that may wait */
+	void *rdv;        /* the rendezvous mode's state */
 };
 
 /* A client's request, as the public call gave it (checked). */
@@ -208,6 +209,7 @@ int ivc__parse_refs(const char *s, uint32_t *refs, uint32_t *n); /* n <= 9 */
 /* Brokered mode's records (spec 9.11.9), each read whole; 0 or -EPROTO.
  * Numbers as ivc__parse_u32; strings checked as their grammar says. */
 #define IVC_BACKLOG_MAX 256u
+#define IVC_BACKLOG_DEFAULT 128u
 #define IVC_KEY_LEN 17 /* a nonce and its NUL */
 struct ivc_svc_rec {   /* a service as a listener offers it */
 	char name[NAME_MAX_LEN + 1];

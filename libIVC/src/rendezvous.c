@@ -24,7 +24,7 @@ static bool args_ok(const char *name, const struct ivc_type *type, enum ivc_dir 
 		    const struct ivc_opts *opts)
 {
 	return ivc__service_ok(name) && ivc__type_ok(type) && dir >= IVC_IN && dir <= IVC_INOUT &&
-	       opts_ok(opts);
+	       opts_ok(opts) && (!opts || opts->backlog <= IVC_BACKLOG_MAX);
 }
 
 /* The listener's geometry from its options. Ring 0 carries listener ->
@@ -67,6 +67,7 @@ int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *typ
 	snprintf(l->type_name, sizeof l->type_name, "%s", type->name);
 	l->spec.type = (struct ivc_type){ l->type_name, type->version, type->mode };
 	l->spec.dir = dir;
+	l->backlog = opts && opts->backlog ? opts->backlog : IVC_BACKLOG_DEFAULT;
 	err = listener_spec(&l->spec, opts ? opts : &none);
 	if (!err)
 		err = ctx->rdv->listen(l);
@@ -109,7 +110,7 @@ int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const st
 	static const struct ivc_opts none;
 	struct conn_req rq = { server, name, type, dir, opts ? opts : &none };
 
-	if (!ctx || !out || !args_ok(name, type, dir, opts))
+	if (!ctx || !out || !args_ok(name, type, dir, opts) || (opts && opts->backlog))
 		return -EINVAL;
 	return ctx->rdv->connect(ctx, &rq, ivc__deadline_of(ctx, timeout_ms), out);
 }

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Checks libIVC's manual pages (libIVC/man):
+# Checks libIVC's manual pages (libIVC/man) and the tools' (sim/man,
+# rendezvous/man, mkrenddir, tests/bench):
 #  - every symbol of libIVC/libivc.map's global list has <symbol>.3, and
 #    ivc.7 exists;
 #  - every page's NAME line starts with the page's own name;
@@ -30,7 +31,14 @@ for s in $symbols; do
 done
 [ -f "$dir/ivc.7" ] || problem "missing page: libIVC/man/ivc.7"
 
-pages=$(find "$dir" -maxdepth 1 -type f -name '*.[1-9]' | sort)
+# The tools' pages: one per program.
+tooldirs="$top/sim/man $top/rendezvous/man $top/mkrenddir $top/tests/bench"
+for t in ivc-sim.1 ivc-simd.8 ivc-xenstored.8 ivc-rendezvousd.8 ivc-rendezvous.policy.5 \
+	mkrenddir.8 ivc-bench.1; do
+	[ -n "$(find $tooldirs -maxdepth 1 -name "$t" 2>/dev/null)" ] || problem "missing page: $t"
+done
+pages=$( (find "$dir" -maxdepth 1 -type f -name '*.[1-9]'
+	find $tooldirs -maxdepth 1 -type f -name '*.[1-9]' 2>/dev/null) | sort)
 n=0
 for p in $pages; do
 	n=$((n + 1))
@@ -50,7 +58,7 @@ for p in $pages; do
 		*) problem "$f: NAME line lacks \"\\-\" before the summary" ;;
 		esac
 	fi
-	if [ -f "$dir/meson.build" ] && ! grep -q "'$f'" "$dir/meson.build"; then
+	if [ "${p%/*}" = "$dir" ] && [ -f "$dir/meson.build" ] && ! grep -q "'$f'" "$dir/meson.build"; then
 		problem "$f: not installed by libIVC/man/meson.build"
 	fi
 done

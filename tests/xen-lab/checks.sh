@@ -400,6 +400,130 @@ else
 fi
 check "many channels: nothing left in dom0" clean
 
+# ---- 8b. brokered mode: mkrenddir, the daemon, connect by name -----------------
+# Spec 9.11 on the real xenstored: dom0 runs mkrenddir and ivc-rendezvousd;
+# PV domUs find services by name (in dom0 and in another domU), a guest
+# probes /rendezvous with the real xenstore tools, `xl destroy` is cleaned
+# up, and the daemon is SIGKILLed and restarted with traffic flowing. The
+# daemon is stopped in an orderly way at the end, so the sections after
+# this one run in direct mode again.
+section "brokered mode"
+BP=$B/tests/broker/broker-peer
+RDV=$B/rendezvous/ivc-rendezvousd
+MKR=$B/mkrenddir/mkrenddir
+rdv_up() {
+	"$RDV" -f -v >>"$T/rdvd.log" 2>&1 &
+	rdv=$!
+	i=0
+	until xenstore-read /rendezvous/daemon >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		usleep 50000
+	done
+}
+bk_clean() { # no area but dom0's, and dom0's empty
+	l=$(xenstore-list /rendezvous | grep -v -x -e protocol -e daemon -e 0 | tr '\n' ' ')
+	e=$(xenstore-list /rendezvous/0/req /rendezvous/0/ans /rendezvous/0/chan 2>&1 | tr '\n' ' ')
+	[ -z "$l$e" ] || { echo "# left under /rendezvous: areas [$l], dom0's [$e]"; return 1; }
+}
+if [ -x "$BP" ] && [ -x "$RDV" ] && [ -x "$MKR" ]; then
+	check "mkrenddir creates /rendezvous" "$MKR" -q
+	check "mkrenddir --check: the tree is right" "$MKR" --check -q
+	check "mkrenddir again: nothing to do (idempotent)" "$MKR" -q
+	if rdv_up; then
+		ok "ivc-rendezvousd serves"
+		# Its clients: bk-client's 4 channels, bk-holder's, bk-traffic's.
+		"$BP" serve echo -n 6 >"$T/bs0.out" 2>&1 &
+		s0=$!
+		lab-domu -f "$BP" bk-client "$BP connect any echo -c 200 && $BP connect 0 echo -c 100 -k 3" >"$T/bc.out" 2>&1
+		rc=$?
+		[ $rc = 0 ] || show "$T/bc.out"
+		check "brokered: a PV domU reaches dom0's service by name alone and by (0, name), echoes checked" [ $rc = 0 ]
+		# domU <-> domU by name.
+		if dom_a=$(lab-domu --start -f "$BP" bk-server "$BP serve pair -n 1" 2>"$T/start.err"); then
+			lab-domu -f "$BP" bk-peer "sleep 1; $BP connect any pair -c 200" >"$T/bp.out" 2>&1
+			rc=$?
+			lab-domu --wait -t 60 bk-server >"$T/bsa.out" 2>&1
+			ra=$?
+			[ "$rc$ra" = 00 ] || { show "$T/bp.out"; show "$T/bsa.out"; }
+			check "brokered: PV domU <-> PV domU by name (listener dom$dom_a), echoes checked" [ "$rc$ra" = 00 ]
+		else
+			show "$T/start.err"
+			bad "brokered: domU did not start"
+		fi
+		# Isolation under the real xenstored, probed by a guest with the
+		# real tools while a channel of two other domains is open.
+		if dom_h=$(lab-domu --start -f "$BP" bk-holder "$BP connect 0 echo -c 10 -H" 2>"$T/start.err"); then
+			i=0
+			until [ -n "$(xenstore-list /rendezvous/$dom_h/chan 2>/dev/null)" ] || [ $i -gt 300 ]; do
+				i=$((i + 1))
+				usleep 100000
+			done
+			x=$(xenstore-list /rendezvous/$dom_h/chan | head -1)
+			pcmd='n=0
+no() { if "$@" >/dev/null 2>&1; then echo "@@allowed $*"; n=$((n + 1)); fi; }
+me=$(xenstore-read domid)
+no xenstore-ls /rendezvous; no xenstore-list /rendezvous/0; no xenstore-list /rendezvous/'"$dom_h"'
+no xenstore-read /rendezvous/'"$dom_h/chan/$x"'; no xenstore-write /rendezvous/'"$dom_h/chan/$x"'/state closed
+no xenstore-write /rendezvous/0/req/zz x; no xenstore-rm /rendezvous/'"$dom_h"'; no xenstore-rm /rendezvous/0/req
+no xenstore-chmod /rendezvous/$me b$me; no xenstore-write /rendezvous/$me/ans/x y; no xenstore-rm /rendezvous/$me/chan
+no xenstore-write /rendezvous/protocol 2; no xenstore-rm /rendezvous/daemon
+xenstore-list /rendezvous/$me >/dev/null || { echo "@@cannot list own area"; n=$((n + 1)); }
+echo "@@probe $n"'
+			lab-domu bk-probe "$pcmd" >"$T/probe.out" 2>&1
+			grep '^@@allowed\|^@@cannot' "$T/probe.out" | sed 's/^/# /'
+			check "brokered isolation (real xenstored): a guest can list, read, change or delete nothing of others' nor its own answers" grep -q '^@@probe 0$' "$T/probe.out"
+			# xl destroy of a client with an open channel.
+			xl destroy bk-holder
+			i=0
+			while xenstore-exists /rendezvous/$dom_h 2>/dev/null && [ $i -lt 50 ]; do
+				i=$((i + 1))
+				usleep 100000
+			done
+			check "brokered: xl destroy of a client: its area goes (after $((i * 100)) ms)" sh -c "! xenstore-exists /rendezvous/$dom_h"
+		else
+			show "$T/start.err"
+			bad "brokered: isolation domUs did not start"
+		fi
+		# The daemon SIGKILLed and restarted with traffic flowing.
+		if dom_t=$(lab-domu --start -f "$BP" bk-traffic "$BP connect 0 echo -c 0 -S 20000" 2>"$T/start.err"); then
+			i=0
+			until lab-domu --output bk-traffic | grep -q '^connected' || [ $i -gt 600 ]; do
+				i=$((i + 1))
+				usleep 100000
+			done
+			kill -9 $rdv
+			wait $rdv 2>/dev/null
+			sleep 2
+			rdv_up || bad "brokered: the daemon did not restart"
+			lab-domu --wait -t 120 bk-traffic >"$T/bt.out" 2>&1
+			rt=$?
+			[ $rt = 0 ] || show "$T/bt.out"
+			check "brokered: daemon SIGKILLed and restarted while a domU's channel carried traffic: every echo checked" [ $rt = 0 ]
+		else
+			show "$T/start.err"
+			bad "brokered: traffic domU did not start"
+		fi
+		wait $s0
+		rs=$?
+		[ $rs = 0 ] || show "$T/bs0.out"
+		check "brokered: dom0's listener saw all 6 channels end, one reset by xl destroy (status $rs)" \
+			sh -c "[ $rs = 0 ] && grep -q 'ended=6 resets=1' $T/bs0.out"
+		kill $rdv
+		wait $rdv
+		check "brokered: an orderly stop removes /rendezvous/daemon" sh -c '! xenstore-exists /rendezvous/daemon'
+		check "brokered: nothing left under /rendezvous" bk_clean
+		show "$T/rdvd.log"
+	else
+		bad "ivc-rendezvousd did not start"
+		show "$T/rdvd.log"
+	fi
+	check "mkrenddir --remove" "$MKR" -q --remove
+	check "brokered mode: nothing left in dom0" clean
+else
+	bad "brokered mode: broker-peer, ivc-rendezvousd or mkrenddir not built"
+fi
+
 # ---- 9. performance, recorded: libIVC and libxenvchan --------------------------
 # Both between dom0 and the same PV domU, same sizes, 1 MiB rings (vchan's
 # largest). Under emulation absolute numbers mean little; the ratios of

@@ -1,0 +1,420 @@
+#!/bin/sh
+# Brokered mode (protocol-spec 9.11) between sim domains: mkrenddir and
+# ivc-rendezvousd in dom0, broker-peer in the guests. One group per run,
+# each on a host of its own.
+# usage: test-broker.sh IVC_SIM BROKER_PEER IVC_RENDEZVOUSD MKRENDDIR GROUP
+#   GROUP: basic refusals isolation death restart policy scale liveness
+set -u
+SIM=$1
+PEER=$2
+RDVD=$3
+MKRD=$4
+GROUP=$5
+command -v python3 >/dev/null || { echo "SKIP: python3 needed"; exit 77; }
+command -v xenstore-ls >/dev/null || { echo "SKIP: xenstore-utils needed"; exit 77; }
+. "$(dirname "$0")/../lib/sim-lib.sh"
+OUT=$IVC_SIM_DIR/out
+mkdir -p "$OUT"
+
+# XenStore as dom0 sees it.
+xs0() {
+	tool=$1
+	shift
+	XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock "xenstore-$tool" "$@"
+}
+
+# Starts the daemon (extra arguments are its own) once /rendezvous is
+# made; returns when it serves. Its log: $OUT/rdvd.log.
+rdvd_start() {
+	dom 0 "$RDVD" -f -v "$@" >>"$OUT/rdvd.log" 2>&1 &
+	for _k in $(seq 200); do
+		xs0 read /rendezvous/daemon >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "daemon did not start:"
+	cat "$OUT/rdvd.log"
+	return 1
+}
+
+rdvd_pid() { xs0 read /rendezvous/daemon; }
+
+# Orderly stop: it removes /rendezvous/daemon on the way out.
+rdvd_stop() {
+	p=$(rdvd_pid 2>/dev/null) && kill "$p" 2>/dev/null
+	for _k in $(seq 100); do
+		kill -0 "$p" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+setup() { # daemon arguments
+	sim_start >/dev/null || { bad "host start"; finish; exit 1; }
+	dom 0 "$MKRD" -q || bad "mkrenddir"
+	rdvd_start "$@" || bad "daemon start"
+}
+
+# Waits (at most 10 s) until FILE holds PATTERN.
+wait_for() {
+	for _k in $(seq 200); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "no \"$2\" in $1:"
+	cat "$1"
+	return 1
+}
+
+# Every domain's area but dom0's is gone (their domains are), and dom0's
+# holds nothing; the daemon holds no event channel (no listener left).
+areas_clean() {
+	l=$(xs0 list /rendezvous | grep -v -x -e protocol -e daemon -e 0)
+	[ -z "$l" ] || { echo "areas left: $l"; return 1; }
+	for s in req ans chan; do
+		l=$(xs0 list /rendezvous/0/$s)
+		[ -z "$l" ] || { echo "left in /rendezvous/0/$s: $l"; return 1; }
+	done
+}
+
+# Waits (at most 5 s) for a condition to hold.
+eventually() {
+	for _k in $(seq 100); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	"$@"
+}
+
+ran() { # description, status [, output to show when it failed]
+	check "$1 ($(status_text "$2"))" [ "$2" = 0 ]
+	[ "$2" = 0 ] || [ -z "${3:-}" ] || sed 's/^/    /' "$3"
+}
+
+# ---- groups ----------------------------------------------------------------
+
+group_basic() {
+	setup
+	dom 1 "$PEER" serve echo -n 3 >"$OUT/s1" 2>&1 & s=$!
+	wait_for "$OUT/s1" serving
+	dom 2 "$PEER" connect 1 echo -c 300 >"$OUT/c2" 2>&1; r=$?
+	ran "client by (domain, name): 300 messages echoed and checked" $r
+	dom 3 "$PEER" connect any echo -c 300 >"$OUT/c3" 2>&1; r=$?
+	ran "client by name alone: 300 messages echoed and checked" $r
+	check "by name alone, the peer is the domain serving it" grep -q "to dom1" "$OUT/c3"
+	dom 2 "$PEER" connect any echo -k 5 -c 50 >"$OUT/c2b" 2>&1; r=$?
+	ran "5 channels from one context" $r
+	wait $s; ran "listener served every client" $?
+	dom 1 "$PEER" serve st -m stream -d out -n 1 >"$OUT/s1b" 2>&1 & s=$!
+	wait_for "$OUT/s1b" serving
+	dom 2 "$PEER" connect any st -m stream -d in -c 0 >"$OUT/c2c" 2>&1; r=$?
+	ran "a one-way stream channel" $r
+	wait $s
+	check "no area of a gone domain is left; dom0's is empty" eventually areas_clean
+	check "nothing left on the host" clean
+	rdvd_stop
+	check "an orderly stop removes /rendezvous/daemon" sh -c '! XENSTORED_PATH='"$IVC_SIM_DIR"'/xs/dom0.sock xenstore-exists /rendezvous/daemon'
+	IVC_RENDEZVOUS=brokered dom 2 "$PEER" connect any echo -e ENOENT >/dev/null 2>&1
+	check "brokered mode required but no daemon: ivc_open fails" [ $? != 0 ]
+}
+
+group_refusals() {
+	pol=$OUT/policy
+	printf 'listen forbidden @anyvm - deny\nconnect secret @anyvm @anyvm deny\nlisten * @anyvm - allow\nconnect * @anyvm @anyvm allow\n' >"$pol"
+	setup --policy "$pol"
+	dom 1 "$PEER" serve echo >"$OUT/s1" 2>&1 & s1=$!
+	dom 11 "$PEER" serve secret >"$OUT/s1b" 2>&1 & s2=$!
+	wait_for "$OUT/s1" serving && wait_for "$OUT/s1b" serving
+	t0=$("$PEER" now)
+	dom 2 "$PEER" connect 1 nosuch -T 20000 -e ENOENT >/dev/null; r=$?
+	t1=$("$PEER" now)
+	ran "no such service: ENOENT" $r
+	check "ENOENT at once, not at the timeout ($((t1 - t0)) ms)" [ $((t1 - t0)) -lt 5000 ]
+	dom 2 "$PEER" connect any nosuch -e ENOENT >/dev/null; ran "no such service by name alone: ENOENT" $?
+	dom 2 "$PEER" connect 1 echo -V 2 -e EPROTOTYPE >/dev/null; ran "version mismatch: EPROTOTYPE" $?
+	dom 2 "$PEER" connect 1 echo -t org.other -e EPROTOTYPE >/dev/null; ran "type mismatch: EPROTOTYPE" $?
+	dom 2 "$PEER" connect 1 echo -d in -e EPROTOTYPE >/dev/null; ran "direction mismatch: EPROTOTYPE" $?
+	dom 2 "$PEER" connect 1 echo -m stream -e EPROTOTYPE >/dev/null; ran "mode mismatch: EPROTOTYPE" $?
+	dom 2 "$PEER" connect 1 echo -M 1048576 -e EMSGSIZE >/dev/null; ran "rings below the client's minimum: EMSGSIZE" $?
+	dom 2 "$PEER" connect 11 secret -e EACCES >/dev/null; ran "connect denied by policy: EACCES" $?
+	dom 3 "$PEER" serve forbidden -e EACCES >/dev/null; ran "listen denied by policy: EACCES" $?
+	dom 12 sh -c "$PEER serve dup & sleep 0.5; $PEER serve dup -e EEXIST; r=\$?; kill \$!; exit \$r" >/dev/null
+	ran "second listener of a name in one domain: EEXIST" $?
+	# Listener full: 16 clients wait for a listener that never accepts.
+	dom 4 "$PEER" serve full -A -b 16 >"$OUT/s4" 2>&1 &
+	wait_for "$OUT/s4" serving
+	dom 5 sh -c "for i in \$(seq 16); do $PEER connect 4 full -T 8000 -e ETIMEDOUT & done; wait" \
+		>"$OUT/c5" 2>&1 & c5=$!
+	waiting() { [ "$(xs0 ls /rendezvous/4/ans | grep -c '^  *5-')" = 16 ]; }
+	check "16 clients wait for a listener that never accepts" eventually waiting
+	dom 13 "$PEER" connect 4 full -e EBUSY >"$OUT/c13" 2>&1
+	ran "the 17th: listener full, EBUSY" $? "$OUT/c13"
+	wait $c5; ran "the 16 waiting time out" $? "$OUT/c5"
+	# A listener process that crashes in a living domain: the next
+	# client is told it is gone, and its name can be taken again.
+	dom 6 sh -c "$PEER serve crashy -A & p=\$!; sleep 0.5; kill -9 \$p; wait \$p
+		$PEER connect 6 crashy -e ECONNREFUSED || exit 1
+		$PEER serve crashy -n 1 & sleep 0.5; $PEER connect 6 crashy -c 10 || exit 2
+		$PEER serve crashy2 -A & p=\$!; sleep 0.5; kill -9 \$p; wait \$p
+		$PEER serve crashy2 -n 1 & sleep 0.5; $PEER connect 6 crashy2 -c 10 || exit 3; wait" \
+		>"$OUT/c6" 2>&1
+	ran "crashed listener: ECONNREFUSED, then its name is free; a new listener replaces it" $? "$OUT/c6"
+	# Hostile requests written with the real xenstore tools by a guest.
+	dom 7 sh -c '
+		for i in $(seq 100); do xenstore-exists /rendezvous/7/req && break; sleep 0.05; done
+		ask() { xenstore-write /rendezvous/7/req/$1 "$2" || exit 9
+			for i in $(seq 100); do v=$(xenstore-read /rendezvous/7/ans/$1 2>/dev/null) && break; sleep 0.05; done
+			[ "$v" = "error=$3" ] || { echo "request \"$2\": answer \"$v\", want error=$3"; exit 1; }
+			xenstore-rm /rendezvous/7/req/$1; }
+		ask a1 "op=connect junk" EPROTO
+		ask a2 "op=connect server=4294967297 name=echo type=org.libivc.test version=1 mode=message dir=inout min0=0 min1=0 min-msg=0" EPROTO
+		ask a3 "op=connect server=01 name=echo type=org.libivc.test version=1 mode=message dir=inout min0=0 min1=0 min-msg=0" EPROTO
+		ask a4 "op=connect server=1 name=echo type=org.libivc.test version=+1 mode=message dir=inout min0=0 min1=0 min-msg=0" EPROTO
+		ask a5 "op=connect server=1 name=echo type=org.libivc.test version=1 mode=message dir=inout min0=0 min1=0 min-msg=0 extra=1" EPROTO
+		ask a6 "op=listen name=x type=t version=1 mode=message dir=inout ring0-bytes=65536 ring1-bytes=65536 ring0-max-msg=65532 ring1-max-msg=65532 backlog=16 port=4294967296" EPROTO
+		ask a7 "op=listen name=x type=t version=1 mode=message dir=inout ring0-bytes=65535 ring1-bytes=65536 ring0-max-msg=65532 ring1-max-msg=65532 backlog=16 port=5" EPROTO
+		ask a8 "op=listen name=x type=t version=1 mode=message dir=inout ring0-bytes=65536 ring1-bytes=65536 ring0-max-msg=65532 ring1-max-msg=65532 backlog=16 port=99" EPROTO
+		sleep 0.3
+		[ -z "$(xenstore-list /rendezvous/7/ans)" ] || { echo "answers left"; exit 2; }' >"$OUT/c7" 2>&1
+	ran "malformed requests (junk, 2^32+1, leading zero, sign, extra field, bad port, bad ring, a port not ours): EPROTO, answers removed with them" $? "$OUT/c7"
+	kill $s1 $s2 2>/dev/null
+	for d in 1 4 11; do "$SIM" destroy $d >/dev/null 2>&1; done
+	wait
+	check "no area of a gone domain is left" eventually areas_clean
+	rdvd_stop
+	check "nothing left on the host" clean
+}
+
+group_isolation() {
+	setup
+	# dom1: the listener, and a probe in the same domain that, once the
+	# channel exists, tries the client's end.
+	dom 1 sh -c "$PEER serve echo -n 1 & s=\$!
+		while [ ! -s $OUT/x ]; do sleep 0.05; done; x=\$(cat $OUT/x)
+		n=0
+		no() { if \"\$@\" >/dev/null 2>&1; then echo \"allowed: \$*\"; n=\$((n + 1)); fi; }
+		no xenstore-read /rendezvous/2/chan/\$x
+		no xenstore-read /rendezvous/2/chan/\$x/offer
+		no xenstore-read /rendezvous/2/chan/\$x/peer
+		no xenstore-write /rendezvous/2/chan/\$x/state closed
+		no xenstore-list /rendezvous/2
+		no xenstore-write /rendezvous/2/req/zz x
+		echo probed=\$n; wait \$s" >"$OUT/s1" 2>&1 & s=$!
+	wait_for "$OUT/s1" serving
+	dom 2 "$PEER" connect 1 echo -c 10 -H >"$OUT/c2" 2>&1 & c=$!
+	wait_for "$OUT/c2" verified
+	x=$(xs0 list /rendezvous/2/chan)
+	lx="l${x#c}"
+	# What the tree's permissions are (spec 9.11.1), from dom0.
+	perm_one() { # path perms: the node itself
+		p=$(XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock python3 - "$1" <<-'EOF'
+		import subprocess, sys
+		parent, name = sys.argv[1].rsplit("/", 1)
+		out = subprocess.run(["xenstore-ls", "-p", parent or "/"], capture_output=True, text=True).stdout
+		for line in out.splitlines():
+		    if line.startswith(name + " ") or line.startswith(name + "="):
+		        print(line.rsplit("(", 1)[1].rstrip(")"))
+		EOF
+		)
+		[ "$p" = "$2" ] || { echo "$1: perms $p, want $2"; return 1; }
+	}
+	check "/rendezvous: n0" perm_one /rendezvous n0
+	check "/rendezvous/protocol: r0" perm_one /rendezvous/protocol r0
+	check "/rendezvous/daemon: r0" perm_one /rendezvous/daemon r0
+	check "area: n0,r2" perm_one /rendezvous/2 n0,r2
+	check "area req: n0,b2" perm_one /rendezvous/2/req n0,b2
+	check "area ans: n0,r2" perm_one /rendezvous/2/ans n0,r2
+	check "area chan: n0,r2" perm_one /rendezvous/2/chan n0,r2
+	check "client end: n0,r2" perm_one "/rendezvous/2/chan/$x" n0,r2
+	check "client end's state: n0,b2" perm_one "/rendezvous/2/chan/$x/state" n0,b2
+	check "client end's offer: n0,r2,w1" perm_one "/rendezvous/2/chan/$x/offer" n0,r2,w1
+	check "listener end: n0,r1" perm_one "/rendezvous/1/chan/$lx" n0,r1
+	check "listener end's peer: n0,r1" perm_one "/rendezvous/1/chan/$lx/peer" n0,r1
+	# A third domain, with the real tools, may do none of this.
+	dom 5 sh -c "
+		n=0
+		no() { if \"\$@\" >/dev/null 2>&1; then echo \"allowed: \$*\"; n=\$((n + 1)); fi; }
+		no xenstore-ls /rendezvous
+		no xenstore-list /rendezvous
+		no xenstore-list /rendezvous/1
+		no xenstore-read /rendezvous/1/req
+		no xenstore-list /rendezvous/1/ans
+		no xenstore-list /rendezvous/2/chan
+		no xenstore-read /rendezvous/2/chan/$x
+		no xenstore-read /rendezvous/2/chan/$x/offer
+		no xenstore-write /rendezvous/1/req/abc x
+		no xenstore-write /rendezvous/2/chan/$x/state closed
+		no xenstore-write /rendezvous/2/chan/$x/offer x
+		no xenstore-rm /rendezvous/1
+		no xenstore-rm /rendezvous/1/req
+		no xenstore-rm /rendezvous/2/chan/$x
+		no xenstore-chmod /rendezvous/1/req b5
+		no xenstore-write /rendezvous/newdir x
+		no xenstore-rm /rendezvous/daemon
+		no xenstore-write /rendezvous/protocol 2
+		# its own area: it reads it, writes requests only
+		xenstore-list /rendezvous/5 >/dev/null || { echo 'cannot list own area'; n=\$((n + 1)); }
+		no xenstore-chmod /rendezvous/5 b5
+		no xenstore-chmod /rendezvous/5/req b5
+		no xenstore-write /rendezvous/5/ans/x y
+		no xenstore-write /rendezvous/5/chan/x y
+		no xenstore-rm /rendezvous/5/chan
+		no xenstore-rm /rendezvous/5/ans
+		exit \$n" >"$OUT/iso5" 2>&1
+	ran "a third domain can list, read, change or delete nothing of others', nor its own answers" $?
+	cat "$OUT/iso5"
+	echo "$x" >"$OUT/x"
+	wait_for "$OUT/s1" probed=
+	check "the listener's domain cannot read or change the client's end, only write its offer" grep -q probed=0 "$OUT/s1"
+	grep allowed "$OUT/s1"
+	kill $c 2>/dev/null
+	"$SIM" destroy 2 >/dev/null 2>&1
+	wait $c $s 2>/dev/null
+	check "no area of a gone domain is left" eventually areas_clean
+	rdvd_stop
+	check "nothing left on the host" clean
+}
+
+group_death() {
+	setup
+	dom 1 "$PEER" serve echo -n 2 >"$OUT/s1" 2>&1 & s=$!
+	wait_for "$OUT/s1" serving
+	# A client domain that rings and never attaches, then is destroyed.
+	dom 6 sh -c 'for i in $(seq 100); do xenstore-exists /rendezvous/6/req && break; sleep 0.05; done
+		xenstore-write /rendezvous/6/req/77 "op=connect server=1 name=echo type=org.libivc.test version=1 mode=message dir=inout min0=0 min1=0 min-msg=0"; sleep 30' &
+	check "a ring from dom6 reaches the listener's area" eventually sh -c "XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-list /rendezvous/1/chan | grep -q l6-77"
+	"$SIM" destroy 6 >/dev/null
+	check "destroyed mid-handshake: its area and the listener's end go" eventually sh -c "! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /rendezvous/6 && [ -z \"\$(XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-list /rendezvous/1/chan)\" ]"
+	# Established, then the client's domain is destroyed.
+	dom 7 "$PEER" connect 1 echo -c 10 -H >"$OUT/c7" 2>&1 &
+	wait_for "$OUT/c7" verified
+	"$SIM" destroy 7 >/dev/null
+	check "destroyed after attach: its area and the listener's end go" eventually sh -c "! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /rendezvous/7 && [ -z \"\$(XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-list /rendezvous/1/chan)\" ]"
+	# A client process that crashes in a living domain.
+	dom 8 sh -c "$PEER connect 1 echo -c 10 -H & p=\$!; sleep 1; kill -9 \$p; sleep 2
+		[ -z \"\$(xenstore-list /rendezvous/8/chan)\" ] || { echo 'end left in a living domain'; exit 1; }" >"$OUT/c8" 2>&1
+	ran "a crashed client process in a living domain leaves no end behind" $?
+	wait $s; ran "the listener saw every client end (reset or closed)" $?
+	check "listener: two resets (destroyed domain, crashed process)" grep -q "resets=2" "$OUT/s1"
+	# The listener's domain destroyed under a client.
+	dom 1 "$PEER" serve echo2 >"$OUT/s1b" 2>&1 &
+	wait_for "$OUT/s1b" serving
+	dom 9 sh -c "$PEER connect 1 echo2 -c 10 -H & p=\$!; sleep 1; kill -9 \$p" >/dev/null 2>&1
+	dom 2 "$PEER" connect 1 echo2 -c 5 -W >"$OUT/c2" 2>&1 & c=$!
+	wait_for "$OUT/c2" verified
+	"$SIM" destroy 1 >/dev/null
+	wait $c; ran "the listener's domain destroyed: its client's channel says ECONNRESET" $? "$OUT/c2"
+	check "no area of a gone domain is left" eventually areas_clean
+	rdvd_stop
+	check "nothing left on the host" clean
+}
+
+group_restart() {
+	setup
+	dom 1 "$PEER" serve echo -n 3 >"$OUT/s1" 2>&1 & s=$!
+	wait_for "$OUT/s1" serving
+	dom 2 "$PEER" connect 1 echo -c 0 -S 5000 >"$OUT/c2" 2>&1 & c2=$!
+	wait_for "$OUT/c2" connected
+	kill -9 "$(rdvd_pid)"
+	# Asked while the daemon is away: a connect and a listen.
+	dom 3 "$PEER" connect any echo -c 100 -T 20000 >"$OUT/c3" 2>&1 & c3=$!
+	dom 4 "$PEER" serve later -n 1 >"$OUT/s4" 2>&1 & s4=$!
+	sleep 1.5
+	check "while the daemon is down, nothing is answered" sh -c "! grep -q connected $OUT/c3"
+	rdvd_start || bad "restart"
+	wait $c2; ran "SIGKILL and restart of the daemon with traffic flowing: 5 s of echoes checked" $?
+	wait $c3; ran "a connect asked while it was down is answered after the restart" $?
+	dom 5 "$PEER" connect 4 later -c 100 >/dev/null 2>&1; ran "a listen asked while it was down is registered after" $?
+	dom 6 "$PEER" connect 1 echo -c 100 >/dev/null 2>&1; ran "the service offered before the restart is still offered" $?
+	wait $s $s4
+	check "restart left nothing behind" eventually areas_clean
+	rdvd_stop
+	check "nothing left on the host" clean
+}
+
+group_policy() {
+	pol=$OUT/policy
+	printf '# test\nconnect echo 8 @anyvm deny\nconnect echo badguy @anyvm deny\nlisten * @anyvm - allow\nconnect * @anyvm @anyvm allow\n' >"$pol"
+	"$RDVD" --check-policy "$pol" >/dev/null; ran "--check-policy accepts a good file" $?
+	printf 'connect echo 8\nlisten * @anyvm 3 allow\nfrob * @anyvm - allow\nconnect * @anyvm @anyvm maybe\n' >"$OUT/bad"
+	"$RDVD" --check-policy "$OUT/bad" 2>"$OUT/bad.err"; r=$?
+	check "--check-policy refuses a bad file (status $r)" [ $r = 1 ]
+	check "... naming each bad line" sh -c "grep -c '^$OUT/bad:[1-4]:' $OUT/bad.err | grep -qx 4"
+	setup --policy "$pol"
+	dom 1 "$PEER" serve echo >"$OUT/s1" 2>&1 & s=$!
+	wait_for "$OUT/s1" serving
+	dom 8 "$PEER" connect any echo -e EACCES >/dev/null; ran "denied by domain id: EACCES" $?
+	"$SIM" run --domid 10 --name badguy -- "$PEER" connect any echo -e EACCES >/dev/null; ran "denied by domain name: EACCES" $?
+	dom 9 "$PEER" connect any echo -c 10 >/dev/null; ran "another domain is allowed" $?
+	printf 'listen * @anyvm - allow\nconnect * @anyvm @anyvm allow\n' >"$pol"
+	kill -HUP "$(rdvd_pid)"
+	sleep 0.5
+	dom 8 "$PEER" connect any echo -c 10 >/dev/null; ran "after SIGHUP, the new policy allows it" $?
+	cp "$OUT/bad" "$pol"
+	kill -HUP "$(rdvd_pid)"
+	sleep 0.5
+	check "a bad file on SIGHUP is logged" grep -q "not reloaded" "$OUT/rdvd.log"
+	dom 8 "$PEER" connect any echo -c 10 >/dev/null; ran "... and the old policy stays" $?
+	kill $s
+	wait $s 2>/dev/null
+	"$SIM" destroy 1 >/dev/null 2>&1
+	check "no area of a gone domain is left" eventually areas_clean
+	rdvd_stop
+	check "nothing left on the host" clean
+}
+
+# SCALE_DOMS domains x 10 channels, each channel echoing 20 messages, to one
+# listener in a domU serving all of them.
+group_scale() {
+	n=${SCALE_DOMS:-100}
+	setup
+	LIMIT=240 dom 1 "$PEER" serve echo -n $((n * 10)) >"$OUT/s1" 2>&1 & s=$!
+	wait_for "$OUT/s1" serving
+	t0=$("$PEER" now)
+	pids=""
+	for d in $(seq 2 $((n + 1))); do
+		LIMIT=240 dom "$d" "$PEER" connect any echo -k 10 -c 20 -T 60000 >"$OUT/c$d" 2>&1 &
+		pids="$pids $!"
+	done
+	nbad=0
+	for p in $pids; do wait "$p" || nbad=$((nbad + 1)); done
+	t1=$("$PEER" now)
+	check "$n domains x 10 channels, 20 echoes each checked ($nbad failed, $((t1 - t0)) ms)" [ $nbad = 0 ]
+	[ $nbad = 0 ] || grep -h broker-peer "$OUT"/c* | sed 's/dom[0-9]*/domN/; s/channel [0-9]*/channel N/' | sort | uniq -c
+	wait $s; ran "the listener served all $((n * 10))" $?
+	check "no area of a gone domain is left" eventually areas_clean
+	rdvd_stop
+	check "nothing left on the host" clean
+}
+
+# A domU with 500 brokered channels learns of its peer domain's
+# destruction: the time from `ivc-sim destroy` returning to the last
+# channel's ECONNRESET.
+group_liveness() {
+	setup
+	LIMIT=120 dom 1 "$PEER" serve echo -n 500 >"$OUT/s1" 2>&1 & s=$!
+	wait_for "$OUT/s1" serving
+	LIMIT=120 dom 2 "$PEER" connect 1 echo -k 500 -c 1 -H >"$OUT/c2" 2>&1 &
+	for _k in $(seq 1200); do grep -q verified "$OUT/c2" && break; sleep 0.05; done
+	check "500 channels open" grep -q verified "$OUT/c2"
+	"$SIM" destroy 2 >/dev/null
+	t0=$("$PEER" now)
+	wait $s; ran "the listener saw all 500 reset" $?
+	t1=$(sed -n 's/.*last_reset_ms=\([0-9]*\).*/\1/p' "$OUT/s1")
+	check "all 500 told within 1 s of the destruction: $((t1 - t0)) ms (spec: 100 ms)" [ $((t1 - t0)) -lt 1000 ]
+	check "resets=500" grep -q "resets=500" "$OUT/s1"
+	check "no area of a gone domain is left" eventually areas_clean
+	rdvd_stop
+	check "nothing left on the host" clean
+}
+
+case $GROUP in
+basic | refusals | isolation | death | restart | policy | scale | liveness) "group_$GROUP" ;;
+*) echo "unknown group $GROUP"; exit 2 ;;
+esac
+check "no sanitizer report" no_sanitizer_report
+"$SIM" stop >/dev/null 2>&1
+if [ $fail != 0 ]; then
+	echo "--- the daemon's log (last 150 lines):"
+	tail -150 "$OUT/rdvd.log"
+fi
+finish
