@@ -3,7 +3,7 @@ PREFIX ?= /usr/local
 BUILD  ?= build/default
 MESON_OPTS ?=
 
-.PHONY: all deps build demo check install uninstall clean format fuzz help xen-check bench
+.PHONY: all deps build demo check install uninstall clean format fuzz help xen-check bench scale
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make xen-check libIVC on a real Xen 4.17 booted in QEMU (tests/xen-lab)"
 	@echo "make fuzz      long fuzzing run of the ring core (FUZZ_SECONDS=600)"
 	@echo "make bench     benchmark sweep in sim against its baselines (results in build/bench/)"
+	@echo "make scale     connects/s and connect latency, 1000 sim domains, brokered and direct"
 	@echo "make format    reformat all C files with .clang-format"
 	@echo "make clean     remove build/"
 
@@ -35,6 +36,11 @@ demo: build
 bench: build
 	@tests/scripts/deps.sh bench
 	tests/bench/bench.sh $(BUILD) build/bench $(BENCH_ARGS)
+
+# 1000 sim domains x 5 connects, brokered then direct: a markdown table.
+SCALE_ARGS ?= 1000 5 50
+scale: build
+	tests/broker/scale.sh $(BUILD) $(SCALE_ARGS)
 
 check:
 	@tests/scripts/deps.sh check

@@ -2,8 +2,8 @@
 /*
  * ring-demo: two domains exchange checksummed messages over one libIVC
  * ring pair, using the platform directly (grant pages, an event channel,
- * XenStore), the way libivc does underneath. Run it with examples/demo.sh,
- * or by hand on a sim host:
+ * XenStore), the way libivc does underneath. Run it by hand on a sim
+ * host:
  *
  *   ivc-sim run --domid 1 -- ring-demo serve 2 [COUNT] &
  *   ivc-sim run --domid 2 -- ring-demo connect 1 [COUNT]

@@ -41,11 +41,12 @@ struct broker {
 	struct lst *lsts;
 	unsigned rr;   /* round robin among listeners of one name */
 	uint8_t *area; /* domains with an area */
+	int lost;      /* errno once the XenStore connection is gone */
 };
 
 /* ---- XenStore, briefly ------------------------------------------------ */
 
-static int vfmt(char *buf, const char *fmt, va_list ap)
+static int __attribute__((format(printf, 2, 0))) vfmt(char *buf, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(buf, PATH, fmt, ap);
 
@@ -139,8 +140,11 @@ static bool txn(struct broker *b, bool (*body)(struct broker *b, xs_transaction_
 		xs_transaction_t t = xs_transaction_start(b->xs);
 		bool ok;
 
-		if (t == XBT_NULL)
+		if (t == XBT_NULL) {
+			if (errno == EPIPE || errno == EBADF || errno == ECONNRESET)
+				b->lost = errno; /* xenstored went away */
 			return false;
+		}
 		ok = body(b, t, arg);
 		if (xs_transaction_end(b->xs, t, !ok))
 			return ok;
@@ -190,7 +194,8 @@ static bool area_body(struct broker *b, xs_transaction_t t, void *arg)
 static void area_make(struct broker *b, uint32_t d)
 {
 	if (!txn(b, area_body, &d)) {
-		logmsg(3, "cannot make /rendezvous/%u: %s", d, strerror(errno));
+		if (!b->lost)
+			logmsg(3, "cannot make /rendezvous/%u: %s", d, strerror(errno));
 		return;
 	}
 	if (!b->area[d])
@@ -292,7 +297,16 @@ static void domain_gone(struct broker *b, uint32_t p)
 		/* A client of p's that waited for a listener in q: its marker. */
 		if (ents[i][0] == 'c' && other_end(b, q, other, &q2, o2, sizeof o2, lk2))
 			rm(b, XBT_NULL, "/rendezvous/%u/ans/%s/%s", q, lk2, ents[i] + 1);
-		rm(b, XBT_NULL, "/rendezvous/%u/chan/%s/peer", q, other);
+		/* An end nobody took yet (state still empty) will never be
+		 * looked at: it goes; the others are told. */
+		char *st = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s/state", q, other);
+		if (st && !*st && other[0] == 'c')
+			rm_client_end(b, q, other);
+		else if (st && !*st)
+			rm(b, XBT_NULL, "/rendezvous/%u/chan/%s", q, other);
+		else
+			rm(b, XBT_NULL, "/rendezvous/%u/chan/%s/peer", q, other);
+		free(st);
 	}
 	free(ents);
 	for (struct lst **pp = &b->lsts; *pp;) {
@@ -308,31 +322,59 @@ static void domain_gone(struct broker *b, uint32_t p)
 }
 
 /* Areas for the domains XenStore knows; the gone ones' areas removed, and
- * those of an earlier domain whose id has been used again. */
-static void domains_scan(struct broker *b)
+ * those of an earlier domain whose id has been used again. `all`: look at
+ * every domain (at start, and when one was released: an id may have been
+ * reused); else only at domains without an area yet, so that a host
+ * creating many domains costs one listing per event, not one
+ * transaction per domain. */
+static void domains_scan(struct broker *b, bool all)
 {
 	unsigned n;
 	char **ents = ls(b, XBT_NULL, &n, "/local/domain"), *v;
+	uint8_t *present = calloc(DOMS, 1);
 	uint32_t d;
 
-	for (unsigned i = 0; ents && i < n; i++) {
-		if (!domid_of(ents[i], &d) || !dom_alive(b, d))
+	if (!ents || !present) {
+		free(ents);
+		free(present);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (!domid_of(ents[i], &d))
+			continue;
+		present[d] = 1;
+		if (b->area[d] && !all)
 			continue;
 		v = rd(b, XBT_NULL, MARK, d);
-		if (!v && (v = rd(b, XBT_NULL, "/rendezvous/%u", d))) {
+		if (v) {
+			free(v);
+			if (b->area[d])
+				continue; /* ours, as it was */
+		} else if ((v = rd(b, XBT_NULL, "/rendezvous/%u", d))) {
+			free(v);
 			logmsg(6, "domain %u is a new domain: its predecessor's area goes", d);
 			domain_gone(b, d);
 		}
-		free(v);
-		area_make(b, d);
+		if (dom_alive(b, d))
+			area_make(b, d);
 	}
 	free(ents);
-	area_make(b, 0);
-	ents = ls(b, XBT_NULL, &n, "/rendezvous");
-	for (unsigned i = 0; ents && i < n; i++)
-		if (domid_of(ents[i], &d) && !dom_alive(b, d))
+	present[0] = 1;
+	if (!b->area[0])
+		area_make(b, 0);
+	/* Areas of domains no longer in /local/domain (the toolstack removes
+	 * a domain's directory when it destroys it). */
+	for (d = 1; d < DOMS; d++)
+		if (b->area[d] && !present[d] && !dom_alive(b, d))
 			domain_gone(b, d);
-	free(ents);
+	if (all) { /* also areas we did not know of: left from before a restart */
+		ents = ls(b, XBT_NULL, &n, "/rendezvous");
+		for (unsigned i = 0; ents && i < n; i++)
+			if (domid_of(ents[i], &d) && !b->area[d] && !present[d])
+				domain_gone(b, d);
+		free(ents);
+	}
+	free(present);
 }
 
 /* ---- answers ---------------------------------------------------------- */
@@ -662,12 +704,11 @@ static void end_closed(struct broker *b, uint32_t d, const char *name, bool dead
 		rm(b, XBT_NULL, "/rendezvous/%u/ans/%s/%s", d, lkey, name + 1);
 	else if (other_end(b, p, other, &p2, o2, sizeof o2, lk2))
 		rm(b, XBT_NULL, "/rendezvous/%u/ans/%s/%s", p, lk2, name + 1);
+	/* The other end first, this one last: a daemon killed in between
+	 * finds this end's state again when it restarts, and the survivor
+	 * is told all the same (found by the model, rendezvous.pml). */
 	ost = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s/state", p, other);
-	if (name[0] == 'c')
-		rm_client_end(b, d, name);
-	else
-		rm(b, XBT_NULL, "/rendezvous/%u/chan/%s", d, name);
-	if (ost && (dead || !*ost)) { /* nobody there to tell */
+	if (ost && (dead || !*ost || !strcmp(ost, "offered"))) { /* handshake unfinished */
 		if (other[0] == 'c')
 			rm_client_end(b, p, other);
 		else
@@ -675,6 +716,10 @@ static void end_closed(struct broker *b, uint32_t d, const char *name, bool dead
 	} else if (ost)
 		rm(b, XBT_NULL, "/rendezvous/%u/chan/%s/peer", p, other);
 	free(ost);
+	if (name[0] == 'c')
+		rm_client_end(b, d, name);
+	else
+		rm(b, XBT_NULL, "/rendezvous/%u/chan/%s", d, name);
 }
 
 static void state_changed(struct broker *b, uint32_t d, const char *name)
@@ -734,18 +779,21 @@ static void event(struct broker *b, const char *path)
 		state_changed(b, d, comp[2]);
 }
 
-void broker_events(struct broker *b)
+int broker_events(struct broker *b)
 {
 	char **ev;
 
-	while ((ev = xs_check_watch(b->xs))) {
+	while (!b->lost && (ev = xs_check_watch(b->xs))) {
 		const char *path = ev[XS_WATCH_PATH];
-		if (!strcmp(path, "@releaseDomain") || !strcmp(path, "@introduceDomain"))
-			domains_scan(b);
+		if (!strcmp(path, "@releaseDomain"))
+			domains_scan(b, true);
+		else if (!strcmp(path, "@introduceDomain"))
+			domains_scan(b, false);
 		else if (!strncmp(path, "/rendezvous/", 12))
 			event(b, path);
 		free(ev);
 	}
+	return -b->lost;
 }
 
 void broker_tick(struct broker *b)
@@ -811,7 +859,7 @@ int broker_start(struct broker *b)
 	if (!xs_watch(b->xs, "/rendezvous", "r") || !xs_watch(b->xs, "@releaseDomain", "d") ||
 	    !xs_watch(b->xs, "@introduceDomain", "i"))
 		return errno ? -errno : -EIO;
-	domains_scan(b);
+	domains_scan(b, true);
 	/* Listeners first, then what was asked while we were away, then the
 	 * states that changed meanwhile. */
 	doms = ls(b, XBT_NULL, &nd, "/rendezvous");

@@ -63,8 +63,9 @@ int broker_open(struct broker **out, const struct broker_opts *o);
  * daemon is up (/rendezvous/daemon written). */
 int broker_start(struct broker *b);
 int broker_fd(struct broker *b);
-/* Handles the watch events that have arrived. */
-void broker_events(struct broker *b);
+/* Handles the watch events that have arrived: 0, or the error that
+ * ended the XenStore connection. */
+int broker_events(struct broker *b);
 /* Once a second: listeners with clients waiting (9.11.2 item 5 (c)). */
 void broker_tick(struct broker *b);
 void broker_set_policy(struct broker *b, struct policy *p);

@@ -9,15 +9,15 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #include "broker.h"
 
@@ -169,6 +169,30 @@ static int daemonize(int *ready)
 	return 0;
 }
 
+/* systemd's readiness protocol (sd_notify(3)): one datagram "READY=1" to
+ * $NOTIFY_SOCKET, a path or, with a leading '@', an abstract name. Done
+ * here rather than with libsystemd, which a minimal dom0 may lack. */
+static void notify_ready(void)
+{
+	const char *e = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t n = e ? strlen(e) : 0;
+	int fd;
+
+	if (n < 2 || n >= sizeof sa.sun_path || (e[0] != '/' && e[0] != '@'))
+		return;
+	memcpy(sa.sun_path, e, n);
+	if (e[0] == '@')
+		sa.sun_path[0] = 0;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
+		logmsg(LOG_WARNING, "cannot tell systemd we are ready: %s", strerror(errno));
+	close(fd);
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -180,6 +204,7 @@ static int64_t now_ms(void)
 static int serve(struct broker *b, int sigfd, const char *policy_path)
 {
 	int64_t tick = now_ms();
+	int err;
 
 	for (;;) {
 		struct pollfd p[2] = { { broker_fd(b), POLLIN, 0 }, { sigfd, POLLIN, 0 } };
@@ -191,8 +216,10 @@ static int serve(struct broker *b, int sigfd, const char *policy_path)
 			logmsg(LOG_ERR, "lost the XenStore connection");
 			return -EPIPE;
 		}
-		if (p[0].revents & POLLIN)
-			broker_events(b);
+		if ((p[0].revents & POLLIN) && (err = broker_events(b))) {
+			logmsg(LOG_ERR, "lost the XenStore connection: %s", strerror(-err));
+			return err;
+		}
 		if ((p[1].revents & POLLIN) && read(sigfd, &si, sizeof si) == sizeof si) {
 			if (si.ssi_signo != SIGHUP) {
 				logmsg(LOG_INFO, "stopping (signal %u)", si.ssi_signo);
@@ -268,9 +295,7 @@ int main(int argc, char **argv)
 	}
 	logmsg(LOG_INFO, "serving /rendezvous (policy: %s)",
 	       bo.policy->path ? bo.policy->path : "built-in default, everything allowed");
-#ifdef HAVE_SYSTEMD
-	sd_notify(0, "READY=1");
-#endif
+	notify_ready();
 	if (ready >= 0) {
 		if (write(ready, "1", 1) != 1)
 			logmsg(LOG_WARNING, "could not tell the parent we are up");

@@ -93,8 +93,12 @@ struct ivc_opts {
 
 /* Opens a context on `platform` ("xen", "sim") or, if NULL, on
  * $IVC_PLATFORM, else xen when /dev/xen/evtchn exists, else sim when a sim
- * host is reachable. -ENODEV: no platform available; -EHOSTDOWN: sim
- * chosen but no host running; -EINVAL: unknown platform name. */
+ * host is reachable. The rendezvous mode is chosen here for the context's
+ * life: brokered while the rendezvous daemon runs, else direct;
+ * $IVC_RENDEZVOUS=direct or =brokered forces one. -ENODEV: no platform
+ * available; -EHOSTDOWN: sim chosen but no host running; -EINVAL: unknown
+ * platform name or IVC_RENDEZVOUS value; -ENOENT: brokered forced but no
+ * daemon. */
 int ivc_open(struct ivc_ctx **ctx, const char *platform);
 /* Closes the context. Close its channels and listeners first. */
 void ivc_close(struct ivc_ctx *ctx);
@@ -105,14 +109,17 @@ uint32_t ivc_domid(const struct ivc_ctx *ctx);
 
 /* ---- rendezvous ---- */
 
-/* Publishes a service `name` of `type` under this domain's XenStore area.
- * dir is the listener's direction. -EEXIST: already listening on `name`;
- * -EINVAL: bad name, type or options. */
+/* Publishes a service `name` of `type`: in this domain's XenStore area
+ * (direct mode) or through the rendezvous daemon (brokered mode). dir is
+ * the listener's direction. -EEXIST: already listening on `name`;
+ * -EINVAL: bad name, type or options; brokered: -EACCES (the daemon's
+ * policy), -ETIMEDOUT (no answer from the daemon). */
 int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *type, enum ivc_dir dir,
 	       const struct ivc_opts *opts, struct ivc_listener **out);
 /* Waits for the next client and returns its channel, once the client has
  * attached. Requests that do not match the service's type, mode or
- * direction are refused (the client gets -EPROTOTYPE) and not returned. */
+ * direction are refused (the client gets -EPROTOTYPE) and not returned.
+ * Brokered: -ECONNABORTED once the daemon has dropped the service. */
 int ivc_accept(struct ivc_listener *l, int timeout_ms, struct ivc_chan **out);
 /* Readable when a client may be waiting; then call ivc_accept(l, 0, ...). */
 int ivc_listener_fd(const struct ivc_listener *l);
@@ -124,12 +131,14 @@ void ivc_listener_close(struct ivc_listener *l);
  * only: the rendezvous daemon picks one; -EINVAL in direct mode). */
 #define IVC_DOMID_ANY 0xffffffffu
 
-/* Connects to service `name` of domain `server`. dir is this client's
- * direction: the complement of the listener's (IN with OUT, INOUT with
- * INOUT). -ETIMEDOUT: no such service, or no answer in time;
+/* Connects to service `name` of domain `server` (or IVC_DOMID_ANY). dir
+ * is this client's direction: the complement of the listener's (IN with
+ * OUT, INOUT with INOUT). -ETIMEDOUT: no answer in time (direct mode: also
+ * no such service); -ENOENT: no such service (brokered, at once);
  * -EPROTOTYPE: type name, version, mode or direction do not match;
  * -EMSGSIZE: the listener's sizes are below what opts asks for;
- * -ECONNREFUSED: the listener refused or went away. */
+ * -EACCES: denied by the daemon's policy; -EBUSY: the listener's backlog
+ * is full; -ECONNREFUSED: the listener refused or went away. */
 int ivc_connect(struct ivc_ctx *ctx, uint32_t server, const char *name, const struct ivc_type *type,
 		enum ivc_dir dir, const struct ivc_opts *opts, int timeout_ms,
 		struct ivc_chan **out);

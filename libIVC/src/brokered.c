@@ -198,8 +198,14 @@ static int look_answer(struct ivc_ctx *ctx, void *arg)
 
 	apath(ctx, path, sizeof path, "ans/%s", key);
 	v = get(ctx, path, &err);
-	if (!v)
-		return 0;
+	if (!v) {
+		/* Our request gone before its answer: the daemon ended it (the
+		 * listener withdrew or went) and will not answer. */
+		apath(ctx, path, sizeof path, "req/%s", key);
+		v = get(ctx, path, &err);
+		free(v);
+		return err == -ENOENT ? -ECONNREFUSED : 0;
+	}
 	if (!strcmp(v, "ok"))
 		err = 1;
 	else
@@ -453,14 +459,16 @@ static int broker_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 
 		ivc__obj_clear_fd(l->ctx, &l->obj);
 		seen = ivc__obj_seq(l->ctx, &l->obj);
+		/* Clients already attached are handed out even when the
+		 * daemon has dropped the service meanwhile. */
 		err = take_clients(l);
-		if (err)
-			return err;
 		c = pending_check(bl);
 		if (c) {
 			*out = c;
 			return 0;
 		}
+		if (err)
+			return err;
 		ms = ivc__left_ms(l->ctx, deadline);
 		if (ms == 0)
 			return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;

@@ -7,7 +7,7 @@
  *                          [-n CLIENTS] [-b BACKLOG] [-A] [-e ERR]
  *   broker-peer connect SERVER|any NAME [-t TYPE] [-V VER] [-m MODE] [-d DIR]
  *                          [-k CHANNELS] [-c MSGS] [-S MS] [-M MINRING]
- *                          [-T TIMEOUT_MS] [-e ERR] [-H | -W]
+ *                          [-T TIMEOUT_MS] [-e ERR] [-H | -W] [-L]
  *   broker-peer now
  *
  * serve echoes every message on every channel (ivc_wait) and exits once
@@ -15,7 +15,8 @@
  * last_reset_ms=T"; -A listens without ever accepting. connect opens
  * CHANNELS channels and checks MSGS echoed messages on each (or keeps
  * going for MS milliseconds with -S); -H then holds them open until the
- * process is killed, -W waits until every one reports ECONNRESET. -e ERR (an errno name): the
+ * process is killed, -W waits until every one reports ECONNRESET; -L
+ * prints each connect's latency ("connect_us N"). -e ERR (an errno name): the
  * listen or connect must fail with exactly that error. Exit 0 when every expectation held.
  */
 #define _GNU_SOURCE
@@ -87,27 +88,18 @@ struct opts {
 	enum ivc_mode mode;
 	enum ivc_dir dir;
 	long clients, chans, msgs, hold_ms, timeout_ms;
-	int no_accept, hold, await_reset;
+	int no_accept, hold, await_reset, latency;
 };
 
 static void parse(int argc, char **argv, int first, struct opts *o)
 {
-	*o = (struct opts){ "org.libivc.test",
-			    NULL,
-			    1,
-			    0,
-			    0,
-			    0,
-			    IVC_MESSAGE,
-			    IVC_INOUT,
-			    0,
-			    1,
-			    100,
-			    0,
-			    10000,
-			    0,
-			    0,
-			    0 };
+	*o = (struct opts){ .type = "org.libivc.test",
+			    .version = 1,
+			    .mode = IVC_MESSAGE,
+			    .dir = IVC_INOUT,
+			    .chans = 1,
+			    .msgs = 100,
+			    .timeout_ms = 10000 };
 	for (int i = first; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "-A"))
@@ -116,6 +108,8 @@ static void parse(int argc, char **argv, int first, struct opts *o)
 			o->hold = 1;
 		else if (!strcmp(a, "-W"))
 			o->await_reset = 1;
+		else if (!strcmp(a, "-L"))
+			o->latency = 1;
 		else if (!v)
 			fail("option %s needs a value", a);
 		else {
@@ -239,7 +233,13 @@ static int connect_(const char *server, const char *name, const struct opts *o)
 	int err;
 
 	for (long k = 0; k < o->chans; k++) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		err = ivc_connect(ctx, sd, name, &t, o->dir, &io, (int)o->timeout_ms, &ch[k]);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (o->latency && !err)
+			printf("connect_us %lld\n", (long long)(t1.tv_sec - t0.tv_sec) * 1000000 +
+							(t1.tv_nsec - t0.tv_nsec) / 1000);
 		if (o->expect) {
 			if (err != -err_of(o->expect))
 				fail("connect: got %s, want %s", err ? err_name(-err) : "success",

@@ -4,7 +4,7 @@
 # As root it runs apt-get (one `apt-get update` first); otherwise it prints
 # the command to run and fails.
 set -eu
-build="gcc libc6-dev make meson ninja-build pkg-config python3 libxen-dev xenstore-utils libsystemd-dev"
+build="gcc libc6-dev make meson ninja-build pkg-config python3 libxen-dev xenstore-utils"
 check="$build clang libclang-rt-14-dev clang-format spin groff-base man-db procps gnuplot-nox bats"
 # make bench: the sweep and its plot.
 bench="$build gnuplot-nox"
