@@ -928,10 +928,22 @@ int broker_fd(struct broker *b)
 	return xs_fileno(b->xs);
 }
 
+/* A new policy applies to the services already offered too: those it no
+ * longer allows are dropped (their listeners' accept calls then fail). */
 void broker_set_policy(struct broker *b, struct policy *p)
 {
+	char name[64];
+	int line;
+
 	policy_free(b->o.policy);
 	b->o.policy = p;
+	for (struct lst *l = b->lsts, *next; l; l = next) {
+		next = l->next;
+		dom_name(b, l->dom, name, sizeof name);
+		if (!policy_allows(p, POL_LISTEN, l->rec.svc.name, (struct pol_who){ l->dom, name },
+				   (struct pol_who){ 0, "" }, &line))
+			lst_drop(b, l, "no longer allowed by the policy");
+	}
 }
 
 void broker_close(struct broker *b)

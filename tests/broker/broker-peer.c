@@ -58,11 +58,17 @@ static const struct {
 	const char *name;
 	int err;
 } errs[] = {
-	{ "ENOENT", ENOENT },         { "EACCES", EACCES },
-	{ "EPROTOTYPE", EPROTOTYPE }, { "EMSGSIZE", EMSGSIZE },
-	{ "EBUSY", EBUSY },           { "EEXIST", EEXIST },
-	{ "EPROTO", EPROTO },         { "ECONNREFUSED", ECONNREFUSED },
-	{ "ETIMEDOUT", ETIMEDOUT },   { "EINVAL", EINVAL },
+	{ "ENOENT", ENOENT },
+	{ "EACCES", EACCES },
+	{ "EPROTOTYPE", EPROTOTYPE },
+	{ "EMSGSIZE", EMSGSIZE },
+	{ "EBUSY", EBUSY },
+	{ "EEXIST", EEXIST },
+	{ "EPROTO", EPROTO },
+	{ "ECONNREFUSED", ECONNREFUSED },
+	{ "ETIMEDOUT", ETIMEDOUT },
+	{ "EINVAL", EINVAL },
+	{ "ECONNABORTED", ECONNABORTED },
 	{ "ENOSPC", ENOSPC },
 };
 

@@ -355,8 +355,14 @@ group_policy() {
 	sleep 0.5
 	check "a bad file on SIGHUP is logged" grep -q "not reloaded" "$OUT/rdvd.log"
 	dom 8 "$PEER" connect any echo -c 10 >/dev/null; ran "... and the old policy stays" $?
-	kill $s
-	wait $s 2>/dev/null
+	# A reload that no longer allows a service drops it: its listener's
+	# accept fails, new clients find no such service.
+	printf 'listen echo @anyvm - deny\nlisten * @anyvm - allow\nconnect * @anyvm @anyvm allow\n' >"$pol"
+	kill -HUP "$(rdvd_pid)"
+	wait $s; r=$?
+	check "a reload that denies a service drops it: its listener's accept fails (status $r)" \
+		sh -c "[ $r != 0 ] && grep -q ECONNABORTED $OUT/s1"
+	dom 9 "$PEER" connect any echo -e ENOENT >/dev/null; ran "... and new clients find no such service" $?
 	"$SIM" destroy 1 >/dev/null 2>&1
 	check "no area of a gone domain is left" eventually areas_clean
 	rdvd_stop
