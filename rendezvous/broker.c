@@ -68,6 +68,8 @@ rd(struct broker *b, xs_transaction_t t, const char *fmt, ...)
 	if (err)
 		return NULL;
 	v = xs_read(b->xs, t, path, &len);
+	if (!v && (errno == EPIPE || errno == EBADF || errno == ECONNRESET))
+		b->lost = errno;      /* xenstored went away */
 	if (v && memchr(v, 0, len)) { /* a value with a NUL hides its tail */
 		free(v);
 		v = NULL;
@@ -815,13 +817,16 @@ int broker_events(struct broker *b)
 	return -b->lost;
 }
 
-void broker_tick(struct broker *b)
+int broker_tick(struct broker *b)
 {
-	for (struct lst *l = b->lsts, *next; l; l = next) {
+	/* An idle daemon gets no event when xenstored goes: look. */
+	free(rd(b, XBT_NULL, "/rendezvous/protocol"));
+	for (struct lst *l = b->lsts, *next; l && !b->lost; l = next) {
 		next = l->next;
 		if (count_waiting(b, l->dom, l->key) && !lst_live(b, l))
 			lst_drop(b, l, "gone (its liveness port closed)");
 	}
+	return -b->lost;
 }
 
 /* ---- start and stop ------------------------------------------------------------ */

@@ -66,8 +66,9 @@ int broker_fd(struct broker *b);
 /* Handles the watch events that have arrived: 0, or the error that
  * ended the XenStore connection. */
 int broker_events(struct broker *b);
-/* Once a second: listeners with clients waiting (9.11.2 item 5 (c)). */
-void broker_tick(struct broker *b);
+/* Once a second: listeners with clients waiting (9.11.2 item 5 (c)), and
+ * whether XenStore is still there: 0, or the error that ended it. */
+int broker_tick(struct broker *b);
 void broker_set_policy(struct broker *b, struct policy *p);
 /* Orderly stop: removes /rendezvous/daemon; everything else stays. */
 void broker_close(struct broker *b);

@@ -234,7 +234,10 @@ static int serve(struct broker *b, int sigfd, const char *policy_path)
 						"policy stays)");
 		}
 		if (now_ms() - tick >= 1000) {
-			broker_tick(b);
+			if ((err = broker_tick(b))) {
+				logmsg(LOG_ERR, "lost the XenStore connection: %s", strerror(-err));
+				return err;
+			}
 			tick = now_ms();
 		}
 	}

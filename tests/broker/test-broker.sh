@@ -115,6 +115,12 @@ group_basic() {
 	check "an orderly stop removes /rendezvous/daemon" sh -c '! XENSTORED_PATH='"$IVC_SIM_DIR"'/xs/dom0.sock xenstore-exists /rendezvous/daemon'
 	IVC_RENDEZVOUS=brokered dom 2 "$PEER" connect any echo -e ENOENT >/dev/null 2>&1
 	check "brokered mode required but no daemon: ivc_open fails" [ $? != 0 ]
+	# An idle daemon whose xenstored goes away ends too.
+	rdvd_start || bad "daemon start again"
+	p=$(rdvd_pid)
+	"$SIM" stop >/dev/null 2>&1
+	for _k in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+	check "an idle daemon exits when XenStore goes (the host stopped)" sh -c "! kill -0 $p 2>/dev/null"
 }
 
 group_refusals() {
