@@ -4,6 +4,7 @@
  * sizes, checks every echo byte for byte and reports round-trip times.
  *
  * usage: echo-client SERVER_DOMID|any [--name NAME] [--count N] [--max BYTES]
+ *                    [--timeout MS]   (for the connect; default 10000)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +35,7 @@ int main(int argc, char **argv)
 {
 	const char *name = "echo";
 	long count = 1000;
+	int timeout_ms = 10000;
 	size_t max = 4096;
 	struct ivc_ctx *ctx;
 	struct ivc_chan *c;
@@ -42,7 +44,7 @@ int main(int argc, char **argv)
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: echo-client SERVER_DOMID|any [--name NAME] [--count N] "
-				"[--max BYTES]\n");
+				"[--max BYTES] [--timeout MS]\n");
 		return 2;
 	}
 	/* "any": whichever domain serves the name (brokered mode). */
@@ -55,6 +57,8 @@ int main(int argc, char **argv)
 			count = atol(argv[i + 1]);
 		else if (!strcmp(argv[i], "--max"))
 			max = (size_t)atol(argv[i + 1]);
+		else if (!strcmp(argv[i], "--timeout"))
+			timeout_ms = atoi(argv[i + 1]);
 	}
 	if (max < 1 || max > 65536 || count < 1)
 		return 2;
@@ -62,7 +66,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "echo-client: ivc_open: %s\n", strerror(-err));
 		return 1;
 	}
-	err = ivc_connect(ctx, server, name, &echo_type, IVC_INOUT, NULL, 10000, &c);
+	err = ivc_connect(ctx, server, name, &echo_type, IVC_INOUT, NULL, timeout_ms, &c);
 	if (err) {
 		/* ivc_connect(3) says what each refusal means. */
 		const char *why = err == -EACCES       ? " (refused by the rendezvous policy)"

@@ -499,6 +499,42 @@ static int cmd_stats(int argc, char **argv)
 	return cmd_text(SIMD_STATS, json);
 }
 
+/* ivc-sim fault DOMID[:PID] CALL N[-M|+] ACTION | ls | clear */
+static int cmd_fault(int argc, char **argv)
+{
+	char text[128] = "";
+	size_t o = 0;
+	int fd, err;
+
+	if (argc == 1 && !strcmp(argv[0], "ls"))
+		return cmd_text(SIMD_FAULT_LS, 0);
+	if (argc == 1 && !strcmp(argv[0], "clear"))
+		return cmd_text(SIMD_FAULT_CLEAR, 0);
+	if (argc != 4)
+		return usage(stderr), 2;
+	for (int i = 0; i < argc; i++)
+		o += (size_t)snprintf(text + o, o < sizeof text ? sizeof text - o : 0, "%s%s",
+				      i ? " " : "", argv[i]);
+	if (o >= sizeof text)
+		return fprintf(stderr, "ivc-sim: fault: rule too long\n"), 2;
+	if ((fd = admin_connect()) < 0)
+		return no_host(fd);
+	memcpy(msg->data, text, o + 1);
+	msg->n = (uint32_t)((o + 4) / 4);
+	err = call(fd, SIMD_FAULT);
+	close(fd);
+	if (err == -EINVAL && msg->n) {
+		((char *)msg->data)[4u * SIMD_MAX_DATA - 1] = 0;
+		fprintf(stderr, "ivc-sim: fault: %s\n", (const char *)msg->data);
+		return 2;
+	}
+	if (err) {
+		fprintf(stderr, "ivc-sim: fault: %s\n", strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
 static const struct command *find_command(const char *name)
 {
 	for (size_t i = 0; i < ncommands; i++)
@@ -536,6 +572,15 @@ static const struct command commands[] = {
 	{ "ls", cmd_ls, "", "Lists the live domains." },
 	{ "stats", cmd_stats, "[--json]",
 	  "Grants, mappings, event channels, XenStore nodes and watches per domain." },
+	{ "fault", cmd_fault, "DOMID[:PID] CALL N[-M|+] ACTION | ls | clear",
+	  "Injects faults: the Nth (to the Mth, or every one from the Nth) call of kind\n"
+	  "CALL made by the domain (or by that process of it), counted from now, fails\n"
+	  "with ACTION (an errno name: ENOMEM, ENOSPC, EAGAIN, EACCES, ...) or, if ACTION\n"
+	  "is kill, its process is killed before it gets an answer. CALL: host (any\n"
+	  "grant or event channel call), grant-share, grant-map, evtchn-alloc,\n"
+	  "evtchn-bind; xs (any XenStore request), xs-read, xs-write, xs-mkdir, xs-rm,\n"
+	  "xs-dir, xs-perms, xs-watch, xs-txn-start, xs-commit. `ls` shows the rules\n"
+	  "and how often each fired; `clear` removes them all." },
 	{ "help", cmd_help, "[COMMAND]", "Tells how to use ivc-sim, or one of its commands." },
 	{ "--help", cmd_help, NULL, NULL },
 	{ "-h", cmd_help, NULL, NULL },

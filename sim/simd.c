@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <xenstore.h>
 
+#include "fault.h"
 #include "platform.h"
 #include "simd-proto.h"
 
@@ -56,6 +57,7 @@ struct conn {
 	struct conn *host; /* C_EVT: the connection that opened it */
 	uint32_t life_of;  /* C_ADMIN: domain whose lifetime this is, or ~0 */
 	bool silent;       /* C_HOST: its whole domain died: no unmap-notify */
+	pid_t pid;         /* the process at the other end, for fault rules */
 	/* C_EVT: ports delivered while the socket was full, sent as it
 	 * drains. Each port is here at most once (masked until read back),
 	 * so at most MAX_PORTS: Linux's evtchn device queues every port of
@@ -1235,6 +1237,62 @@ static int op_domain_kill(struct conn *c, struct out *o)
 	return kill(-d->pgid, (int)req->a[1]) ? -errno : 0;
 }
 
+/* A rule (sim/fault.h) goes to the daemon that sees its calls. */
+static int op_fault(struct conn *c, struct out *o)
+{
+	char text[128], why[128] = "";
+	size_t len = req->n * 4u < sizeof text ? req->n * 4u : sizeof text - 1;
+	int err;
+
+	(void)c;
+	(void)o;
+	memcpy(text, req->data, len);
+	text[len] = 0;
+	if (fault_kinds(text) & FC_XS_ALL) {
+		char *r = xs_control_command(xs, "fault", text, (unsigned)strlen(text) + 1);
+
+		if (!r)
+			return -errno;
+		err = strcmp(r, "OK") ? -EINVAL : 0;
+		snprintf(why, sizeof why, "%s", r);
+		free(r);
+	} else {
+		err = fault_add(text, why, sizeof why);
+	}
+	if (err)
+		dump_text(why);
+	else
+		logmsg("fault: %s", text);
+	return err;
+}
+
+static int op_fault_clear(struct conn *c, struct out *o)
+{
+	char *r = xs_control_command(xs, "fault-clear", NULL, 0);
+
+	(void)c;
+	(void)o;
+	fault_clear();
+	dump_text("");
+	free(r);
+	return r ? 0 : -errno;
+}
+
+static int op_fault_ls(struct conn *c, struct out *o)
+{
+	static char list[2 * FAULT_MAX_RULES * 160];
+	char *r = xs_control_command(xs, "fault-ls", NULL, 0);
+
+	(void)c;
+	(void)o;
+	fault_list(list, sizeof list);
+	if (r)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s", r);
+	free(r);
+	dump_text(list);
+	return 0;
+}
+
 /* admin.sock, by op - SIMD_DOMAIN_CREATE. */
 static const op_fn admin_ops[] = {
 	[SIMD_DOMAIN_CREATE - SIMD_DOMAIN_CREATE] = op_domain_create,
@@ -1244,6 +1302,9 @@ static const op_fn admin_ops[] = {
 	[SIMD_STOP - SIMD_DOMAIN_CREATE] = op_stop,
 	[SIMD_DOMAIN_DESTROY - SIMD_DOMAIN_CREATE] = op_domain_destroy,
 	[SIMD_DOMAIN_KILL - SIMD_DOMAIN_CREATE] = op_domain_kill,
+	[SIMD_FAULT - SIMD_DOMAIN_CREATE] = op_fault,
+	[SIMD_FAULT_CLEAR - SIMD_DOMAIN_CREATE] = op_fault_clear,
+	[SIMD_FAULT_LS - SIMD_DOMAIN_CREATE] = op_fault_ls,
 };
 
 static op_fn op_for(const struct conn *c, uint32_t op)
@@ -1252,6 +1313,32 @@ static op_fn op_for(const struct conn *c, uint32_t op)
 		return op < sizeof host_ops / sizeof host_ops[0] ? host_ops[op] : NULL;
 	op -= SIMD_DOMAIN_CREATE; /* wraps below it: out of range */
 	return op < sizeof admin_ops / sizeof admin_ops[0] ? admin_ops[op] : NULL;
+}
+
+/* The fault rules' kind of each host request (besides FC_HOST). */
+static const unsigned host_fault_kind[] = {
+	[SIMD_GNT_ALLOC] = FC_GRANT_SHARE,
+	[SIMD_GNT_MAP] = FC_GRANT_MAP,
+	[SIMD_EVT_ALLOC_UNBOUND] = FC_EVTCHN_ALLOC,
+	[SIMD_EVT_BIND] = FC_EVTCHN_BIND,
+};
+
+/* Applies the fault rules to the request in req: true if one fired, with
+ * *act an errno to answer or FAULT_KILL (the caller was killed and its
+ * connection closed, as its death would: unmap-notify runs). */
+static bool host_fault(struct conn *c, int *act)
+{
+	unsigned kind = FC_HOST;
+
+	if (req->op < sizeof host_fault_kind / sizeof host_fault_kind[0])
+		kind |= host_fault_kind[req->op];
+	*act = c->pid > 0 ? fault_check(c->domid, c->pid, kind, req->op != SIMD_EVT_SEND) : 0;
+	if (*act == FAULT_KILL) {
+		logmsg("fault: dom%u pid %d killed at op %u", c->domid, (int)c->pid, req->op);
+		kill(c->pid, SIGKILL);
+		conn_close(c);
+	}
+	return *act != 0;
 }
 
 static void handle(struct conn *c)
@@ -1270,6 +1357,18 @@ static void handle(struct conn *c)
 	if ((size_t)r < sizeof *req || req->n > SIMD_MAX_DATA ||
 	    (size_t)r < sizeof *req + 4u * req->n) {
 		conn_close(c); /* malformed: drop, as xenstored does */
+		return;
+	}
+	if (c->kind == C_HOST && host_fault(c, &err)) {
+		if (err == FAULT_KILL)
+			return; /* conn_close'd: the process is dead */
+		if (req->op == SIMD_EVT_SEND)
+			return;
+		memset(rsp, 0, sizeof *rsp);
+		rsp->op = req->op;
+		rsp->err = -err;
+		if (send_reply(c, NULL, 0) < 0)
+			conn_close(c);
 		return;
 	}
 	if (c->kind == C_HOST && req->op == SIMD_EVT_SEND) {
@@ -1324,8 +1423,14 @@ static void accept_on(struct conn *l)
 
 	if (fd < 0)
 		return;
-	if (!conn_add(fd, l->kind == C_LISTEN_ADMIN ? C_ADMIN : C_HOST, l->domid))
+	struct conn *c = conn_add(fd, l->kind == C_LISTEN_ADMIN ? C_ADMIN : C_HOST, l->domid);
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+
+	if (!c)
 		close(fd);
+	else if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len))
+		c->pid = cr.pid;
 }
 
 /* ---- start and stop ----------------------------------------------------- */

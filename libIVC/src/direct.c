@@ -541,6 +541,12 @@ static void requests_renew(struct ivc_listener *l)
 	ivc__xs_txn(ctx_xs(l->ctx), renew_body, l);
 }
 
+/* An error of XenStore's own (not: the node is gone, or not ours to read). */
+static bool transient(int err)
+{
+	return err && err != -ENOENT && err != -EACCES;
+}
+
 /* Reads and removes one doorbell, whatever its name (spec 9.3 item 5): 1
  * if it could not be removed, else 0. *val: its value if the request is
  * genuine (its id parses, and the domain it names owns the node, which
@@ -560,12 +566,24 @@ static int take_doorbell(struct ivc_listener *l, const char *id, uint32_t *clien
 	len = snprintf(path, sizeof path, "%s/requests/%s", dl->base, id);
 	if (len < 0 || (size_t)len >= sizeof path)
 		return 1; /* a name too long to address: only renewal removes it */
-	if (named && x.ops->store_get_perms(x.s, 0, path, &perms, &np))
+	int ep = named ? x.ops->store_get_perms(x.s, 0, path, &perms, &np) : 0;
+	int er = named ? ivc__xs_read(x, 0, path, val) : 0;
+	if (ep)
 		perms = NULL;
-	if (named)
-		ivc__xs_read(x, 0, path, val);
-	stuck = x.ops->store_rm(x.s, 0, path) == -EACCES;
-	bool genuine = named && perms && np >= 1 && perms[0].domid == *client && *val;
+	if (transient(ep) || transient(er)) {
+		/* XenStore failed us, not the client: keep its request for
+		 * the next scan (at most a second away) rather than drop it
+		 * unanswered. */
+		free(perms);
+		free(*val);
+		*val = NULL;
+		return 0;
+	}
+	int erm = x.ops->store_rm(x.s, 0, path);
+	stuck = erm == -EACCES;
+	/* Answered only once removed: a request still there is read again,
+	 * and must not get a second offer. */
+	bool genuine = named && !erm && perms && np >= 1 && perms[0].domid == *client && *val;
 	free(perms);
 	if (!genuine) {
 		free(*val);

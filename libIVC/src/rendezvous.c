@@ -72,6 +72,8 @@ int ivc_listen(struct ivc_ctx *ctx, const char *name, const struct ivc_type *typ
 	if (!err)
 		err = ctx->rdv->listen(l);
 	if (err) {
+		/* Its events while it waited for an answer may have queued it. */
+		ivc__obj_forget(ctx, &l->obj);
 		free(l);
 		return err;
 	}

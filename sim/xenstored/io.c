@@ -129,6 +129,14 @@ static void xsd_reap(void)
 	}
 }
 
+static int xsd_peer_pid(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) ? 0 : (int)cr.pid;
+}
+
 static void xsd_accept(int lfd, uint32_t domid)
 {
 	for (;;) {
@@ -140,6 +148,7 @@ static void xsd_accept(int lfd, uint32_t domid)
 		c = xsd_calloc(1, sizeof(*c));
 		c->fd = fd;
 		c->domid = domid;
+		c->pid = xsd_peer_pid(fd);
 		c->dom = xsd_domain_get(domid);
 		c->dom->conns++;
 		c->next_trans_id = 1;
@@ -150,7 +159,7 @@ static void xsd_accept(int lfd, uint32_t domid)
 }
 
 /* Feeds received bytes through the header/payload state machine. */
-static void xsd_input(struct xsd_conn *c, const unsigned char *p, size_t n)
+void xsd_input(struct xsd_conn *c, const unsigned char *p, size_t n)
 {
 	while (n && !c->dead) {
 		size_t take;

@@ -13,17 +13,6 @@
 
 #include "xsd.h"
 
-struct xsd_config xsd_cfg = {
-	.quota_nodes = 1000,
-	.quota_watches = 128,
-	.quota_trans = 10,
-	.quota_entry_size = 2048,
-	.quota_perms = 5,
-	.priv_domid = 0,
-	.keep_orphans = false,
-};
-uint64_t xsd_generation;
-
 static void xsd_usage(FILE *f)
 {
 	fputs("usage: ivc-xenstored --dir DIR [--ready-fd N] [--foreground]\n"

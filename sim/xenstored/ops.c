@@ -1,9 +1,12 @@
 /* The requests: argument checks, permissions and replies as C xenstored 4.17 gives them. */
 #define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../fault.h"
 #include "xsd.h"
 
 struct xsd_req {
@@ -616,8 +619,10 @@ static int op_reset_watches(struct xsd_req *r)
 
 static int op_control(struct xsd_req *r)
 {
-	static const char help[] = "ivc-stats\nprint\t<string>\nlog\ton|off\nhelp\n";
-	const char *vec[1];
+	static const char help[] =
+	    "ivc-stats\nprint\t<string>\nlog\ton|off\nfault\t<rule>\nfault-clear\n"
+	    "fault-ls\nhelp\n";
+	const char *vec[1], *vec2[2];
 	unsigned n;
 
 	if (!xsd_conn_privileged(r->c))
@@ -634,6 +639,24 @@ static int op_control(struct xsd_req *r)
 		if (n < 2)
 			return EINVAL;
 		xsd_ack(r);
+	} else if (!strcmp(vec[0], "fault")) {
+		char why[128];
+
+		if (n != 2 || xsd_strings(r, vec2, 2) != 2)
+			return EINVAL;
+		if (fault_add(vec2[1], why, sizeof why) < 0) {
+			xsd_reply(r, XS_CONTROL, why, strlen(why) + 1);
+			return 0;
+		}
+		xsd_ack(r);
+	} else if (!strcmp(vec[0], "fault-clear")) {
+		fault_clear();
+		xsd_ack(r);
+	} else if (!strcmp(vec[0], "fault-ls")) {
+		static char list[FAULT_MAX_RULES * 160];
+
+		fault_list(list, sizeof list);
+		xsd_reply(r, XS_CONTROL, list, strlen(list) + 1);
 	} else if (!strcmp(vec[0], "help")) {
 		xsd_reply(r, XS_CONTROL, help, sizeof(help));
 	} else {
@@ -646,29 +669,59 @@ typedef int xsd_op(struct xsd_req *r);
 
 static const struct {
 	xsd_op *fn;
-	bool uses_tx; /* looks the transaction id up (unknown ids: ENOENT) */
+	bool uses_tx;   /* looks the transaction id up (unknown ids: ENOENT) */
+	unsigned fault; /* its kind for fault rules (fault.h), besides FC_XS */
 } xsd_ops[XS_TYPE_COUNT] = {
-	[XS_CONTROL] = { op_control, false },
-	[XS_DIRECTORY] = { op_directory, true },
-	[XS_READ] = { op_read, true },
-	[XS_GET_PERMS] = { op_get_perms, true },
-	[XS_WATCH] = { op_watch, false },
-	[XS_UNWATCH] = { op_unwatch, false },
-	[XS_TRANSACTION_START] = { op_transaction_start, true },
-	[XS_TRANSACTION_END] = { op_transaction_end, true },
-	[XS_INTRODUCE] = { op_introduce, false },
-	[XS_RELEASE] = { op_release, false },
-	[XS_GET_DOMAIN_PATH] = { op_get_domain_path, false },
-	[XS_WRITE] = { op_write, true },
-	[XS_MKDIR] = { op_mkdir, true },
-	[XS_RM] = { op_rm, true },
-	[XS_SET_PERMS] = { op_set_perms, true },
-	[XS_IS_DOMAIN_INTRODUCED] = { op_is_domain_introduced, false },
-	[XS_RESUME] = { op_resume, false },
-	[XS_SET_TARGET] = { op_set_target, false },
-	[XS_RESET_WATCHES] = { op_reset_watches, false },
-	[XS_DIRECTORY_PART] = { op_directory_part, true },
+	[XS_CONTROL] = { op_control, false, 0 },
+	[XS_DIRECTORY] = { op_directory, true, FC_XS_DIR },
+	[XS_READ] = { op_read, true, FC_XS_READ },
+	[XS_GET_PERMS] = { op_get_perms, true, FC_XS_PERMS },
+	[XS_WATCH] = { op_watch, false, FC_XS_WATCH },
+	[XS_UNWATCH] = { op_unwatch, false, FC_XS_WATCH },
+	[XS_TRANSACTION_START] = { op_transaction_start, true, FC_XS_TXN_START },
+	[XS_TRANSACTION_END] = { op_transaction_end, true, FC_XS_COMMIT },
+	[XS_INTRODUCE] = { op_introduce, false, 0 },
+	[XS_RELEASE] = { op_release, false, 0 },
+	[XS_GET_DOMAIN_PATH] = { op_get_domain_path, false, 0 },
+	[XS_WRITE] = { op_write, true, FC_XS_WRITE },
+	[XS_MKDIR] = { op_mkdir, true, FC_XS_MKDIR },
+	[XS_RM] = { op_rm, true, FC_XS_RM },
+	[XS_SET_PERMS] = { op_set_perms, true, FC_XS_PERMS },
+	[XS_IS_DOMAIN_INTRODUCED] = { op_is_domain_introduced, false, 0 },
+	[XS_RESUME] = { op_resume, false, 0 },
+	[XS_SET_TARGET] = { op_set_target, false, 0 },
+	[XS_RESET_WATCHES] = { op_reset_watches, false, 0 },
+	[XS_DIRECTORY_PART] = { op_directory_part, true, FC_XS_DIR },
 };
+
+/* Applies the fault rules (ivc-sim fault) to a request: true if it got
+ * an injected error or its process was killed. Never to the host's own
+ * connection (ivc-simd, our parent) nor to XS_CONTROL, so that rules can
+ * always be cleared. */
+static bool xsd_fault(struct xsd_conn *c, uint32_t type)
+{
+	int act;
+
+	if (type == XS_CONTROL || !c->pid || c->pid == (int)getppid())
+		return false;
+	act = fault_check(c->domid, c->pid, FC_XS | xsd_ops[type].fault, true);
+	if (act == FAULT_KILL) {
+		/* Dead before the answer: nothing more of its is processed. */
+		kill(c->pid, SIGKILL);
+		xsd_conn_kill(c);
+		return true;
+	}
+	if (act && type == XS_TRANSACTION_END && c->msg.tx_id) {
+		/* A commit that fails ends its transaction, as in xenstored. */
+		struct xsd_trans *t = xsd_trans_find(c, c->msg.tx_id);
+
+		if (t)
+			xsd_trans_end(c, t, false);
+	}
+	if (act)
+		xsd_error(c, act);
+	return act != 0;
+}
 
 void xsd_process(struct xsd_conn *c)
 {
@@ -680,6 +733,8 @@ void xsd_process(struct xsd_conn *c)
 		xsd_error(c, ENOSYS);
 		return;
 	}
+	if (xsd_fault(c, type))
+		return;
 	if (xsd_ops[type].uses_tx && c->msg.tx_id) {
 		r.t = xsd_trans_find(c, c->msg.tx_id);
 		if (!r.t) {

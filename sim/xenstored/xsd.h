@@ -201,6 +201,7 @@ struct xsd_conn {
 	struct xsd_trans *trans;
 	uint32_t next_trans_id;
 	bool dead;
+	int pid; /* the peer process (SO_PEERCRED), for fault rules; 0 if unknown */
 	struct xsd_conn *next;
 };
 extern struct xsd_conn *xsd_conns;
@@ -210,6 +211,8 @@ bool xsd_conn_privileged(const struct xsd_conn *c);
 void xsd_conn_kill(struct xsd_conn *c);
 void xsd_close_domain_conns(uint32_t domid);
 int xsd_listen(const char *path);
+/* Feeds bytes received on c through the header/payload state machine. */
+void xsd_input(struct xsd_conn *c, const unsigned char *p, size_t n);
 int xsd_run(int dom0_fd, int ready_fd);
 void xsd_io_free(void);
 extern const char *xsd_dir;

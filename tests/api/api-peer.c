@@ -1156,6 +1156,95 @@ static void sc_threads(void)
 		CHECK_EQ(ivc_chan_close(t[i].c), 0);
 }
 
+/* Fault walks (test-fault.sh): one attempt under an injected fault, then,
+ * whatever it did, a second one that must work. Between them the test
+ * checks that the failed attempt left nothing behind in this live
+ * process's domain. Both speak examples/echo's protocol. */
+static const struct ivc_type echo_type = { "org.libivc.echo", 1, IVC_MESSAGE };
+
+/* Waits until $IVC_SIM_DIR/NAME.<domid> exists. */
+static void wait_file(const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof path, "%s/%s.%u", getenv("IVC_SIM_DIR"), name, ivc_domid(ctx));
+	while (access(path, F_OK))
+		usleep(10000);
+}
+
+static void say(const char *what, int err)
+{
+	printf("%s %s\n", what, err ? strerror(-err) : "ok");
+	fflush(stdout);
+}
+
+/* Echoes messages until the peer closes: 0, or the error that ended it. */
+static int echo_until_eof(struct ivc_chan *c)
+{
+	uint8_t b[4096];
+	long n;
+
+	while ((n = ivc_recv(c, b, sizeof b, IO_MS)) >= 0)
+		if ((n = ivc_send(c, b, (size_t)n, IO_MS)) < 0)
+			break;
+	return n == -EPIPE ? 0 : (int)n;
+}
+
+static int serve_once(void)
+{
+	struct ivc_listener *l;
+	struct ivc_chan *c;
+	int err = ivc_listen(ctx, "fault", &echo_type, IVC_INOUT, NULL, &l);
+
+	if (err)
+		return say("listen", err), err;
+	say("listening", 0);
+	err = ivc_accept(l, connect_ms, &c);
+	ivc_listener_close(l);
+	if (err)
+		return say("accept", err), err;
+	err = echo_until_eof(c);
+	ivc_chan_close(c);
+	return say("echo", err), err;
+}
+
+static int connect_once(void)
+{
+	uint8_t b[256], r[256];
+	struct ivc_chan *c;
+	int err = ivc_connect(ctx, peer_dom, "fault", &echo_type, IVC_INOUT, NULL, connect_ms, &c);
+
+	if (err)
+		return say("connect", err), err;
+	for (int i = 0; i < 3 && !err; i++) {
+		long n;
+
+		fill(b, 7, (uint64_t)i * sizeof b, sizeof b);
+		if ((n = ivc_send(c, b, sizeof b, IO_MS)) < 0 ||
+		    (n = ivc_recv(c, r, sizeof r, IO_MS)) < 0)
+			err = (int)n;
+		else if (n != (long)sizeof b || memcmp(b, r, sizeof b))
+			fail("echo corrupted");
+	}
+	ivc_chan_close(c);
+	return say("echo", err), err;
+}
+
+static void sc_retry(void)
+{
+	int (*once)(void) = server ? serve_once : connect_once;
+
+	say("open", 0);
+	wait_file("go");
+	if (once() == 0)
+		return say("done first", 0);
+	printf("failed\n");
+	fflush(stdout);
+	wait_file("again");
+	CHECK_EQ(once(), 0);
+	say("done second", 0);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -1163,7 +1252,7 @@ static const struct {
 	{ "dirmode", sc_dirmode },   { "sizes", sc_sizes },       { "mismatch", sc_mismatch },
 	{ "inflight", sc_inflight }, { "timeouts", sc_timeouts }, { "victim", sc_victim },
 	{ "ghost", sc_ghost },       { "bigwrite", sc_bigwrite }, { "poller", sc_poller },
-	{ "threads", sc_threads },
+	{ "threads", sc_threads },   { "retry", sc_retry },
 };
 
 /* A scenario that has not ended after IVC_TEST_LIMIT_S seconds fails by

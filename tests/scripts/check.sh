@@ -2,7 +2,7 @@
 # `make check`: every test, in two builds.
 #  1. gcc, -Werror: all suites; then make install into a scratch DESTDIR and
 #     a program built against it with pkg-config.
-#  2. clang, -Werror, ASan+UBSan: the core, sim, xenstore and api suites again,
+#  2. clang, -Werror, ASan+UBSan: the core, sim, xenstore, api and fault suites again,
 #     and the fuzz smoke.
 #  3. the Xen lab (`make xen-check` on the gcc build): real Xen 4.17 in QEMU;
 #     IVC_SKIP_XEN_LAB=1 skips it (reported as skipped).
@@ -75,7 +75,7 @@ else
 	extra="$extra --extra install=fail"
 fi
 stamp "gcc-install-check"
-run_build clang-san clang --suite core --suite fuzz --suite sim --suite xenstore --suite api -- -Dwerror=true \
+run_build clang-san clang --suite core --suite fuzz --suite sim --suite xenstore --suite api --suite fault -- -Dwerror=true \
 	-Db_sanitize=address,undefined -Db_lundef=false \
 	-Dc_args=-fno-sanitize-recover=all -Dc_link_args=-fno-sanitize-recover=all
 

@@ -544,6 +544,27 @@ echo "@@probe $n"'
 		check "brokered: an orderly stop removes /rendezvous/daemon" sh -c '! xenstore-exists /rendezvous/daemon'
 		check "brokered: nothing left under /rendezvous" bk_clean
 		show "$T/rdvd.log"
+		# The policy on real Xen (issue 14): a domU may not connect to a
+		# service the policy keeps from it, nor offer a name it may not.
+		printf 'listen reserved @anyvm - deny\nconnect secret @anyvm 0 deny\nlisten * @anyvm - allow\nconnect * @anyvm @anyvm allow\n' >"$T/policy"
+		"$RDV" -f -v --policy "$T/policy" >>"$T/rdvd.log" 2>&1 &
+		rdv=$!
+		i=0
+		until xenstore-read /rendezvous/daemon >/dev/null 2>&1 || [ $i -gt 100 ]; do
+			i=$((i + 1))
+			usleep 50000
+		done
+		"$BP" serve secret -A >"$T/bsec.out" 2>&1 &
+		sp=$!
+		lab-domu -f "$BP" bk-deny "sleep 1; $BP connect 0 secret -e EACCES && $BP serve reserved -e EACCES && echo @@denied" >"$T/bd.out" 2>&1
+		grep -q '^@@denied' "$T/bd.out" || show "$T/bd.out"
+		check "brokered policy (real Xen): a PV domU's connect to a denied service and its listen on a reserved name: EACCES" grep -q '^@@denied' "$T/bd.out"
+		kill $sp 2>/dev/null
+		wait $sp 2>/dev/null
+		sleep 2 # the daemon sees the listener's port close on its next tick
+		kill $rdv
+		wait $rdv
+		check "brokered policy: nothing left under /rendezvous" bk_clean
 	else
 		bad "ivc-rendezvousd did not start"
 		show "$T/rdvd.log"

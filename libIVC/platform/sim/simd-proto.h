@@ -53,6 +53,9 @@ enum simd_op {
 	SIMD_DOMAIN_DESTROY, /* a0 domid: as `xl destroy` (no unmap-notify runs) */
 	SIMD_DOMAIN_KILL,    /* a0 domid, a1 signal: to the domain's processes;
 			      * -EAGAIN until `ivc-sim run` has told their group */
+	SIMD_FAULT,          /* data rule text (sim/fault.h) -> data why, if -EINVAL */
+	SIMD_FAULT_CLEAR,    /* every rule, of both daemons */
+	SIMD_FAULT_LS,       /* -> data text: the rules and how often each fired */
 };
 
 struct simd_msg {
