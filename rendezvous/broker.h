@@ -41,6 +41,8 @@ struct policy {
 /* Reads a policy file; each error goes to errs as "FILE:LINE: what" and
  * the result is NULL. */
 struct policy *policy_load(const char *path, FILE *errs);
+/* The same from an open stream; path names it in errors and p->path. */
+struct policy *policy_read(FILE *f, const char *path, FILE *errs);
 struct policy *policy_default(void);
 void policy_free(struct policy *p);
 /* Who is asking (names from /local/domain/<id>/name, "" if unknown). */

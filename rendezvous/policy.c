@@ -95,33 +95,47 @@ static int parse_line(char *line, struct pol_rule *r, const char **why)
 	return 1;
 }
 
-struct policy *policy_load(const char *path, FILE *errs)
+#define LINE_MAX_LEN 1022 /* ivc-rendezvous.policy(5) */
+
+/*
+ * One line, without its newline, into line[LINE_MAX_LEN + 1]; false at the
+ * end of the file. Not fgets(), which stops at a NUL byte: the rest of a
+ * last line was ignored unseen, and elsewhere the next line was taken for
+ * the rest of this one and never checked.
+ */
+static bool read_line(FILE *f, char *line, const char **why)
 {
-	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	int c;
+
+	*why = NULL;
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (c == 0)
+			*why = "NUL byte in line";
+		else if (n < LINE_MAX_LEN)
+			line[n++] = (char)c;
+		else if (!*why)
+			*why = "line too long";
+	}
+	line[n] = 0;
+	return c != EOF || n > 0 || *why;
+}
+
+struct policy *policy_read(FILE *f, const char *path, FILE *errs)
+{
 	struct policy *p = calloc(1, sizeof *p);
-	char line[1024];
+	char line[LINE_MAX_LEN + 1];
+	const char *why;
 	int lineno = 0, bad = 0, cap = 0;
 
-	if (!f || !p) {
+	if (!p) {
 		fprintf(errs, "%s: %s\n", path, strerror(errno));
-		if (f)
-			fclose(f);
-		free(p);
 		return NULL;
 	}
-	while (fgets(line, sizeof line, f)) {
+	while (read_line(f, line, &why)) {
 		struct pol_rule r = { .line = ++lineno };
-		const char *why = NULL;
-		int k;
+		int k = why ? -1 : parse_line(line, &r, &why);
 
-		if (!strchr(line, '\n') && !feof(f)) {
-			fprintf(errs, "%s:%d: line too long\n", path, lineno);
-			bad++;
-			while (fgets(line, sizeof line, f) && !strchr(line, '\n'))
-				;
-			continue;
-		}
-		k = parse_line(line, &r, &why);
 		if (k < 0) {
 			fprintf(errs, "%s:%d: %s\n", path, lineno, why);
 			bad++;
@@ -130,6 +144,7 @@ struct policy *policy_load(const char *path, FILE *errs)
 				cap = cap ? 2 * cap : 16;
 				struct pol_rule *t = realloc(p->rules, (size_t)cap * sizeof *t);
 				if (!t) {
+					fprintf(errs, "%s: %s\n", path, strerror(ENOMEM));
 					bad++;
 					break;
 				}
@@ -138,12 +153,25 @@ struct policy *policy_load(const char *path, FILE *errs)
 			p->rules[p->n++] = r;
 		}
 	}
-	fclose(f);
 	p->path = strdup(path);
 	if (bad || !p->path) {
 		policy_free(p);
 		return NULL;
 	}
+	return p;
+}
+
+struct policy *policy_load(const char *path, FILE *errs)
+{
+	FILE *f = fopen(path, "r");
+	struct policy *p;
+
+	if (!f) {
+		fprintf(errs, "%s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	p = policy_read(f, path, errs);
+	fclose(f);
 	return p;
 }
 

@@ -235,6 +235,10 @@ static void core_setup(struct ivc_core *c, void *ctrl, unsigned side,
 	c->error = 0;
 	c->notifies = 0;
 	c->waits = 0;
+	/* Side 0 learns them when side 1 attaches (ivc_core_peer); c need not
+	 * come zeroed, and a stale features_known would skip that. */
+	c->features = 0;
+	c->features_known = false;
 	/* Ring `side` carries our data to the peer; ring `peer` the reverse. */
 	ring_setup(&c->tx, &w->ring[side], data[side], p->order[side], p->max_msg[side], true);
 	ring_setup(&c->rx, &w->ring[peer], data[peer], p->order[peer], p->max_msg[peer], false);

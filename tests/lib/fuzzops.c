@@ -83,6 +83,10 @@ void th_fuzz_one(const uint8_t *data, size_t size)
 	if (ivc_core_params_check(&p))
 		TH_FAIL("fuzzer built bad params");
 
+	/* Not zeroed: create and attach must set every field themselves (a
+	 * bool left as it was once made UBSan fail at random). */
+	memset(&victim, 0x6b, sizeof victim);
+	memset(&peer, 0x6b, sizeof peer);
 	/* Side 0 is honest at creation; then the hostile side may rewrite
 	 * the header before a victim side 1 reads it. */
 	TH_EQ(ivc_core_create(vside ? &peer : &victim, pair.ctrl, pair.ctrl_len, &p, pair.data[0],
@@ -99,7 +103,12 @@ void th_fuzz_one(const uint8_t *data, size_t size)
 			TH_CHECK(r == -EPROTO || r == -EPROTONOSUPPORT);
 			return;
 		}
-		/* The header may say anything valid; map what it says. */
+		/* The header may say anything valid. A real side 1 maps the pages
+		 * it names; this pair has one page a ring, so a header naming more
+		 * ends the session (attaching would overrun the mapping). */
+		for (unsigned i = 0; i < 2; i++)
+			if (ivc_core_ring_bytes(&q, i) > IVC_WIRE_PAGE_SIZE)
+				return;
 		r = ivc_core_attach(&victim, pair.ctrl, pair.ctrl_len, &q, pair.data[0],
 				    pair.data[1]);
 		if (r)
