@@ -546,7 +546,7 @@ echo "@@probe $n"'
 		show "$T/rdvd.log"
 		# The policy on real Xen (issue 14): a domU may not connect to a
 		# service the policy keeps from it, nor offer a name it may not.
-		printf 'listen reserved @anyvm - deny\nconnect secret @anyvm 0 deny\nlisten * @anyvm - allow\nconnect * @anyvm @anyvm allow\n' >"$T/policy"
+		printf 'listen reserved @anyvm - deny\nconnect secret 0 0 allow\nconnect secret @anyvm 0 deny\nlisten * @anyvm - allow\nconnect * @anyvm @anyvm allow\n' >"$T/policy"
 		"$RDV" -f -v --policy "$T/policy" >>"$T/rdvd.log" 2>&1 &
 		rdv=$!
 		i=0
@@ -561,7 +561,10 @@ echo "@@probe $n"'
 		check "brokered policy (real Xen): a PV domU's connect to a denied service and its listen on a reserved name: EACCES" grep -q '^@@denied' "$T/bd.out"
 		kill $sp 2>/dev/null
 		wait $sp 2>/dev/null
-		sleep 2 # the daemon sees the listener's port close on its next tick
+		# A dead listener's records go when a client next asks for it
+		# (spec 9.11.2 item 5): ECONNREFUSED, and nothing of it is left.
+		check "brokered: a killed dom0 listener: the next client gets ECONNREFUSED" \
+			"$BP" connect 0 secret -T 5000 -e ECONNREFUSED
 		kill $rdv
 		wait $rdv
 		check "brokered policy: nothing left under /rendezvous" bk_clean
