@@ -765,10 +765,26 @@ static int watch_until(struct client *k, const char *path, int slice_ms,
 	return err;
 }
 
-/* A number from dir/key, as Appendix B says, at most max. */
-static int read_u32(struct xst x, const char *dir, const char *key, uint32_t max, uint32_t *out)
+/* dir/key, NULL if absent or unreadable. A failure of XenStore's own
+ * goes to *xerr (the first one): the caller reports it, not a malformed
+ * advertisement. */
+static char *adv_get(struct xst x, const char *dir, const char *key, int *xerr)
 {
-	char *v = ivc__xs_get(x, 0, dir, key);
+	char path[512], *v = NULL;
+	int err;
+
+	snprintf(path, sizeof path, "%s/%s", dir, key);
+	err = ivc__xs_read(x, 0, path, &v);
+	if (transient(err) && !*xerr)
+		*xerr = err;
+	return err ? NULL : v;
+}
+
+/* A number from dir/key, as Appendix B says, at most max. */
+static int read_u32(struct xst x, const char *dir, const char *key, uint32_t max, uint32_t *out,
+		    int *xerr)
+{
+	char *v = adv_get(x, dir, key, xerr);
 	int err = v ? ivc__parse_u32(v, max, out) : -EPROTO;
 
 	free(v);
@@ -781,20 +797,22 @@ static int check_service(struct client *k)
 {
 	const struct conn_req *rq = k->rq;
 	const struct ivc_opts *o = rq->opts;
-	char *tname = ivc__xs_get(k->xs, 0, k->base, "type");
-	char *mode = ivc__xs_get(k->xs, 0, k->base, "mode");
-	char *ldir = ivc__xs_get(k->xs, 0, k->base, "direction");
+	int xerr = 0;
+	char *tname = adv_get(k->xs, k->base, "type", &xerr);
+	char *mode = adv_get(k->xs, k->base, "mode", &xerr);
+	char *ldir = adv_get(k->xs, k->base, "direction", &xerr);
 	uint32_t version, ring[2] = { 0, 0 }, max[2] = { 0, 0 };
 	enum ivc_dir d;
 	int err = 0;
 
-	if (!tname || !mode || !ldir || read_u32(k->xs, k->base, "version", UINT32_MAX, &version) ||
-	    read_u32(k->xs, k->base, "ring0-bytes", UINT32_MAX, &ring[0]) ||
-	    read_u32(k->xs, k->base, "ring1-bytes", UINT32_MAX, &ring[1]) ||
-	    read_u32(k->xs, k->base, "ring0-max-msg", UINT32_MAX, &max[0]) ||
-	    read_u32(k->xs, k->base, "ring1-max-msg", UINT32_MAX, &max[1]) ||
+	if (!tname || !mode || !ldir ||
+	    read_u32(k->xs, k->base, "version", UINT32_MAX, &version, &xerr) ||
+	    read_u32(k->xs, k->base, "ring0-bytes", UINT32_MAX, &ring[0], &xerr) ||
+	    read_u32(k->xs, k->base, "ring1-bytes", UINT32_MAX, &ring[1], &xerr) ||
+	    read_u32(k->xs, k->base, "ring0-max-msg", UINT32_MAX, &max[0], &xerr) ||
+	    read_u32(k->xs, k->base, "ring1-max-msg", UINT32_MAX, &max[1], &xerr) ||
 	    ivc__dir_parse(ldir, &d) || !ivc__geometry_ok(mode, d, ring, max))
-		err = -EPROTO;
+		err = xerr ? xerr : -EPROTO;
 	else if (strcmp(tname, rq->type->name) || version != rq->type->version ||
 		 strcmp(mode, rq->type->mode == IVC_STREAM ? "stream" : "message") ||
 		 !ivc__dirs_fit(d, rq->dir))
@@ -919,14 +937,16 @@ static int look_for_answer(struct client *k, void *arg)
 		err = ivc__parse_u32(v, UINT32_MAX, port);
 		err = err || *port == 0 ? -EPROTO : 0; /* port 0 is never bound */
 		free(v);
-		*refs = err ? NULL : ivc__xs_get(k->xs, 0, k->offer, "ring-ref");
-		return err ? err : *refs ? 1 : -EPROTO;
+		int xerr = 0;
+		*refs = err ? NULL : adv_get(k->xs, k->offer, "ring-ref", &xerr);
+		return err ? err : *refs ? 1 : xerr ? xerr : -EPROTO;
 	}
 	/* A listener that died never answers; its advertisement going is
-	 * the sign. */
+	 * the sign (a failure of XenStore's own is not: look again). */
 	snprintf(path, sizeof path, "%s/protocol", k->base);
-	if (ivc__xs_read(k->xs, 0, path, &v))
-		return -ECONNREFUSED;
+	err = ivc__xs_read(k->xs, 0, path, &v);
+	if (err)
+		return transient(err) ? 0 : -ECONNREFUSED;
 	free(v);
 	return 0;
 }
