@@ -4,7 +4,7 @@ set -eu
 top=$1
 command -v clang-format >/dev/null 2>&1 || { echo "SKIP: clang-format not installed"; exit 77; }
 cd "$top"
-files=$(find libIVC rendezvous guest dom0-tools mkrenddir examples tests \
+files=$(find libIVC sim rendezvous guest dom0-tools mkrenddir examples tests \
 	-name '*.[ch]' -not -path '*/build/*' 2>/dev/null | sort)
 if clang-format --dry-run --Werror $files; then
 	echo "ok - $(echo "$files" | wc -l) C files formatted"
