@@ -88,11 +88,7 @@ static struct xst ctx_xs(struct ivc_ctx *ctx)
 #define PRESENCE_BUCKETS 64u
 static unsigned bucket_of(const char *id)
 {
-	uint32_t h = 2166136261u;
-
-	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h % PRESENCE_BUCKETS;
+	return ivc__fnv1a(id, strlen(id)) % PRESENCE_BUCKETS;
 }
 
 /* The client's presence node (spec 9.3): in its own domain's area, so

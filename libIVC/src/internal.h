@@ -193,6 +193,8 @@ const char *ivc__dir_str(enum ivc_dir d);
 int ivc__dir_parse(const char *s, enum ivc_dir *d);
 bool ivc__dirs_fit(enum ivc_dir listener, enum ivc_dir client);
 uint32_t ivc__order_of(uint32_t bytes);
+/* FNV-1a of n bytes: the same value in every domain (presence buckets). */
+uint32_t ivc__fnv1a(const void *p, size_t n);
 
 /* parse.c: spec Appendix B. 0 or -EPROTO (nonce_ok: true or false). */
 int ivc__parse_u32(const char *s, uint32_t max, uint32_t *out);

@@ -123,3 +123,13 @@ int ivc__svc_fit(const struct ivc_svc_rec *s, const struct ivc_connect_rec *c)
 		return -EMSGSIZE;
 	return 0;
 }
+
+uint32_t ivc__fnv1a(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}

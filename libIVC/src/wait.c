@@ -120,18 +120,9 @@ struct ivc_route {
 	char key[48];
 };
 
-static unsigned route_hash(const char *k, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)k[i]) * 16777619u;
-	return h % ROUTE_BUCKETS;
-}
-
 static struct ivc_route **route_find(struct ivc_ctx *ctx, const char *key, size_t n)
 {
-	struct ivc_route **pp = &ctx->routes[route_hash(key, n)];
+	struct ivc_route **pp = &ctx->routes[ivc__fnv1a(key, n) % ROUTE_BUCKETS];
 
 	while (*pp && (strlen((*pp)->key) != n || memcmp((*pp)->key, key, n)))
 		pp = &(*pp)->next;
