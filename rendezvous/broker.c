@@ -411,30 +411,6 @@ static void answer(struct broker *b, uint32_t d, const char *k, const char *err)
 		logmsg(6, "domain %u request %s refused: %s", d, k, err);
 }
 
-static const char *err_name(int err)
-{
-	switch (err) {
-	case -ENOENT:
-		return "ENOENT";
-	case -EACCES:
-		return "EACCES";
-	case -EPROTOTYPE:
-		return "EPROTOTYPE";
-	case -EMSGSIZE:
-		return "EMSGSIZE";
-	case -EBUSY:
-		return "EBUSY";
-	case -EEXIST:
-		return "EEXIST";
-	case -EPROTO:
-		return "EPROTO";
-	case -ENOSPC:
-		return "ENOSPC";
-	default:
-		return "ECONNREFUSED";
-	}
-}
-
 /* ---- listeners (9.11.2) ----------------------------------------------- */
 
 /* Its process lives while our end of its liveness port is interdomain. */
@@ -684,7 +660,7 @@ static void do_request(struct broker *b, uint32_t d, const char *k, bool restart
 	free(v);
 	if (err == -ENOMEM)
 		return; /* try again on its next event */
-	answer(b, d, k, err ? err_name(err) : NULL);
+	answer(b, d, k, err ? ivc__refusal_name(err) : NULL);
 }
 
 /* Request k of d went (9.11.2 item 3, 9.11.3 item 5). */

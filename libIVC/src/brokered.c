@@ -175,20 +175,11 @@ static void rm_request(struct ivc_ctx *ctx, const char *key)
 /* The daemon's refusal as the caller's error (9.11.8). */
 static int refusal(const char *name)
 {
-	static const struct {
-		const char *name;
-		int err;
-	} map[] = {
-		{ "ENOENT", -ENOENT },         { "EACCES", -EACCES },
-		{ "EPROTOTYPE", -EPROTOTYPE }, { "EMSGSIZE", -EMSGSIZE },
-		{ "EBUSY", -EBUSY },           { "EEXIST", -EEXIST },
-		{ "EPROTO", -EPROTO },         { "ECONNREFUSED", -ECONNREFUSED },
-	};
+	int err = ivc__refusal_err(name);
 
-	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-		if (!strcmp(name, map[i].name))
-			return map[i].err;
-	return -ECONNREFUSED;
+	/* The daemon's channel limit: to the caller the listener refused
+	 * (ivc_connect(3)). */
+	return err == -ENOSPC ? -ECONNREFUSED : err;
 }
 
 /* 1: the answer to key is "ok"; 0 not there yet; or the refusal. */

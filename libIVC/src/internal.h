@@ -246,6 +246,10 @@ int ivc__parse_lend(const char *s, struct ivc_lend_rec *r);
 int ivc__parse_cend(const char *s, struct ivc_cend_rec *r);
 int ivc__parse_offer(const char *s, struct ivc_offer_rec *r);
 int ivc__parse_error(const char *s, char *name, size_t cap);
+/* The daemon's refusal names (9.11.8) and their errors: unknown names
+ * read as -ECONNREFUSED, unknown errors as "ECONNREFUSED". */
+int ivc__refusal_err(const char *name);
+const char *ivc__refusal_name(int err);
 bool ivc__geometry_ok(const char *mode, enum ivc_dir ldir, const uint32_t ring[2],
 		      const uint32_t max[2]);
 int ivc__svc_fit(const struct ivc_svc_rec *s, const struct ivc_connect_rec *c);

@@ -269,3 +269,28 @@ int ivc__parse_offer(const char *s, struct ivc_offer_rec *r)
 
 	return err || r->port == 0 ? -EPROTO : 0;
 }
+
+static const struct {
+	const char *name;
+	int err;
+} refusals[] = {
+	{ "ENOENT", -ENOENT },     { "EACCES", -EACCES }, { "EPROTOTYPE", -EPROTOTYPE },
+	{ "EMSGSIZE", -EMSGSIZE }, { "EBUSY", -EBUSY },   { "EEXIST", -EEXIST },
+	{ "EPROTO", -EPROTO },     { "ENOSPC", -ENOSPC }, { "ECONNREFUSED", -ECONNREFUSED },
+};
+
+int ivc__refusal_err(const char *name)
+{
+	for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+		if (!strcmp(name, refusals[i].name))
+			return refusals[i].err;
+	return -ECONNREFUSED;
+}
+
+const char *ivc__refusal_name(int err)
+{
+	for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+		if (err == refusals[i].err)
+			return refusals[i].name;
+	return "ECONNREFUSED";
+}
