@@ -1323,28 +1323,29 @@ static const unsigned host_fault_kind[] = {
 	[SIMD_EVT_BIND] = FC_EVTCHN_BIND,
 };
 
-/* Applies the fault rules to the request in req: true if one fired, with
- * *act an errno to answer or FAULT_KILL (the caller was killed and its
- * connection closed, as its death would: unmap-notify runs). */
-static bool host_fault(struct conn *c, int *act)
+/* Applies the fault rules to the request in req: 0, an errno to answer
+ * instead, or FAULT_KILL (the caller was killed and its connection
+ * closed, as its death would: unmap-notify runs). */
+static int host_fault(struct conn *c)
 {
 	unsigned kind = FC_HOST;
+	int act;
 
 	if (req->op < sizeof host_fault_kind / sizeof host_fault_kind[0])
 		kind |= host_fault_kind[req->op];
-	*act = c->pid > 0 ? fault_check(c->domid, c->pid, kind, req->op != SIMD_EVT_SEND) : 0;
-	if (*act == FAULT_KILL) {
+	act = c->pid > 0 ? fault_check(c->domid, c->pid, kind, req->op != SIMD_EVT_SEND) : 0;
+	if (act == FAULT_KILL) {
 		logmsg("fault: dom%u pid %d killed at op %u", c->domid, (int)c->pid, req->op);
 		kill(c->pid, SIGKILL);
 		conn_close(c);
 	}
-	return *act != 0;
+	return act;
 }
 
 static void handle(struct conn *c)
 {
 	struct out o = { .nfds = 0, .keep = -1 };
-	int err;
+	int err, fault;
 	ssize_t r = recv(c->fd, req, SIMD_MSG_MAX, MSG_DONTWAIT);
 	op_fn fn;
 
@@ -1359,18 +1360,9 @@ static void handle(struct conn *c)
 		conn_close(c); /* malformed: drop, as xenstored does */
 		return;
 	}
-	if (c->kind == C_HOST && host_fault(c, &err)) {
-		if (err == FAULT_KILL)
-			return; /* conn_close'd: the process is dead */
-		if (req->op == SIMD_EVT_SEND)
-			return;
-		memset(rsp, 0, sizeof *rsp);
-		rsp->op = req->op;
-		rsp->err = -err;
-		if (send_reply(c, NULL, 0) < 0)
-			conn_close(c);
-		return;
-	}
+	fault = c->kind == C_HOST ? host_fault(c) : 0;
+	if (fault == FAULT_KILL)
+		return; /* conn_close'd: the process is dead */
 	if (c->kind == C_HOST && req->op == SIMD_EVT_SEND) {
 		if (dom_live(c->domid) || c->domid == 0)
 			op_evt_notify(c, &o);
@@ -1379,7 +1371,9 @@ static void handle(struct conn *c)
 	memset(rsp, 0, sizeof *rsp);
 	rsp->op = req->op;
 	fn = op_for(c, req->op);
-	if (c->kind == C_HOST && !dom_live(c->domid) && c->domid != 0)
+	if (fault)
+		err = -fault;
+	else if (c->kind == C_HOST && !dom_live(c->domid) && c->domid != 0)
 		err = -ESRCH;
 	else
 		err = fn ? fn(c, &o) : -ENOSYS;

@@ -129,12 +129,16 @@ static void xsd_reap(void)
 	}
 }
 
+/* The peer process, for fault rules; 0 if unknown, and for the host
+ * (ivc-simd, our parent), whose requests are never faulted. */
 static int xsd_peer_pid(int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 
-	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) ? 0 : (int)cr.pid;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) || cr.pid == getppid())
+		return 0;
+	return (int)cr.pid;
 }
 
 static void xsd_accept(int lfd, uint32_t domid)

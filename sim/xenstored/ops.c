@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../fault.h"
 #include "xsd.h"
@@ -622,12 +621,12 @@ static int op_control(struct xsd_req *r)
 	static const char help[] =
 	    "ivc-stats\nprint\t<string>\nlog\ton|off\nfault\t<rule>\nfault-clear\n"
 	    "fault-ls\nhelp\n";
-	const char *vec[1], *vec2[2];
+	const char *vec[2];
 	unsigned n;
 
 	if (!xsd_conn_privileged(r->c))
 		return EACCES;
-	n = xsd_strings(r, vec, 1);
+	n = xsd_strings(r, vec, 2);
 	if (n == 0)
 		return EINVAL;
 	if (!strcmp(vec[0], "ivc-stats")) {
@@ -642,9 +641,9 @@ static int op_control(struct xsd_req *r)
 	} else if (!strcmp(vec[0], "fault")) {
 		char why[128];
 
-		if (n != 2 || xsd_strings(r, vec2, 2) != 2)
+		if (n != 2)
 			return EINVAL;
-		if (fault_add(vec2[1], why, sizeof why) < 0) {
+		if (fault_add(vec[1], why, sizeof why) < 0) {
 			xsd_reply(r, XS_CONTROL, why, strlen(why) + 1);
 			return 0;
 		}
@@ -696,13 +695,13 @@ static const struct {
 
 /* Applies the fault rules (ivc-sim fault) to a request: true if it got
  * an injected error or its process was killed. Never to the host's own
- * connection (ivc-simd, our parent) nor to XS_CONTROL, so that rules can
- * always be cleared. */
+ * connection (pid 0: see xsd_peer_pid) nor to XS_CONTROL, so that rules
+ * can always be cleared. */
 static bool xsd_fault(struct xsd_conn *c, uint32_t type)
 {
 	int act;
 
-	if (type == XS_CONTROL || !c->pid || c->pid == (int)getppid())
+	if (type == XS_CONTROL || !c->pid)
 		return false;
 	act = fault_check(c->domid, c->pid, FC_XS | xsd_ops[type].fault, true);
 	if (act == FAULT_KILL) {

@@ -201,7 +201,7 @@ struct xsd_conn {
 	struct xsd_trans *trans;
 	uint32_t next_trans_id;
 	bool dead;
-	int pid; /* the peer process (SO_PEERCRED), for fault rules; 0 if unknown */
+	int pid; /* the peer process, for fault rules; 0 if unknown or the host */
 	struct xsd_conn *next;
 };
 extern struct xsd_conn *xsd_conns;
