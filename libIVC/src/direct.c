@@ -766,14 +766,12 @@ static int watch_until(struct client *k, const char *path, int slice_ms,
  * advertisement. */
 static char *adv_get(struct xst x, const char *dir, const char *key, int *xerr)
 {
-	char path[512], *v = NULL;
 	int err;
+	char *v = ivc__xs_get_err(x, 0, dir, key, &err);
 
-	snprintf(path, sizeof path, "%s/%s", dir, key);
-	err = ivc__xs_read(x, 0, path, &v);
 	if (transient(err) && !*xerr)
 		*xerr = err;
-	return err ? NULL : v;
+	return v;
 }
 
 /* A number from dir/key, as Appendix B says, at most max. */

@@ -264,6 +264,7 @@ struct xst {
 };
 int ivc__xs_read(struct xst x, uint32_t t, const char *path, char **val);
 char *ivc__xs_get(struct xst x, uint32_t t, const char *dir, const char *key);
+char *ivc__xs_get_err(struct xst x, uint32_t t, const char *dir, const char *key, int *err);
 int ivc__xs_put(struct xst x, uint32_t t, const char *dir, const char *key, const char *val);
 typedef int (*ivc__txn_body)(struct xst x, uint32_t t, void *arg);
 int ivc__xs_txn(struct xst x, ivc__txn_body body, void *arg);

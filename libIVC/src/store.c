@@ -12,13 +12,22 @@ int ivc__xs_read(struct xst x, uint32_t t, const char *path, char **val)
 	return x.ops->store_read(x.s, t, path, val);
 }
 
-/* dir/key as a NUL-terminated string (caller frees), NULL if unreadable. */
-char *ivc__xs_get(struct xst x, uint32_t t, const char *dir, const char *key)
+/* dir/key as a NUL-terminated string (caller frees), NULL if unreadable;
+ * *err says why (0 when read). */
+char *ivc__xs_get_err(struct xst x, uint32_t t, const char *dir, const char *key, int *err)
 {
 	char path[512], *v = NULL;
 
 	snprintf(path, sizeof path, "%s/%s", dir, key);
-	return ivc__xs_read(x, t, path, &v) ? NULL : v;
+	*err = ivc__xs_read(x, t, path, &v);
+	return *err ? NULL : v;
+}
+
+char *ivc__xs_get(struct xst x, uint32_t t, const char *dir, const char *key)
+{
+	int err;
+
+	return ivc__xs_get_err(x, t, dir, key, &err);
 }
 
 int ivc__xs_put(struct xst x, uint32_t t, const char *dir, const char *key, const char *val)
