@@ -13,30 +13,9 @@ GROUP=$5
 command -v python3 >/dev/null || { echo "SKIP: python3 needed"; exit 77; }
 command -v xenstore-ls >/dev/null || { echo "SKIP: xenstore-utils needed"; exit 77; }
 . "$(dirname "$0")/../lib/sim-lib.sh"
+. "$(dirname "$0")/../lib/broker-lib.sh"
 OUT=$IVC_SIM_DIR/out
 mkdir -p "$OUT"
-
-# XenStore as dom0 sees it.
-xs0() {
-	tool=$1
-	shift
-	XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock "xenstore-$tool" "$@"
-}
-
-# Starts the daemon (extra arguments are its own) once /rendezvous is
-# made; returns when it serves. Its log: $OUT/rdvd.log.
-rdvd_start() {
-	dom 0 "$RDVD" -f -v "$@" >>"$OUT/rdvd.log" 2>&1 &
-	for _k in $(seq 200); do
-		xs0 read /rendezvous/daemon >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	echo "daemon did not start:"
-	cat "$OUT/rdvd.log"
-	return 1
-}
-
-rdvd_pid() { xs0 read /rendezvous/daemon; }
 
 # Orderly stop: it removes /rendezvous/daemon on the way out.
 rdvd_stop() {
@@ -63,26 +42,6 @@ wait_for() {
 	echo "no \"$2\" in $1:"
 	cat "$1"
 	return 1
-}
-
-# Every domain's area but dom0's is gone (their domains are), and dom0's
-# holds nothing; the daemon holds no event channel (no listener left).
-areas_clean() {
-	l=$(xs0 list /rendezvous | grep -v -x -e protocol -e daemon -e 0)
-	[ -z "$l" ] || { echo "areas left: $l"; return 1; }
-	for s in req ans chan; do
-		l=$(xs0 list /rendezvous/0/$s)
-		[ -z "$l" ] || { echo "left in /rendezvous/0/$s: $l"; return 1; }
-	done
-}
-
-# Waits (at most 5 s) for a condition to hold.
-eventually() {
-	for _k in $(seq 100); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	"$@"
 }
 
 ran() { # description, status [, output to show when it failed]

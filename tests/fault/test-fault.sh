@@ -36,6 +36,7 @@ MKRD=$BUILD/mkrenddir/mkrenddir
 command -v python3 >/dev/null || { echo "SKIP: python3 needed"; exit 77; }
 command -v xenstore-write >/dev/null || { echo "SKIP: xenstore-utils needed"; exit 77; }
 . "$(dirname "$0")/../lib/sim-lib.sh"
+. "$(dirname "$0")/../lib/broker-lib.sh"
 OUT=$IVC_SIM_DIR/out
 mkdir -p "$OUT"
 LIMIT=30
@@ -45,12 +46,6 @@ MAXSTEP=${IVC_FAULT_MAX_STEPS:-400}
 # Where the walks start (to look at one step again: IVC_FAULT_FIRST_STEP=N).
 FIRST=${IVC_FAULT_FIRST_STEP:-1}
 export IVC_RENDEZVOUS=$MODE
-
-xs0() {
-	tool=$1
-	shift
-	XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock "xenstore-$tool" "$@"
-}
 
 # DOMID's grants, mappings, event channels, XenStore nodes and watches.
 # The directories data/ivc, data/ivc-listener and data/ivc-client are not
@@ -84,30 +79,8 @@ wait_line() {
 	return 1
 }
 
-rdvd_start() {
-	dom 0 "$RDVD" -f -v "$@" >>"$OUT/rdvd.log" 2>&1 &
-	# (a daemon that was killed left its pid there: wait for a live one)
-	for _k in $(seq 200); do
-		kill -0 "$(xs0 read /rendezvous/daemon 2>/dev/null)" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	cat "$OUT/rdvd.log"
-	return 1
-}
-rdvd_pid() { xs0 read /rendezvous/daemon 2>/dev/null; }
-
-# Nothing under /rendezvous but the daemon's own nodes and dom0's empty area.
-areas_clean() {
-	[ "$MODE" = brokered ] || return 0
-	l=$(xs0 list /rendezvous | grep -v -x -e protocol -e daemon -e 0)
-	[ -z "$l" ] || { echo "# areas left: $l"; return 1; }
-	for s in req ans chan; do
-		l=$(xs0 list /rendezvous/0/$s 2>/dev/null)
-		[ -z "$l" ] || { echo "# left in /rendezvous/0/$s: $l"; return 1; }
-	done
-}
-
-all_clean() { clean && areas_clean; }
+# Nothing under /rendezvous but the daemon's own nodes (brokered mode).
+all_clean() { clean && { [ "$MODE" = direct ] || areas_clean; }; }
 
 # The echo service in dom1 (extra arguments: echo-server's); $srv its job.
 server_start() {
@@ -149,7 +122,7 @@ kill_client_round() { # KIND N
 		settles 1 "$base" || bad "kill client at $1 call $2: the listener kept what the dead client cost"
 	fi
 	server_stop
-	eventually_clean || bad "kill client at $1 call $2: host not clean"
+	eventually all_clean || bad "kill client at $1 call $2: host not clean"
 }
 
 # SIGKILL of the listener at call N of KIND (from its start): the client
@@ -174,27 +147,35 @@ kill_listener_round() { # KIND N
 		*) bad "kill listener at $1 call $2: client status $rc: $(cat "$OUT/cl.2")" ;;
 		esac
 	fi
-	eventually_clean || bad "kill listener at $1 call $2: host not clean"
+	eventually all_clean || bad "kill listener at $1 call $2: host not clean"
 }
 
-# Calls ROUND KIND N for N = 1, 2, ... until a round in which call N
-# never came; counts the steps and the failures.
-walk() { # ROUND KIND
+# Calls ROUND ARGS... N for N = 1, 2, ... until a round in which call N
+# never came (the round sets walk_done). Then $steps is how many steps
+# there were, $walk_failures how many checks failed on the way; the status
+# says whether the walk ended and every round held.
+walk() {
 	walk_done=0
 	f0=$fail
 	n=$FIRST
 	while [ $walk_done = 0 ] && [ $n -le $MAXSTEP ]; do
-		"$1" "$2" $n
+		"$@" $n
 		n=$((n + 1))
 	done
-	check "$1 $2: every one of $((n - 2)) steps ($((fail - f0)) failures)" [ $walk_done = 1 -a $fail = $f0 ]
+	steps=$((n - 2))
+	walk_failures=$((fail - f0))
+	[ $walk_done = 1 ] && [ $walk_failures = 0 ]
+}
+kill_walk() { # ROUND KIND
+	walk "$1" "$2"
+	check "$1 $2: every one of $steps steps ($walk_failures failures)" [ $? = 0 ]
 }
 
 # ---- error walks: one attempt under the fault, then one that must work --
 
 # An api-peer `retry` in DOMID ($1: serve | connect): a first attempt under
 # RULE (DOMID's calls), a check that it left nothing, a second attempt.
-# Sets $fired_now; 0 if everything held.
+# Sets $fired_now; each failure is reported (bad) as it is found.
 retry_round() { # serve|connect RULE...
 	side=$1
 	shift
@@ -225,26 +206,28 @@ retry_round() { # serve|connect RULE...
 	wait_line "$OUT/rt" "^done first\|^failed" $rt
 	fired_now=$(fired)
 	"$SIM" fault clear >/dev/null
-	ok=0
 	if grep -q "^failed" "$OUT/rt"; then
 		[ -n "$verbose" ] && echo "# $what: $(grep -v '^open\|ok$' "$OUT/rt" | head -n 1)"
-		settles $vd "$base" || { bad "$what: the failed attempt left something behind"; ok=1; }
-		[ $side = connect ] && { settles 1 "$base1" || { bad "$what: the listener kept something"; ok=1; }; }
+		settles $vd "$base" || bad "$what: the failed attempt left something behind"
+		[ $side = connect ] && { settles 1 "$base1" || bad "$what: the listener kept something"; }
+		# (the first attempt may have said "listening" too)
+		nl=$(grep -c "^listening" "$OUT/rt")
 		touch "$IVC_SIM_DIR/again.$vd"
 		if [ $side = serve ]; then
-			wait_line "$OUT/rt" "^listening" $rt
-			client 3 || { bad "$what: no client served after the failure: $(cat "$OUT/cl.3")"; ok=1; }
+			for _k in $(seq 300); do
+				[ "$(grep -c "^listening" "$OUT/rt")" -gt "$nl" ] && break
+				kill -0 $rt 2>/dev/null || break
+				sleep 0.05
+			done
+			client 3 || bad "$what: no client served after the failure: $(cat "$OUT/cl.3")"
 		fi
-	elif [ $side = serve ]; then
-		:
 	fi
 	wait $rt
 	r=$?
-	[ $r = 0 ] || { bad "$what: status $r: $(cat "$OUT/rt")"; ok=1; }
+	[ $r = 0 ] || bad "$what: status $r: $(cat "$OUT/rt")"
 	[ $side = connect ] && server_stop
 	rm -f "$IVC_SIM_DIR/go.$vd" "$IVC_SIM_DIR/again.$vd"
-	eventually_clean || { bad "$what: host not clean"; ok=1; }
-	return $ok
+	eventually all_clean || bad "$what: host not clean"
 }
 
 error_round() { # serve|connect KIND ERROR N
@@ -253,21 +236,15 @@ error_round() { # serve|connect KIND ERROR N
 	[ "$fired_now" = 0 ] && walk_done=1
 }
 error_walk() { # serve|connect KIND ERROR
-	walk_done=0
-	f0=$fail
-	n=$FIRST
-	while [ $walk_done = 0 ] && [ $n -le $MAXSTEP ]; do
-		error_round "$1" "$2" "$3" $n
-		n=$((n + 1))
-	done
-	check "$1: $3 at each of $((n - 2)) $2 calls, then a working attempt ($((fail - f0)) failures)" \
-		[ $walk_done = 1 -a $fail = $f0 ]
+	walk error_round "$1" "$2" "$3"
+	check "$1: $3 at each of $steps $2 calls, then a working attempt ($walk_failures failures)" \
+		[ $? = 0 ]
 }
 
 # ---- groups ----------------------------------------------------------------
 
-group_kill_client() { walk kill_client_round xs; walk kill_client_round host; }
-group_kill_listener() { walk kill_listener_round xs; walk kill_listener_round host; }
+group_kill_client() { kill_walk kill_client_round xs; kill_walk kill_client_round host; }
+group_kill_listener() { kill_walk kill_listener_round xs; kill_walk kill_listener_round host; }
 group_error_client() { error_walk connect xs EIO; error_walk connect host ENOMEM; }
 group_error_listener() { error_walk serve xs EIO; error_walk serve host ENOMEM; }
 
@@ -329,7 +306,7 @@ node_quota() {
 	wait $rt
 	check "node quota: nodes freed, the same context connects" [ $? = 0 ]
 	server_stop
-	check "node quota: nothing left" eventually_clean
+	check "node quota: nothing left" eventually all_clean
 }
 
 # ivc-rendezvousd killed at its Nth XenStore request of a round, and
@@ -365,7 +342,7 @@ kill_daemon_round() { # N
 		client 3 || bad "kill daemon at call $1: after the restart a client failed: $(cat "$OUT/cl.3") / $(cat "$OUT/srv")"
 	fi
 	server_stop
-	eventually_clean || bad "kill daemon at call $1: host not clean"
+	eventually all_clean || bad "kill daemon at call $1: host not clean"
 	f=$(fired)
 	"$SIM" fault clear >/dev/null
 	touch "$OUT/unsupervise"
@@ -377,24 +354,10 @@ kill_daemon_round() { # N
 	# A kill between `fired` and `clear` (a tick): restarted here.
 	kill -0 "$(rdvd_pid)" 2>/dev/null || rdvd_start
 }
-# The daemon cleans a dead listener's records on its next event.
-eventually_clean() {
-	for _k in $(seq 100); do
-		all_clean >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	all_clean
-}
 group_kill_daemon() {
-	walk_done=0
-	f0=$fail
-	n=$FIRST
-	while [ $walk_done = 0 ] && [ $n -le $MAXSTEP ]; do
-		kill_daemon_round $n
-		n=$((n + 1))
-	done
-	check "daemon killed at each of its $((n - 2)) XenStore requests of a listen, a connect and both ends going ($((fail - f0)) failures)" \
-		[ $walk_done = 1 -a $fail = $f0 ]
+	walk kill_daemon_round
+	check "daemon killed at each of its $steps XenStore requests of a listen, a connect and both ends going ($walk_failures failures)" \
+		[ $? = 0 ]
 }
 
 verbose=${IVC_FAULT_VERBOSE:-}

@@ -411,8 +411,8 @@ section "brokered mode"
 BP=$B/tests/broker/broker-peer
 RDV=$B/rendezvous/ivc-rendezvousd
 MKR=$B/mkrenddir/mkrenddir
-rdv_up() {
-	"$RDV" -f -v >>"$T/rdvd.log" 2>&1 &
+rdv_up() { # daemon arguments
+	"$RDV" -f -v "$@" >>"$T/rdvd.log" 2>&1 &
 	rdv=$!
 	i=0
 	until xenstore-read /rendezvous/daemon >/dev/null 2>&1; do
@@ -547,13 +547,7 @@ echo "@@probe $n"'
 		# The policy on real Xen (issue 14): a domU may not connect to a
 		# service the policy keeps from it, nor offer a name it may not.
 		printf 'listen reserved @anyvm - deny\nconnect secret 0 0 allow\nconnect secret @anyvm 0 deny\nlisten * @anyvm - allow\nconnect * @anyvm @anyvm allow\n' >"$T/policy"
-		"$RDV" -f -v --policy "$T/policy" >>"$T/rdvd.log" 2>&1 &
-		rdv=$!
-		i=0
-		until xenstore-read /rendezvous/daemon >/dev/null 2>&1 || [ $i -gt 100 ]; do
-			i=$((i + 1))
-			usleep 50000
-		done
+		rdv_up --policy "$T/policy" || bad "brokered policy: the daemon did not start"
 		"$BP" serve secret -A >"$T/bsec.out" 2>&1 &
 		sp=$!
 		lab-domu -f "$BP" bk-deny "sleep 1; $BP connect 0 secret -e EACCES && $BP serve reserved -e EACCES && echo @@denied" >"$T/bd.out" 2>&1
