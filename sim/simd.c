@@ -1004,6 +1004,28 @@ static int op_gnt_map(struct conn *c, struct out *o)
 	return gnt_map(c, o->fds, &o->nfds);
 }
 
+static int op_gnt_peek(struct conn *c, struct out *o)
+{
+	struct domain *g = dom_find(req->a[0]);
+	uint32_t ref = req->a[1];
+	struct alloc *al = g && ref < MAX_GREFS ? g->grefs[ref] : NULL;
+	char p[64];
+
+	if (c->domid != 0)
+		return -EPERM; /* dom0's rights over every domain's memory */
+	if (!al)
+		return -EINVAL;
+	for (uint32_t k = 0; k < al->npages; k++)
+		if (al->grefs[k] == ref)
+			rsp->a[0] = k;
+	snprintf(p, sizeof p, "/proc/self/fd/%d", al->fd);
+	o->fds[0] = open(p, O_RDONLY | O_CLOEXEC);
+	if (o->fds[0] < 0)
+		return -errno;
+	o->nfds = 1;
+	return 0;
+}
+
 static int op_gnt_map_notify(struct conn *c, struct out *o)
 {
 	struct mapping *m = mapping_of(c, req->a[0]);
@@ -1161,6 +1183,7 @@ static const op_fn host_ops[] = {
 	[SIMD_EVT_UNBIND] = op_evt_unbind,
 	[SIMD_EVT_STATUS] = op_evt_status,
 	[SIMD_DOMAIN_ALIVE] = op_domain_alive,
+	[SIMD_GNT_PEEK] = op_gnt_peek,
 };
 
 static int op_domain_create(struct conn *c, struct out *o)

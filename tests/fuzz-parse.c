@@ -24,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ivc_connect_rec cr;
 	struct ivc_cend_rec ce;
 	struct ivc_offer_rec of;
+	struct ivc_monitor_rec mr;
 	const struct ivc_svc_rec *sv;
 
 	if (size < 1 || size > sizeof s)
@@ -31,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = 0;
 	back[0] = 0;
-	switch (data[0] % 9) {
+	switch (data[0] % 10) {
 	case 0:
 		if (ivc__parse_u32(s, UINT32_MAX, &v))
 			return 0;
@@ -100,6 +101,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (of.port == 0)
 			abort();
 		snprintf(back, sizeof back, "ring-ref=%s event-channel=%u", of.refs, of.port);
+		break;
+	case 9:
+		if (ivc__parse_monitor(s, &mr))
+			return 0;
+		snprintf(back, sizeof back, "ctrl-ref=%u type=%s version=%u", mr.ref, mr.type,
+			 mr.version);
 		break;
 	default:
 		if (ivc__parse_refs(s, refs, &n))

@@ -70,6 +70,15 @@ static void refs(const char *s, int want, uint32_t n)
 		fail("parse_refs(\"%s\") = %d (%u refs), want %d (%u)", s, e, k, want, n);
 }
 
+static void monitor(const char *s, int want, uint32_t ref)
+{
+	struct ivc_monitor_rec r = { 0 };
+	int e = ivc__parse_monitor(s, &r);
+
+	if (e != want || (e == 0 && r.ref != ref))
+		fail("parse_monitor(\"%s\") = %d (ref %u), want %d (%u)", s, e, r.ref, want, ref);
+}
+
 int main(void)
 {
 	/* Numbers: 2^32 and more, signs, spaces, leading zeros, trailing
@@ -130,6 +139,16 @@ int main(void)
 	refs("8,,9", -EPROTO, 0);
 	refs("8 ,9", -EPROTO, 0);
 	refs("", -EPROTO, 0);
+	/* The listener presence value of spec 11.2. */
+	monitor("ctrl-ref=8 type=org.libivc.echo version=1", 0, 8);
+	monitor("", -ENOENT, 0);
+	monitor("ctrl-ref=4294967304 type=t version=1", -EPROTO, 0);
+	monitor("ctrl-ref=08 type=t version=1", -EPROTO, 0);
+	monitor("ctrl-ref=8 type=t version=1 ", -EPROTO, 0);
+	monitor("ctrl-ref=8  type=t version=1", -EPROTO, 0);
+	monitor("ctrl-ref=8 type=a/b version=1", -EPROTO, 0);
+	monitor("type=t ctrl-ref=8 version=1", -EPROTO, 0);
+	monitor("ctrl-ref=8 type=t", -EPROTO, 0);
 	if (failures)
 		return 1;
 	printf("ok - every parser of Appendix B, %s\n", "all cases");

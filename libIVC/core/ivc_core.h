@@ -131,6 +131,9 @@ int ivc_core_create(struct ivc_core *c, void *ctrl, size_t ctrl_len,
 /* Side 1, step 1: reads the header of a mapped control area exactly once,
  * validates it and returns a local copy. -EPROTO for a malformed area,
  * -EPROTONOSUPPORT for another version. */
+/* Side 0, before the control area is published: when the channel was
+ * made (Unix time in ms), for monitors (spec 11). */
+void ivc_core_set_created(struct ivc_core *c, uint64_t unix_ms);
 int ivc_core_read_params(const void *ctrl, size_t ctrl_len, struct ivc_core_params *out);
 
 /* Side 1, step 2: attaches with the params from step 1 (never re-read) and

@@ -289,6 +289,12 @@ int ivc_core_create(struct ivc_core *c, void *ctrl, size_t ctrl_len,
 	return 0;
 }
 
+void ivc_core_set_created(struct ivc_core *c, uint64_t unix_ms)
+{
+	if (c->side == 0)
+		store_counter(&c->ctrl->hdr.created, unix_ms);
+}
+
 int ivc_core_read_params(const void *ctrl, size_t ctrl_len, struct ivc_core_params *out)
 {
 	const struct ivc_wire_header *h = ctrl;
@@ -699,8 +705,10 @@ bool ivc_core_notify_check(struct ivc_core *c)
 	full_fence(); /* our index stores before the loads of the peer's requests */
 	tx = answer(&c->tx);
 	rx = answer(&c->rx);
-	if (tx || rx)
+	if (tx || rx) {
 		c->notifies++;
+		store_counter(&c->ctrl->side[c->side].notifies, c->notifies);
+	}
 	return tx || rx;
 }
 

@@ -236,6 +236,90 @@ uint32_t ivc_peer_domid(const struct ivc_chan *c);
 const struct ivc_type *ivc_chan_type(const struct ivc_chan *c);
 enum ivc_dir ivc_chan_dir(const struct ivc_chan *c);
 
+/* ---- monitoring (dom0) ---- */
+
+/* Every channel and service on the host, as a privileged domain sees it
+ * (spec section 11): from XenStore in both rendezvous modes, with each
+ * channel's figures read from its control page, which dom0 maps read-only
+ * without the peers' help. For ivc-top(1) and ivc(1); any dom0 program may
+ * use it. A snapshot holds what one scan found; it stays valid until the
+ * next scan or ivc_mon_close. Everything in it comes from domains that
+ * may lie: names and figures are checked for form, not for truth. */
+struct ivc_mon;
+
+enum ivc_mon_state {
+	IVC_MON_CONNECTING = 0, /* offered; the client has not attached yet */
+	IVC_MON_OPEN = 1,
+	IVC_MON_DRAINING = 2,  /* a side closed; data is still queued */
+	IVC_MON_CLOSED = 3,    /* a side closed; nothing queued */
+	IVC_MON_PEER_DEAD = 4, /* a side's process or domain died */
+};
+
+/* ivc_mon_chan.flags and ivc_mon_service.flags */
+#define IVC_MON_BROKERED 1u /* set up through ivc-rendezvousd; else direct */
+#define IVC_MON_COUNTERS 2u /* ring, used, msgs, bytes, notifies, created read */
+#define IVC_MON_TYPED 4u    /* type, version, mode and dir are known */
+
+#define IVC_MON_NAME_MAX 64
+
+struct ivc_mon_domain {
+	uint32_t domid;
+	char name[IVC_MON_NAME_MAX + 1]; /* the toolstack's name; "" if none */
+};
+
+struct ivc_mon_service {
+	uint32_t domid; /* the listener's */
+	uint32_t flags;
+	char name[IVC_MON_NAME_MAX + 1];
+	char type[IVC_MON_NAME_MAX + 1];
+	uint32_t version;
+	enum ivc_mode mode;
+	enum ivc_dir dir; /* the listener's */
+	uint32_t ring[2]; /* bytes; ring 0: listener -> client; 0: absent */
+	uint32_t max_msg[2];
+	uint32_t channels; /* of this snapshot's channels, those of this service */
+};
+
+struct ivc_mon_chan {
+	char id[48]; /* the same for the channel's life, unique on the host */
+	uint32_t flags;
+	uint32_t listener, client; /* domain ids */
+	char service[IVC_MON_NAME_MAX + 1];
+	char type[IVC_MON_NAME_MAX + 1]; /* IVC_MON_TYPED */
+	uint32_t version;
+	enum ivc_mode mode;
+	enum ivc_dir dir; /* the listener's */
+	enum ivc_mon_state state;
+	/* IVC_MON_COUNTERS; index 0 is ring 0 (listener -> client). */
+	uint32_t ring[2];           /* bytes; 0: direction absent */
+	uint32_t used[2];           /* bytes queued */
+	uint64_t msgs[2], bytes[2]; /* sent into the ring since it was made */
+	uint64_t notifies[2];       /* signals sent by the listener, by the client */
+	int64_t created;            /* Unix time in ms; 0: unknown */
+	uint64_t reserved[4];       /* zero */
+};
+
+struct ivc_mon_snap {
+	const struct ivc_mon_domain *domains;
+	size_t ndomains;
+	const struct ivc_mon_service *services;
+	size_t nservices;
+	const struct ivc_mon_chan *chans;
+	size_t nchans;
+	int64_t time_ms; /* when the scan ended: a monotonic clock, for rates */
+	int64_t wall_ms; /* the same instant as Unix time, for ages */
+};
+
+/* -EACCES unless the context's domain may list every domain's XenStore
+ * area (dom0). */
+int ivc_mon_open(struct ivc_ctx *ctx, struct ivc_mon **out);
+/* Scans the host. A channel whose figures cannot be read is still listed,
+ * without IVC_MON_COUNTERS. Errors: XenStore's own (-EIO, -ENOMEM). */
+int ivc_mon_scan(struct ivc_mon *m, struct ivc_mon_snap *snap);
+void ivc_mon_close(struct ivc_mon *m);
+/* "connecting", "open", "draining", "closed", "peer-dead" */
+const char *ivc_mon_state_name(enum ivc_mon_state s);
+
 #ifdef __cplusplus
 }
 #endif

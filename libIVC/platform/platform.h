@@ -28,6 +28,7 @@ struct ivc_plat_map;     /* pages of another domain mapped here (gntdev) */
 struct ivc_plat_store;   /* a XenStore connection */
 struct ivc_plat_waitset; /* sources to wait on together, as one descriptor */
 struct ivc_plat_note;    /* a flag with a descriptor */
+struct ivc_plat_peek;    /* a page of another domain seen by dom0 (monitoring) */
 
 /* XenStore permissions, as on the wire. */
 #define IVC_PLAT_PERM_NONE 0u
@@ -76,6 +77,16 @@ struct ivc_plat_ops {
 	int (*map_notify)(struct ivc_plat *p, struct ivc_plat_map *m, uint32_t offset,
 			  unsigned flags, uint32_t port);
 	int (*unmap)(struct ivc_plat *p, struct ivc_plat_map *m);
+
+	/* Monitoring (spec 11), privileged: maps read-only the page that
+	 * `domid` granted as `gref`, whoever it was granted to, through
+	 * dom0's own rights and not a grant mapping (the granting side sees
+	 * no mapping: its unshare never waits for us). The page may change
+	 * meaning once the grant ends. -EPERM: not privileged; -EINVAL: no
+	 * such live grant; -ENOSYS: the platform cannot. */
+	int (*peek)(struct ivc_plat *p, uint32_t domid, uint32_t gref, const void **addr,
+		    struct ivc_plat_peek **out);
+	void (*unpeek)(struct ivc_plat *p, struct ivc_plat_peek *pk);
 
 	/* Event channels. The fd polls readable when a port is pending;
 	 * pending() returns one (-EAGAIN if none), which stays masked until
@@ -159,6 +170,8 @@ struct ivc_plat_ops {
 	/* A monotonic clock in milliseconds; a seed that differs between
 	 * processes (request nonces); a mutex per handle. */
 	int64_t (*now_ms)(void);
+	/* Unix time in ms, 0 where the platform has no wall clock. */
+	int64_t (*wall_ms)(void);
 	uint64_t (*seed)(void);
 	void (*lock)(struct ivc_plat *p);
 	void (*unlock)(struct ivc_plat *p);

@@ -85,6 +85,8 @@ int ivc__chan_offer(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t 
 				      n0 ? mem + (size_t)p->ctrl_pages * PAGE : NULL,
 				      n1 ? mem + (size_t)(p->ctrl_pages + n0) * PAGE : NULL);
 	}
+	if (!err)
+		ivc_core_set_created(&c->core, (uint64_t)ops->wall_ms());
 	if (err) {
 		free(grefs);
 		if (c)

@@ -311,6 +311,7 @@ static int direct_listen(struct ivc_listener *l)
 struct answer {
 	uint32_t me, client, port;
 	const char *dir, *refs, *error, *presence;
+	const char *monitor; /* the presence node's value (spec 11) */
 };
 
 static int answer_body(struct xst x, uint32_t t, void *arg)
@@ -336,7 +337,7 @@ static int answer_body(struct xst x, uint32_t t, void *arg)
 		struct ivc_plat_perm pp[2] = { { a->me, IVC_PLAT_PERM_NONE },
 					       { a->client,
 						 IVC_PLAT_PERM_READ | IVC_PLAT_PERM_WRITE } };
-		err = x.ops->store_write(x.s, t, a->presence, "");
+		err = x.ops->store_write(x.s, t, a->presence, a->monitor);
 		if (!err)
 			err = x.ops->store_set_perms(x.s, t, a->presence, pp, 2);
 	}
@@ -364,7 +365,7 @@ static void refusals_expire(struct ivc_listener *l, bool all)
 static void refuse(struct ivc_listener *l, const char *conn, uint32_t client, const char *why)
 {
 	struct dlistener *dl = l->rdv;
-	struct answer a = { l->ctx->domid, client, 0, conn, NULL, why, NULL };
+	struct answer a = { l->ctx->domid, client, 0, conn, NULL, why, NULL, NULL };
 
 	if (dl->nrefused == MAX_REFUSALS) { /* the oldest makes room */
 		ivc__rm_node(l->ctx, dl->refused[0].conn);
@@ -411,7 +412,12 @@ static int offer(struct ivc_listener *l, uint32_t client, const char *id, struct
 	snprintf(d->offer, sizeof d->offer, "%s", conn);
 	presence_path(d->peer_node, sizeof d->peer_node, client, ctx->domid, l->name, id);
 	lpresence_path(d->own_node, sizeof d->own_node, ctx->domid, l->name, id);
-	struct answer a = { ctx->domid, client, c->port, conn, rs, NULL, d->own_node };
+	/* For dom0's monitors: where the channel's figures are, and what it
+	 * carries once the advertisement has gone (spec 11.2). */
+	char mon[160];
+	snprintf(mon, sizeof mon, "ctrl-ref=%u type=%s version=%u", refs[0], l->spec.type.name,
+		 l->spec.type.version);
+	struct answer a = { ctx->domid, client, c->port, conn, rs, NULL, d->own_node, mon };
 	err = write_answer(ctx, &a);
 	if (err) {
 		ivc__chan_release(c, false); /* removes a half-written offer */

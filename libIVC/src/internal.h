@@ -134,6 +134,11 @@ struct ivc_chan {
 	enum ivc_dir dir;
 	uint64_t waits;
 	int64_t checked_ms; /* last liveness check */
+	/* What the last non-blocking call of each direction could not do
+	 * (want_tx: bytes of room, 0 none): one descriptor serves both, so
+	 * a call of one direction that clears it looks for the other's. */
+	size_t want_tx;
+	bool want_rx;
 };
 
 struct ivc_listener {
@@ -246,6 +251,11 @@ int ivc__parse_lend(const char *s, struct ivc_lend_rec *r);
 int ivc__parse_cend(const char *s, struct ivc_cend_rec *r);
 int ivc__parse_offer(const char *s, struct ivc_offer_rec *r);
 int ivc__parse_error(const char *s, char *name, size_t cap);
+struct ivc_monitor_rec { /* spec 11.2 */
+	uint32_t ref, version;
+	char type[NAME_MAX_LEN + 1];
+};
+int ivc__parse_monitor(const char *s, struct ivc_monitor_rec *r);
 /* The daemon's refusal names (9.11.8) and their errors: unknown names
  * read as -ECONNREFUSED, unknown errors as "ECONNREFUSED". */
 int ivc__refusal_err(const char *name);

@@ -51,6 +51,30 @@ static bool poll_tick(struct ivc_chan *c, bool tx)
 	return ivc_core_poll(&c->core, tx ? IVC_CORE_WAIT_TX : IVC_CORE_WAIT_RX, 1);
 }
 
+/* The channel's descriptor was just cleared for one direction: set it
+ * again if the other direction's last -EAGAIN is over already (its
+ * wake-up may be what was cleared). */
+static void other_way(struct ivc_chan *c, bool tx)
+{
+	bool ready = tx ? c->want_rx && ivc_core_poll(&c->core, IVC_CORE_WAIT_RX, 0)
+			: c->want_tx && ivc_core_poll(&c->core, IVC_CORE_WAIT_TX, c->want_tx);
+
+	if (!ready)
+		return;
+	ivc__lock(c->ctx);
+	if (c->obj.note)
+		c->ctx->ops->note_set(c->obj.note);
+	ivc__unlock(c->ctx);
+}
+
+static void want(struct ivc_chan *c, bool tx, size_t need, bool on)
+{
+	if (tx)
+		c->want_tx = on ? (need ? need : 1) : 0;
+	else
+		c->want_rx = on;
+}
+
 /* Runs a core operation, sleeping while it says -EAGAIN. */
 static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 {
@@ -66,6 +90,7 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 		int w;
 
 		if (r != -EAGAIN) {
+			want(c, tx, 0, false);
 			/* The data has moved: a failure to signal shows up on the
 			 * next call, not as the failure of this one. */
 			ivc__kick(c);
@@ -91,6 +116,8 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 				return w;
 			if (poll_tick(c, tx))
 				continue;
+			want(c, tx, op == OP_WRITE ? 1 : tx ? io->len : 0, true);
+			other_way(c, tx);
 			return -EAGAIN;
 		}
 		w = ivc__chan_sleep(c, seen, deadline);

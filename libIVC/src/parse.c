@@ -294,3 +294,18 @@ const char *ivc__refusal_name(int err)
 			return refusals[i].name;
 	return "ECONNREFUSED";
 }
+
+/* A direct-mode listener's presence value (spec 11.2): "" (a listener
+ * without monitoring) reads as -ENOENT, anything malformed as -EPROTO. */
+int ivc__parse_monitor(const char *s, struct ivc_monitor_rec *r)
+{
+	const struct rec_field f[] = {
+		{ "ctrl-ref", REC_U32, &any_u32, &r->ref, 0 },
+		{ "type", REC_STR, (const void *)ivc__name_ok, r->type, sizeof r->type },
+		{ "version", REC_U32, &any_u32, &r->version, 0 },
+	};
+
+	if (!*s)
+		return -ENOENT;
+	return rec_parse(s, f, sizeof f / sizeof f[0]);
+}

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Checks libIVC's manual pages (libIVC/man) and the tools' (sim/man,
-# rendezvous/man, mkrenddir, tests/bench):
+# rendezvous/man, mkrenddir, dom0-tools, tests/bench):
 #  - every symbol of libIVC/libivc.map's global list has <symbol>.3, and
 #    ivc.7 exists;
-#  - every page's NAME line starts with the page's own name;
+#  - every page's NAME line starts with the page's own name, but for link
+#    pages (one line, ".so manN/page.N") that name a page that exists;
 #  - libIVC/man/meson.build installs every page;
 #  - no page makes man-db (`man --warnings`, as lintian runs it) or groff
 #    (`groff -man -ww -z`) warn, with whichever of them is installed.
@@ -32,13 +33,18 @@ done
 [ -f "$dir/ivc.7" ] || problem "missing page: libIVC/man/ivc.7"
 
 # The tools' pages: one per program.
-tooldirs="$top/sim/man $top/rendezvous/man $top/mkrenddir $top/tests/bench"
+tooldirs="$top/sim/man $top/rendezvous/man $top/mkrenddir $top/dom0-tools $top/tests/bench"
 for t in ivc-sim.1 ivc-simd.8 ivc-xenstored.8 ivc-rendezvousd.8 ivc-rendezvous.policy.5 \
-	mkrenddir.8 ivc-bench.1; do
+	mkrenddir.8 ivc.1 ivc-bench.1; do
 	[ -n "$(find $tooldirs -maxdepth 1 -name "$t" 2>/dev/null)" ] || problem "missing page: $t"
 done
 pages=$( (find "$dir" -maxdepth 1 -type f -name '*.[1-9]'
 	find $tooldirs -maxdepth 1 -type f -name '*.[1-9]' 2>/dev/null) | sort)
+# A link page's target ("man3/ivc_mon_open.3"), if it is one: a single
+# .so line. man finds the target below its man root once installed.
+link_target() {
+	[ "$(wc -l <"$1")" -eq 1 ] && sed -n 's|^\.so \(man[1-9]/[^/[:space:]]*\)$|\1|p' "$1" | grep .
+}
 n=0
 for p in $pages; do
 	n=$((n + 1))
@@ -48,7 +54,9 @@ for p in $pages; do
 	line=$(sed -n '/^\.SH[[:space:]]*"\{0,1\}NAME"\{0,1\}[[:space:]]*$/,$p' "$p" |
 		sed -e '1d' -e '/^[.'\'']/d' | sed -n '1p')
 	first=$(printf '%s\n' "$line" | sed 's/[[:space:],].*//')
-	if [ -z "$line" ]; then
+	if target=$(link_target "$p"); then
+		[ -f "${p%/*}/${target#*/}" ] || problem "$f: .so names a missing page: $target"
+	elif [ -z "$line" ]; then
 		problem "$f: no NAME line"
 	elif [ "$first" != "$name" ]; then
 		problem "$f: NAME line names \"$first\", not \"$name\""
@@ -75,6 +83,7 @@ tmp=$(mktemp) || exit 1
 trap 'rm -f "$tmp"' EXIT
 for p in $pages; do
 	f=${p##*/}
+	link_target "$p" >/dev/null && continue # linted as its target
 	if [ $have_man = yes ]; then
 		LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 \
 			man --warnings -E UTF-8 -l -Tutf8 -Z "$p" >/dev/null 2>"$tmp"

@@ -4,8 +4,8 @@
 # As root it runs apt-get (one `apt-get update` first); otherwise it prints
 # the command to run and fails.
 set -eu
-build="gcc libc6-dev make meson ninja-build pkg-config python3 libxen-dev xenstore-utils"
-check="$build clang libclang-rt-14-dev clang-format spin groff-base man-db procps gnuplot-nox bats"
+build="gcc libc6-dev make meson ninja-build pkg-config python3 libxen-dev xenstore-utils libncurses-dev"
+check="$build clang libclang-rt-14-dev clang-format spin groff-base man-db procps gnuplot-nox bats tmux python3-jsonschema"
 # make bench: the sweep and its plot.
 bench="$build gnuplot-nox"
 # The Xen lab's host side (the Xen packages themselves are never installed

@@ -75,8 +75,12 @@ struct ivc_wire_header {
 	uint32_t mode;       /* enum ivc_wire_mode, same for both rings */
 	uint32_t ctrl_pages; /* pages in the control area, see ivc_wire_ctrl_pages() */
 	struct ivc_wire_ring_cfg ring[2];
-	uint32_t features;                    /* offered by side 0; none in v1 */
-	uint8_t reserved[IVC_WIRE_LINE - 36]; /* zero in v1; receivers ignore */
+	uint32_t features; /* offered by side 0; none in v1 */
+	uint32_t pad0;     /* zero */
+	/* Monitoring only (spec 11): when side 0 made the channel, Unix time
+	 * in ms, 0 if it has no wall clock. No side acts on it. */
+	uint64_t created;
+	uint8_t reserved[IVC_WIRE_LINE - 48]; /* zero in v1; receivers ignore */
 };
 
 /* Per-side state line (side N writes side[N]). `live` is the byte that the
@@ -92,7 +96,10 @@ struct ivc_wire_side {
 	uint8_t attached;
 	uint8_t pad;       /* zero */
 	uint32_t features; /* side 1: accepted of hdr.features; side 0: zero */
-	uint8_t reserved[IVC_WIRE_LINE - 8];
+	/* Monitoring only (spec 11): event-channel signals side N has sent
+	 * on this channel. The peer never reads it. */
+	uint64_t notifies;
+	uint8_t reserved[IVC_WIRE_LINE - 16];
 };
 
 /* Producer line of a ring (the producing side writes it). */
@@ -166,7 +173,9 @@ _Static_assert(offsetof(struct ivc_wire_header, mode) == 0x08, "hdr.mode");
 _Static_assert(offsetof(struct ivc_wire_header, ctrl_pages) == 0x0c, "hdr.ctrl_pages");
 _Static_assert(offsetof(struct ivc_wire_header, ring) == 0x10, "hdr.ring");
 _Static_assert(offsetof(struct ivc_wire_header, features) == 0x20, "hdr.features");
-_Static_assert(offsetof(struct ivc_wire_header, reserved) == 0x24, "hdr.reserved");
+_Static_assert(offsetof(struct ivc_wire_header, pad0) == 0x24, "hdr.pad0");
+_Static_assert(offsetof(struct ivc_wire_header, created) == 0x28, "hdr.created");
+_Static_assert(offsetof(struct ivc_wire_header, reserved) == 0x30, "hdr.reserved");
 
 _Static_assert(sizeof(struct ivc_wire_side) == IVC_WIRE_LINE, "side size");
 _Static_assert(offsetof(struct ivc_wire_side, live) == 0, "side.live");
@@ -174,7 +183,8 @@ _Static_assert(offsetof(struct ivc_wire_side, closed) == 1, "side.closed");
 _Static_assert(offsetof(struct ivc_wire_side, attached) == 2, "side.attached");
 _Static_assert(offsetof(struct ivc_wire_side, pad) == 3, "side.pad");
 _Static_assert(offsetof(struct ivc_wire_side, features) == 4, "side.features");
-_Static_assert(offsetof(struct ivc_wire_side, reserved) == 8, "side.reserved");
+_Static_assert(offsetof(struct ivc_wire_side, notifies) == 8, "side.notifies");
+_Static_assert(offsetof(struct ivc_wire_side, reserved) == 16, "side.reserved");
 
 _Static_assert(sizeof(struct ivc_wire_prod) == IVC_WIRE_LINE, "prod line size");
 _Static_assert(offsetof(struct ivc_wire_prod, prod) == 0, "prod.prod");

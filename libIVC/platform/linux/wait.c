@@ -271,6 +271,14 @@ int64_t ivc_linux_now_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+int64_t ivc_linux_wall_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 /* Request nonces must differ between processes of one domain. */
 uint64_t ivc_linux_seed(void)
 {

@@ -298,6 +298,49 @@ static int do_map(struct ivc_plat *p, uint32_t domid, const uint32_t *grefs, uin
 	return 0;
 }
 
+struct ivc_plat_peek {
+	void *addr;
+};
+
+static int do_peek(struct ivc_plat *p, uint32_t domid, uint32_t gref, const void **addr,
+		   struct ivc_plat_peek **out)
+{
+	int fd = -1;
+	unsigned nfds = 1;
+	struct ivc_plat_peek *pk;
+	int err;
+
+	p->req->a[0] = domid;
+	p->req->a[1] = gref;
+	err = rpc(p, SIMD_GNT_PEEK, &fd, &nfds);
+	if (!err && nfds != 1)
+		err = -EPROTO;
+	if (err) {
+		if (nfds == 1)
+			close(fd);
+		return err;
+	}
+	pk = malloc(sizeof *pk);
+	if (pk)
+		pk->addr = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, (off_t)p->rsp->a[0] * PAGE);
+	err = !pk ? -ENOMEM : pk->addr == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (err) {
+		free(pk);
+		return err;
+	}
+	*addr = pk->addr;
+	*out = pk;
+	return 0;
+}
+
+static void sim_unpeek(struct ivc_plat *p, struct ivc_plat_peek *pk)
+{
+	(void)p;
+	munmap(pk->addr, PAGE);
+	free(pk);
+}
+
 static int do_map_notify(struct ivc_plat *p, struct ivc_plat_map *m, uint32_t offset,
 			 unsigned flags, uint32_t port)
 {
@@ -477,6 +520,10 @@ LOCKED(map_notify,
 	uint32_t port),
        (p, m, offset, flags, port))
 LOCKED(unmap, (struct ivc_plat * p, struct ivc_plat_map *m), (p, m))
+LOCKED(peek,
+       (struct ivc_plat * p, uint32_t domid, uint32_t gref, const void **addr,
+	struct ivc_plat_peek **out),
+       (p, domid, gref, addr, out))
 LOCKED(evtchn_alloc_unbound, (struct ivc_plat * p, uint32_t remote, uint32_t *port),
        (p, remote, port))
 LOCKED(evtchn_bind, (struct ivc_plat * p, uint32_t remote, uint32_t rport, uint32_t *port),
@@ -509,6 +556,8 @@ const struct ivc_plat_ops ivc_plat_sim = {
 	.map = sim_map,
 	.map_notify = sim_map_notify,
 	.unmap = sim_unmap,
+	.peek = sim_peek,
+	.unpeek = sim_unpeek,
 	.evtchn_fd = sim_evtchn_fd,
 	.evtchn_alloc_unbound = sim_evtchn_alloc_unbound,
 	.evtchn_bind = sim_evtchn_bind,

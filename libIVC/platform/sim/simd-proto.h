@@ -43,6 +43,10 @@ enum simd_op {
 	 * A hypercall does not wait for the receiver; neither does this, and
 	 * it keeps its place among the connection's requests. */
 	SIMD_EVT_SEND, /* a0 port */
+	/* dom0 only (monitoring): a0 domid, a1 gref -> a0 page index, a
+	 * read-only fd of the grant's pages. No mapping is recorded: the
+	 * granting side sees none, as with a privileged foreign mapping. */
+	SIMD_GNT_PEEK,
 	/* admin.sock */
 	SIMD_DOMAIN_CREATE =
 	    100,          /* a0 domid, a1 pgid, data name -> the connection is the domain's life */

@@ -819,6 +819,18 @@ static int xen_store_open(struct ivc_plat *p, struct ivc_plat_store **out)
 	return ivc_linux_store_wrap(p->xs, out);
 }
 
+static int xen_peek(struct ivc_plat *p, uint32_t domid, uint32_t gref, const void **addr,
+		    struct ivc_plat_peek **out)
+{
+	(void)p, (void)domid, (void)gref, (void)addr, (void)out;
+	return -ENOSYS;
+}
+
+static void xen_unpeek(struct ivc_plat *p, struct ivc_plat_peek *pk)
+{
+	(void)p, (void)pk;
+}
+
 const struct ivc_plat_ops ivc_plat_xen = {
 	IVC_LINUX_COMMON_OPS,
 	.store_open = xen_store_open,
@@ -834,6 +846,8 @@ const struct ivc_plat_ops ivc_plat_xen = {
 	.map = xen_map,
 	.map_notify = xen_map_notify,
 	.unmap = xen_unmap,
+	.peek = xen_peek,
+	.unpeek = xen_unpeek,
 	.evtchn_fd = xen_evtchn_fd,
 	.evtchn_alloc_unbound = xen_evtchn_alloc_unbound,
 	.evtchn_bind = xen_evtchn_bind,
