@@ -112,6 +112,8 @@ hostlibs=$(
 # libgcc_s, which pthread_cancel() dlopen()s (xl needs it).
 hostlibs="$hostlibs $(dpkg -L libc6 libgcc-s1 2>/dev/null |
 	grep -E '^/(usr/)?lib(64)?/(x86_64-linux-gnu/)?[^/]*\.so[.0-9]*$' | sort -u)"
+# ivc-top in dom0: ncurses (its batch mode needs no terminfo).
+hostlibs="$hostlibs $(dpkg -L libncursesw6 libtinfo6 2>/dev/null | grep -E '\.so[.0-9]*$')"
 hostlibs=$(for l in $hostlibs; do [ -f "$l" ] && echo "$l"; done | sort -u)
 for l in libc.so.6 ld-linux-x86-64.so.2; do
 	echo "$hostlibs" | grep -q "$l" || die "host library $l not resolved"

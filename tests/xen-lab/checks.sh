@@ -400,6 +400,81 @@ else
 fi
 check "many channels: nothing left in dom0" clean
 
+# ---- 8a. the dom0 tools: ivc and ivc-top on real Xen ---------------------------
+# `ivc serve` in dom0 and `ivc cat` in a PV domU move data both ways,
+# checked in the domU; then, while channels carry data slowly, dom0 lists
+# them with their figures, which it reads from each listener's control
+# page by its own rights (spec 11.3): dom0's own page, and a domU's.
+section "dom0 tools"
+IVC=$B/dom0-tools/ivc
+TOP=$B/dom0-tools/ivc-top
+# The JSON prefix of an open direct channel whose figures were read.
+live() { # service listener client
+	grep -q "\"service\":\"$1\",\"listener\":$2,\"client\":$3,\"rendezvous\":\"direct\",\"state\":\"open\",\"typed\":true,\"counters\":true" "$4"
+}
+slow() { # 30 x 64 KiB, 0.1 s apart: a channel that lives 3 s
+	i=0
+	while [ $i -lt 30 ]; do
+		head -c 65536 /dev/zero
+		usleep 100000
+		i=$((i + 1))
+	done
+}
+if [ -x "$IVC" ]; then
+	"$IVC" serve up -- tr a-z A-Z >"$T/up.out" 2>&1 &
+	up=$!
+	dcmd="head -c 2000000 /dev/urandom >/tmp/r
+a=\$($IVC cat --domid 0 up </tmp/r | md5sum); b=\$(tr a-z A-Z </tmp/r | md5sum)
+[ \"\$a\" = \"\$b\" ]; echo \"@@rc cat \$?\"
+i=0; while [ \$i -lt 30 ]; do head -c 65536 /tmp/r; usleep 100000; i=\$((i + 1)); done | $IVC cat --domid 0 up >/dev/null; echo \"@@rc slow \$?\"
+$IVC serve flow -- cat & sp=\$!; sleep 10; kill \$sp; wait \$sp; echo \"@@rc serve \$?\""
+	if dom=$(lab-domu -m 256 --start -f "$IVC" tools "$dcmd" 2>"$T/start.err"); then
+		i=0
+		until lab-domu --output tools | grep -q '^@@rc cat' || [ $i -gt 600 ]; do
+			i=$((i + 1))
+			usleep 100000
+		done
+		usleep 1000000 # into the slow phase
+		"$IVC" ls --json >"$T/ls0.json" 2>&1
+		i=0
+		until xenstore-exists "/local/domain/$dom/data/ivc/flow/protocol" || [ $i -gt 300 ]; do
+			i=$((i + 1))
+			usleep 100000
+		done
+		slow | "$IVC" cat --domid "$dom" flow >/dev/null 2>"$T/flow.err" &
+		fl=$!
+		usleep 1000000
+		"$IVC" ls --json >"$T/ls1.json" 2>&1
+		rt=0
+		[ -x "$TOP" ] && { "$TOP" -b -n 2 -d 0.5 >"$T/top.out" 2>&1 || rt=$?; }
+		wait $fl
+		rf=$?
+		lab-domu --wait -t 120 tools >"$T/tools.out" 2>&1
+		rcof() { sed -n "s/^@@rc $1 \([0-9]*\)\$/\1/p" "$T/tools.out"; }
+		[ "$(rcof cat)/$(rcof slow)" = 0/0 ] || show "$T/tools.out"
+		check "ivc: serve in dom0, cat in a PV domU: 2 MB there and back intact" [ "$(rcof cat)" = 0 ]
+		check "ivc: a slow cat from the domU ended well" [ "$(rcof slow)" = 0 ]
+		live up 0 "$dom" "$T/ls0.json" || show "$T/ls0.json"
+		check "ivc ls: dom0's own channel listed open, its figures read (dom0's page)" live up 0 "$dom" "$T/ls0.json"
+		live flow "$dom" 0 "$T/ls1.json" || show "$T/ls1.json"
+		check "ivc ls: a domU listener's channel listed open, its figures read (the domU's page, by dom0's rights)" live flow "$dom" 0 "$T/ls1.json"
+		if [ -x "$TOP" ]; then
+			[ $rt = 0 ] || show "$T/top.out"
+			check "ivc-top -b: two iterations, the domU's channel in them" sh -c "[ $rt = 0 ] && [ \$(grep -c flow '$T/top.out') -ge 2 ]"
+		fi
+		[ $rf = 0 ] || show "$T/flow.err"
+		check "ivc: dom0's cat to the domU's service ended well" [ $rf = 0 ]
+	else
+		show "$T/start.err"
+		bad "dom0 tools: domU did not start"
+	fi
+	kill $up 2>/dev/null
+	wait $up
+	ru=$?
+	check "ivc serve in dom0 stopped by SIGTERM (status $ru)" [ $ru = 0 ]
+fi
+check "dom0 tools: nothing left in dom0" clean
+
 # ---- 8b. brokered mode: mkrenddir, the daemon, connect by name -----------------
 # Spec 9.11 on the real xenstored: dom0 runs mkrenddir and ivc-rendezvousd;
 # PV domUs find services by name (in dom0 and in another domU), a guest

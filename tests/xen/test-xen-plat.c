@@ -138,6 +138,37 @@ static void test_evtchn(uint32_t *pa, uint32_t *pb)
 	*pb = b;
 }
 
+/* Monitoring (spec 11.3): dom0 reads a page granted to anyone, by its
+ * own rights. A domU may not read another domain's (its own pages it may
+ * see: privcmd lets it map its own frames). */
+static void test_peek(void *mem, uint32_t gref, uint32_t bogus)
+{
+	struct ivc_plat_peek *pk;
+	const void *view;
+	int err;
+
+	if (self != 0) {
+		err = ops->peek(plat, 0, gref, &view, &pk);
+		if (err != -EPERM && err != -ENOSYS)
+			fail("a domU's peek at dom0's grant table: %d, want EPERM or ENOSYS", err);
+	}
+	((uint8_t *)mem)[17] = 0x5a;
+	err = ops->peek(plat, self, gref, &view, &pk);
+	if (self != 0 && (err == -EPERM || err == -ENOSYS))
+		return;
+	if (err) {
+		fail("peek at our own grant (to another domain): %s", strerror(-err));
+		return;
+	}
+	CHECK_EQ(((const uint8_t *)view)[17], 0x5a);
+	((uint8_t *)mem)[17] = 0xa5; /* live, not a copy */
+	CHECK_EQ(((const volatile uint8_t *)view)[17], 0xa5);
+	if (!write_faults((void *)((uintptr_t)view + 17)))
+		fail("writing through a peek did not fault");
+	ops->unpeek(plat, pk);
+	CHECK_EQ(ops->peek(plat, self, bogus, &view, &pk), -EINVAL);
+}
+
 static void test_grants(uint32_t a, uint32_t b)
 {
 	struct ivc_plat_share *s, *s2;
@@ -216,6 +247,7 @@ static void test_grants(uint32_t a, uint32_t b)
 
 	/* Granted to someone else; unknown reference; no such domain. */
 	CHECK_EQ(ops->share(plat, NOBODY, 1, false, &addr, &g1, &s2), 0);
+	test_peek(addr, g1, bogus);
 	CHECK_EQ(ops->map(plat, self, &g1, 1, false, &addr, &m2), -EPERM);
 	CHECK_EQ(ops->map(plat, self, &g1, 1, true, &addr, &m2), -EPERM);
 	CHECK_EQ(ops->map(plat, self, &bogus, 1, false, &addr, &m2), -EINVAL);

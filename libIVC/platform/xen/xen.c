@@ -61,6 +61,12 @@
  *   used where allowed. XEN_SYSCTL_getdomaininfolist is privileged;
  *   EVTCHNOP_status on one's own ports (DOMID_SELF, XSM_TARGET) is allowed
  *   to any domain, but libxenctrl needs the privcmd device.
+ * Monitoring (peek, spec 11.3): dom0 maps the frame of the listener's
+ *   shared grant table that holds the reference (XENMEM_acquire_resource,
+ *   Linux 4.18+ privcmd), reads the version 1 entry once, and maps its
+ *   frame read-only through privcmd: no grant mapping, so the listener's
+ *   gntalloc release never waits for a monitor. A domain using grant
+ *   table version 2 is not read (its entries have another layout).
  */
 #define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64 /* gntalloc's offsets only ever grow */
@@ -80,10 +86,12 @@
 #undef __STRICT_ANSI__
 #include <xenctrl.h>
 #include <xenevtchn.h>
+#include <xenforeignmemory.h>
 #include <xenstore.h>
 #include <xentoollog.h>
 
-#include <xen/grant_table.h> /* Xen's: grant_ref_t, GNTCOPY_*, GNTST_* */
+#include <xen/grant_table.h> /* Xen's: grant_ref_t, GNTCOPY_*, GNTST_*, grant_entry_v1 */
+#include <xen/memory.h>      /* XENMEM_resource_grant_table */
 
 #include <xen/evtchn.h> /* Linux UAPI from here on */
 #include <xen/gntalloc.h>
@@ -128,7 +136,9 @@ struct ivc_plat {
 	int gntalloc, gntdev;
 	xenevtchn_handle *xce;
 	struct xs_handle *xs;
-	xc_interface *xch; /* opened on first use; NULL if unavailable */
+	xc_interface *xch;             /* opened on first use; NULL if unavailable */
+	xenforeignmemory_handle *fmem; /* monitoring: likewise */
+	bool fmem_tried;
 	bool xch_tried, no_getinfo, no_introduced;
 	struct ivc_plat_share *shares; /* still granted: undone by close() */
 	struct ivc_plat_map *maps;
@@ -260,6 +270,8 @@ static void xen_close(struct ivc_plat *p)
 		xs_close(p->xs);
 	if (p->xch)
 		xc_interface_close(p->xch);
+	if (p->fmem)
+		xenforeignmemory_close(p->fmem);
 	free(p->ports);
 	free(p->replay);
 	pthread_mutex_destroy(&p->mu);
@@ -819,16 +831,114 @@ static int xen_store_open(struct ivc_plat *p, struct ivc_plat_store **out)
 	return ivc_linux_store_wrap(p->xs, out);
 }
 
+/* ---- monitoring: dom0 reads a granted page by its own rights ------- */
+
+struct ivc_plat_peek {
+	void *addr;
+};
+
+static xenforeignmemory_handle *fmem_get(struct ivc_plat *p)
+{
+	pthread_mutex_lock(&p->mu);
+	if (!p->fmem_tried) {
+		p->fmem_tried = true;
+		p->fmem = xenforeignmemory_open(&quiet_logger, 0);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return p->fmem;
+}
+
+/* A granted frame from an entry read once: -EINVAL unless it is a live
+ * permit_access (the domain may rewrite it meanwhile). */
+static int entry_frame(const grant_entry_v1_t *tab, uint32_t gref, xen_pfn_t *frame)
+{
+	grant_entry_v1_t e;
+
+	memcpy(&e, tab + gref, sizeof e);
+	if ((e.flags & GTF_type_mask) != GTF_permit_access)
+		return -EINVAL;
+	*frame = e.frame;
+	return 0;
+}
+
+/* Our own table: Xen's acquire_resource takes only other domains, so
+ * libxenctrl maps it (GNTTABOP_setup_table at its current size, then
+ * the frames), for DOMID_SELF: Xen refuses a domain naming itself as a
+ * foreign one. */
+static int own_frame(struct ivc_plat *p, uint32_t gref, xen_pfn_t *frame)
+{
+	xc_interface *xch = xch_get(p);
+	grant_entry_v1_t *tab;
+	int n = 0, err;
+
+	if (!xch)
+		return -EPERM;
+	tab = xc_gnttab_map_table_v1(xch, DOMID_SELF, &n);
+	if (!tab)
+		return errno == EPERM || errno == EACCES ? -EPERM : -EINVAL;
+	err = gref < (uint32_t)n ? entry_frame(tab, gref, frame) : -EINVAL;
+	munmap(tab, ((size_t)n * sizeof *tab + PAGE - 1) / PAGE * PAGE);
+	return err;
+}
+
+/* The frame that `domid` granted as `gref`, from its grant table (shared
+ * frames, version 1 entries): only the table's frame that holds the
+ * entry is mapped, read-only, for the moment it takes to read it. */
+static int granted_frame(xenforeignmemory_handle *fm, uint32_t domid, uint32_t gref,
+			 xen_pfn_t *frame)
+{
+	const uint32_t per = PAGE / sizeof(grant_entry_v1_t);
+	xenforeignmemory_resource_handle *res;
+	void *tab = NULL;
+	int err;
+
+	res = xenforeignmemory_map_resource(fm, (domid_t)domid, XENMEM_resource_grant_table,
+					    XENMEM_resource_grant_table_id_shared, gref / per, 1,
+					    &tab, PROT_READ, 0);
+	if (!res)
+		return errno == EPERM || errno == EACCES                           ? -EPERM
+		       : errno == EOPNOTSUPP || errno == ENOSYS || errno == ENOTTY ? -ENOSYS
+										   : -EINVAL;
+	err = entry_frame(tab, gref % per, frame);
+	xenforeignmemory_unmap_resource(fm, res);
+	return err;
+}
+
 static int xen_peek(struct ivc_plat *p, uint32_t domid, uint32_t gref, const void **addr,
 		    struct ivc_plat_peek **out)
 {
-	(void)p, (void)domid, (void)gref, (void)addr, (void)out;
-	return -ENOSYS;
+	xenforeignmemory_handle *fm = fmem_get(p);
+	struct ivc_plat_peek *pk;
+	xen_pfn_t frame;
+	int err, perr = 0;
+
+	if (!fm)
+		return errno == ENOENT ? -ENOSYS : -EPERM;
+	bool self = domid == p->domid;
+
+	err = self ? own_frame(p, gref, &frame) : granted_frame(fm, domid, gref, &frame);
+	if (err)
+		return err;
+	pk = malloc(sizeof *pk);
+	if (!pk)
+		return -ENOMEM;
+	pk->addr = xenforeignmemory_map(fm, self ? DOMID_SELF : domid, PROT_READ, 1, &frame, &perr);
+	if (!pk->addr || perr) {
+		err = !pk->addr ? -errno : perr < 0 ? perr : -perr;
+		if (pk->addr)
+			xenforeignmemory_unmap(fm, pk->addr, 1);
+		free(pk);
+		return err ? err : -EINVAL;
+	}
+	*addr = pk->addr;
+	*out = pk;
+	return 0;
 }
 
 static void xen_unpeek(struct ivc_plat *p, struct ivc_plat_peek *pk)
 {
-	(void)p, (void)pk;
+	xenforeignmemory_unmap(p->fmem, pk->addr, 1);
+	free(pk);
 }
 
 const struct ivc_plat_ops ivc_plat_xen = {
