@@ -61,7 +61,18 @@ if "$SIM" run --domid 4 --name mallory -- "$EX/echo-client" any; then
 	failed=1
 fi
 guest 2 bob
-guest 3 carol
+say "ivc-sim run --domid 3 --name carol -- echo-client any --count 20000 &"
+note "a longer client, to watch while it runs"
+"$SIM" run --domid 3 --name carol -- "$EX/echo-client" any --count 20000 \
+	>"$IVC_SIM_DIR/carol.log" 2>&1 &
+c=$!
+if [ -x "$B/dom0-tools/ivc-top" ]; then
+	sleep 0.5
+	say "ivc-sim run --domid 0 -- ivc-top -b -n 2 -d 0.5   # the host's channels, as dom0 sees them"
+	"$SIM" run --domid 0 -- "$B/dom0-tools/ivc-top" -b -n 2 -d 0.5 || failed=1
+fi
+wait $c || failed=1
+cat "$IVC_SIM_DIR/carol.log"
 wait $s || failed=1
 
 say "xenstore-ls -p /rendezvous          # as dom0: only dom0's empty area is left"

@@ -396,15 +396,26 @@ static struct ivc_mon_chan *chan_find(struct ivc_mon *m, const char *id)
 	return NULL;
 }
 
-/* A client's presence without its listener's: the listener's end is
- * gone, the client's not yet. */
-static int client_presence(struct ivc_mon *m, uint32_t d, const char *sub, const char *name)
+static bool dom_known(const struct ivc_mon *m, uint32_t d)
 {
-	char id[40], svc[NAME_MAX_LEN + 1], cid[48];
+	const struct ivc_mon_domain *md = m->doms.v;
+
+	for (size_t i = 0; i < m->doms.n; i++)
+		if (md[i].domid == d)
+			return true;
+	return false;
+}
+
+/* A client's presence without its listener's: the request is still
+ * waiting (its doorbell or the offer is there), or the listener's end is
+ * gone (with its domain: the peer died). */
+static int client_presence(struct ivc_mon *m, uint32_t d, const char *bucket, const char *name)
+{
+	char id[40], svc[NAME_MAX_LEN + 1], cid[48], node[96], *rq, *of = NULL;
 	struct ivc_mon_chan *ch;
 	uint32_t server;
 
-	(void)sub;
+	(void)bucket;
 	if (split_presence(name, true, &server, id, sizeof id, svc, sizeof svc))
 		return 0;
 	snprintf(cid, sizeof cid, "%u:%s", server, id);
@@ -413,7 +424,17 @@ static int client_presence(struct ivc_mon *m, uint32_t d, const char *sub, const
 	ch = chan_add(m, cid, server, d, svc, 0);
 	if (!ch)
 		return -ENOMEM;
-	ch->state = IVC_MON_CLOSED;
+	snprintf(node, sizeof node, "requests/%s", id);
+	rq = get(m, LD, server, "data/ivc", svc, node);
+	if (!rq) {
+		snprintf(node, sizeof node, "conn/%s", id);
+		of = get(m, LD, server, "data/ivc", svc, node);
+	}
+	ch->state = rq || of                ? IVC_MON_CONNECTING
+		    : !dom_known(m, server) ? IVC_MON_PEER_DEAD
+					    : IVC_MON_CLOSED;
+	free(rq);
+	free(of);
 	return 0;
 }
 
@@ -549,6 +570,9 @@ static int broker_chan(struct ivc_mon *m, const struct bend *l, const struct ben
 	if (c || l->typed)
 		chan_type(ch, c ? &c->svc : &l->svc);
 	ch->state = broker_state(l ? l->state : "closed", c ? c->state : "closed");
+	/* An end gone with its domain: that peer died. */
+	if ((!l && !dom_known(m, ch->listener)) || (!c && !dom_known(m, ch->client)))
+		ch->state = IVC_MON_PEER_DEAD;
 	if (c && ivc__parse_offer(c->offer, &of) == 0 && ivc__parse_refs(of.refs, refs, &n) == 0)
 		want_peek(m, ch->id, ch->listener, refs[0]);
 	return 0;

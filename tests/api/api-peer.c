@@ -764,6 +764,60 @@ static void sc_poller(void)
 	}
 }
 
+/* duplex: the listener sends N checked messages through a 4 KiB ring
+ * and waits for one answer, with timeout-0 calls and poll() on the
+ * channel's descriptor only (one descriptor serves both directions); the
+ * client reads them (blocking) and answers at the end. After each full
+ * ring the listener pauses before its receive call, so that the client's
+ * room signal lands in between: a receive call that cleared that wake-up
+ * left the listener asleep for ever (ivc cat/serve did). */
+static void sc_duplex(void)
+{
+	struct ivc_type t = { "test.duplex", 1, IVC_MESSAGE };
+	struct ivc_opts o = { .tx_ring = 4096, .rx_ring = 4096 };
+	struct ivc_chan *c = rendezvous("duplex", &t, IVC_INOUT, server ? &o : NULL);
+	enum { N = 2000 };
+	uint8_t buf[512];
+	long i, r, answers = 0;
+
+	for (i = 0; !server && i < N; i++) {
+		if (i % 40 == 0)
+			usleep(3000); /* let the listener fill the ring */
+		r = ivc_recv(c, buf, sizeof buf, 10000);
+		CHECK_EQ(r, 1 + i * 7 % 500);
+		if (buf[0] != (uint8_t)i || buf[r - 1] != (uint8_t)i)
+			fail("message %ld: wrong bytes", i);
+	}
+	if (!server) {
+		CHECK_EQ(ivc_send(c, "done", 4, 10000), 0);
+		CHECK_EQ(ivc_recv(c, buf, sizeof buf, 10000), -EPIPE);
+	}
+	for (i = 0; server && (i < N || !answers);) {
+		for (; i < N; i++) {
+			size_t len = 1 + (size_t)(i * 7 % 500);
+			memset(buf, (int)(i & 0xff), len);
+			r = ivc_send(c, buf, len, 0);
+			if (r == -EAGAIN) {
+				usleep(2000); /* the client makes room and signals */
+				break;
+			}
+			CHECK_EQ(r, 0);
+		}
+		r = ivc_recv(c, buf, sizeof buf, 0);
+		if (r == 4)
+			answers++;
+		else
+			CHECK_EQ(r, -EAGAIN);
+		if (i < N || !answers) {
+			struct pollfd p = { ivc_chan_fd(c), POLLIN, 0 };
+			CHECK_EQ(poll(&p, 1, -1), 1);
+		}
+	}
+	printf("duplex: %d messages, checked\n", N);
+	fflush(stdout);
+	CHECK_EQ(ivc_chan_close(c), 0);
+}
+
 /* ghost: a client that rings the doorbell by hand and dies before it
  * attaches. The listener must withdraw its offer, release the channel and
  * go on: accept ends at its deadline, nothing left behind. */
@@ -1252,7 +1306,7 @@ static const struct {
 	{ "dirmode", sc_dirmode },   { "sizes", sc_sizes },       { "mismatch", sc_mismatch },
 	{ "inflight", sc_inflight }, { "timeouts", sc_timeouts }, { "victim", sc_victim },
 	{ "ghost", sc_ghost },       { "bigwrite", sc_bigwrite }, { "poller", sc_poller },
-	{ "threads", sc_threads },   { "retry", sc_retry },
+	{ "threads", sc_threads },   { "retry", sc_retry },       { "duplex", sc_duplex },
 };
 
 /* A scenario that has not ended after IVC_TEST_LIMIT_S seconds fails by

@@ -71,6 +71,7 @@ group_ghost() {
 	check "the same, dom0 serving with an ivc_wait loop: nothing left" clean
 }
 group_threads() { pair "threads blocked on channels of one context: no lost wake-up" threads; }
+group_duplex() { pair "a sender that also receives, timeout-0 calls and poll() only: no wake-up lost" duplex; }
 group_bigwrite() { pair "stream write larger than the ring: timeouts honoured, then delivered" bigwrite; }
 
 # A client in dom0 (a domU's ends go with its domain): its presence node
@@ -454,7 +455,7 @@ group_hostile() {
 	check "hostile requests: nothing left" clean
 }
 
-ALL="dirmode sizes bulk mismatch inflight timeouts ghost dom0-client bigwrite many kill poller destroy
+ALL="dirmode sizes bulk mismatch inflight timeouts ghost dom0-client bigwrite duplex many kill poller destroy
 anytime watch-quota hoststop hostile scale threads"
 [ "$GROUP" = all ] && groups=$ALL || groups=$GROUP
 for g in $groups; do

@@ -35,7 +35,7 @@ done
 # The tools' pages: one per program.
 tooldirs="$top/sim/man $top/rendezvous/man $top/mkrenddir $top/dom0-tools $top/tests/bench"
 for t in ivc-sim.1 ivc-simd.8 ivc-xenstored.8 ivc-rendezvousd.8 ivc-rendezvous.policy.5 \
-	mkrenddir.8 ivc.1 ivc-bench.1; do
+	mkrenddir.8 ivc.1 ivc-top.1 ivc-bench.1; do
 	[ -n "$(find $tooldirs -maxdepth 1 -name "$t" 2>/dev/null)" ] || problem "missing page: $t"
 done
 pages=$( (find "$dir" -maxdepth 1 -type f -name '*.[1-9]'
