@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monjson.h"
+
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 64 };
 enum { VIEW_CHANS, VIEW_DOMS, NVIEWS };
 enum { EDIT_NONE, EDIT_FILTER, EDIT_INTERVAL };
@@ -250,43 +252,6 @@ static void fit(char *dst, size_t n, const char *src, int w, bool left)
 
 /* Length of the UTF-8 sequence at p (at most n bytes), 0 if p does not
  * start a valid one (overlong, surrogate, beyond U+10FFFF, cut short). */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	size_t k = p[0] < 0x80 ? 1 : p[0] < 0xc2 ? 0 : p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-
-	if (!k || k > n || p[0] > 0xf4)
-		return 0;
-	for (size_t i = 1; i < k; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
-	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
-		return 0;
-	return k;
-}
-
-/* s (at most max bytes) as a JSON string: valid UTF-8 kept, quotes,
- * backslashes and controls escaped, anything else U+FFFD. */
-static void json_str(FILE *f, const char *s, size_t max)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + strnlen(s, max);
-
-	fputc('"', f);
-	while (p < end) {
-		size_t k = utf8_len(p, (size_t)(end - p));
-		if (k == 1 && (*p == '"' || *p == '\\'))
-			fprintf(f, "\\%c", *p);
-		else if (k == 1 && (*p < 0x20 || *p == 0x7f))
-			fprintf(f, "\\u%04x", *p);
-		else if (k)
-			fwrite(p, 1, k, f);
-		else
-			fputs("\\ufffd", f);
-		p += k ? k : 1;
-	}
-	fputc('"', f);
-}
-
 static bool parse_seconds(const char *s, double *out)
 {
 	char *end;
@@ -1180,14 +1145,6 @@ static void json_num(FILE *f, const char *key, double v)
 		fputs("null", f);
 }
 
-static void json_pair(FILE *f, const char *key, const uint64_t v[2], bool known)
-{
-	if (known)
-		fprintf(f, ",\"%s\":[%" PRIu64 ",%" PRIu64 "]", key, v[0], v[1]);
-	else
-		fprintf(f, ",\"%s\":null", key);
-}
-
 static void json_rates(FILE *f, const char *key, const double v[2])
 {
 	fprintf(f, ",\"%s\":[", key);
@@ -1200,74 +1157,14 @@ static void json_rates(FILE *f, const char *key, const double v[2])
 	fputc(']', f);
 }
 
-static void json_bool(FILE *f, const char *key, bool v)
-{
-	fprintf(f, ",\"%s\":%s", key, v ? "true" : "false");
-}
-
-/* type, version, mode, dir: null unless known. */
-static void json_typed(FILE *f, bool typed, const char *type, uint32_t version, enum ivc_mode mode,
-		       enum ivc_dir dir)
-{
-	if (!typed) {
-		fputs(",\"type\":null,\"version\":null,\"mode\":null,\"dir\":null", f);
-		return;
-	}
-	fputs(",\"type\":", f);
-	json_str(f, type, NAME_LEN);
-	fprintf(f, ",\"version\":%" PRIu32 ",\"mode\":\"%s\",\"dir\":\"%s\"", version,
-		mode == IVC_STREAM    ? "stream"
-		: mode == IVC_MESSAGE ? "message"
-				      : "?",
-		dir_name(dir));
-}
-
 static void json_chan(FILE *f, const struct row *r)
 {
-	const struct ivc_mon_chan *c = r->c;
-	bool k = has(c, IVC_MON_COUNTERS);
-	uint64_t ring[2] = { c->ring[0], c->ring[1] }, used[2] = { c->used[0], c->used[1] };
-
-	fputs("{\"id\":", f);
-	json_str(f, c->id, sizeof c->id);
-	fprintf(f, ",\"flags\":%" PRIu32, c->flags);
-	json_bool(f, "brokered", has(c, IVC_MON_BROKERED));
-	json_bool(f, "counters", k);
-	json_bool(f, "typed", has(c, IVC_MON_TYPED));
-	fprintf(f, ",\"listener\":%" PRIu32 ",\"client\":%" PRIu32 ",\"service\":", c->listener,
-		c->client);
-	json_str(f, c->service, sizeof c->service);
-	json_typed(f, has(c, IVC_MON_TYPED), c->type, c->version, c->mode, c->dir);
-	fprintf(f, ",\"state\":\"%s\",\"state_code\":%d", state_name(c->state), (int)c->state);
-	json_pair(f, "ring", ring, k);
-	json_pair(f, "used", used, k);
-	json_pair(f, "msgs", c->msgs, k);
-	json_pair(f, "bytes", c->bytes, k);
-	json_pair(f, "notifies", c->notifies, k);
-	if (k && c->created)
-		fprintf(f, ",\"created\":%" PRId64, c->created);
-	else
-		fputs(",\"created\":null", f);
+	mj_chan(f, r->c);
 	json_num(f, "age_s", r->age_ms < 0 ? NAN : (double)r->age_ms / 1000);
 	json_rates(f, "msgs_per_s", r->msgs_s);
 	json_rates(f, "bytes_per_s", r->bytes_s);
 	json_num(f, "notifies_per_s", r->notifies_s);
 	fputc('}', f);
-}
-
-static void json_service(FILE *f, const struct ivc_mon_service *s)
-{
-	uint64_t ring[2] = { s->ring[0], s->ring[1] }, max[2] = { s->max_msg[0], s->max_msg[1] };
-
-	fprintf(f, "{\"domid\":%" PRIu32 ",\"flags\":%" PRIu32, s->domid, s->flags);
-	json_bool(f, "brokered", s->flags & IVC_MON_BROKERED);
-	json_bool(f, "typed", s->flags & IVC_MON_TYPED);
-	fputs(",\"name\":", f);
-	json_str(f, s->name, sizeof s->name);
-	json_typed(f, s->flags & IVC_MON_TYPED, s->type, s->version, s->mode, s->dir);
-	json_pair(f, "ring", ring, true);
-	json_pair(f, "max_msg", max, true);
-	fprintf(f, ",\"channels\":%" PRIu32 "}", s->channels);
 }
 
 static void json_dom(FILE *f, const struct top *t, const struct dom *d)
@@ -1277,10 +1174,10 @@ static void json_dom(FILE *f, const struct top *t, const struct dom *d)
 	(void)t;
 	fprintf(f, "{\"domid\":%" PRIu32 ",\"name\":", d->domid);
 	if (raw)
-		json_str(f, raw->name, sizeof raw->name);
+		mj_str(f, raw->name, sizeof raw->name);
 	else
 		fputs("null", f);
-	json_bool(f, "listed", raw != NULL);
+	fprintf(f, ",\"listed\":%s", raw ? "true" : "false");
 	fprintf(f, ",\"services\":%u,\"channels_as_listener\":%u,\"channels_as_client\":%u",
 		d->services, d->listens, d->clients);
 	json_num(f, "bytes_in_per_s", d->rated ? d->bytes_s[0] : NAN);
@@ -1308,9 +1205,7 @@ static void json_totals(FILE *f, const struct top *t)
 /* One line: the whole host as this scan saw it (docs/ivc-top-json.md). */
 static void print_json(const struct top *t, FILE *f)
 {
-	fprintf(f,
-		"{\"version\":1,\"platform\":\"%s\",\"time_ms\":%" PRId64 ",\"wall_ms\":%" PRId64,
-		ivc_platform(t->ctx), t->snap.time_ms, t->snap.wall_ms);
+	mj_head(f, ivc_platform(t->ctx), &t->snap);
 	json_num(f, "interval_s", t->interval);
 	json_totals(f, t);
 	fputs(",\"domains\":[", f);
@@ -1321,7 +1216,7 @@ static void print_json(const struct top *t, FILE *f)
 	fputs("],\"services\":[", f);
 	for (size_t i = 0; i < t->snap.nservices; i++) {
 		fputs(i ? "," : "", f);
-		json_service(f, &t->snap.services[i]);
+		mj_service(f, &t->snap.services[i]);
 	}
 	fputs("],\"channels\":[", f);
 	for (size_t i = 0; i < t->nshown; i++) {

@@ -25,6 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "monjson.h"
+
 #define EX_USAGE 64
 #define PIPE_TYPE "org.libivc.pipe"
 #define CHUNK 65536
@@ -130,82 +132,36 @@ static const char *dom_name(const struct ivc_mon_snap *s, uint32_t d)
 	return "";
 }
 
-/* JSON strings: the snapshot's are printable ASCII already (the library
- * cleans them), but '"' and '\' may still be there. */
-static void jstr(const char *s)
+/* The snapshot as one JSON document, the shape of ivc-top --json without
+ * its rates (docs/ivc-top-json.md): the services and channels that
+ * `only` names (service name or channel id), or all. */
+static void json_snap(struct ivc_ctx *ctx, const struct ivc_mon_snap *s, const char *only)
 {
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		putchar(*s);
-	}
-	putchar('"');
-}
+	bool first = true;
 
-static void json_service(const struct ivc_mon_service *s)
-{
-	printf("{\"kind\":\"service\",\"domid\":%u,\"name\":", s->domid);
-	jstr(s->name);
-	printf(",\"type\":");
-	jstr(s->type);
-	printf(",\"version\":%u,\"mode\":\"%s\",\"dir\":\"%s\",\"rendezvous\":\"%s\","
-	       "\"ring\":[%u,%u],\"max_msg\":[%u,%u],\"channels\":%u}",
-	       s->version, mode_name(s->mode), dir_name(s->dir), rdv_name(s->flags), s->ring[0],
-	       s->ring[1], s->max_msg[0], s->max_msg[1], s->channels);
-}
-
-static void json_chan(const struct ivc_mon_chan *c)
-{
-	bool t = c->flags & IVC_MON_TYPED, k = c->flags & IVC_MON_COUNTERS;
-
-	printf("{\"kind\":\"channel\",\"id\":");
-	jstr(c->id);
-	printf(",\"service\":");
-	jstr(c->service);
-	printf(",\"listener\":%u,\"client\":%u,\"rendezvous\":\"%s\",\"state\":\"%s\","
-	       "\"typed\":%s,\"counters\":%s,\"type\":",
-	       c->listener, c->client, rdv_name(c->flags), ivc_mon_state_name(c->state),
-	       t ? "true" : "false", k ? "true" : "false");
-	if (t) {
-		jstr(c->type);
-		printf(",\"version\":%u,\"mode\":\"%s\",\"dir\":\"%s\"", c->version,
-		       mode_name(c->mode), dir_name(c->dir));
-	} else {
-		printf("null,\"version\":null,\"mode\":null,\"dir\":null");
-	}
-	if (k)
-		printf(",\"ring\":[%u,%u],\"used\":[%u,%u],\"msgs\":[%llu,%llu],"
-		       "\"bytes\":[%llu,%llu],\"notifies\":[%llu,%llu],\"created_ms\":%lld}",
-		       c->ring[0], c->ring[1], c->used[0], c->used[1],
-		       (unsigned long long)c->msgs[0], (unsigned long long)c->msgs[1],
-		       (unsigned long long)c->bytes[0], (unsigned long long)c->bytes[1],
-		       (unsigned long long)c->notifies[0], (unsigned long long)c->notifies[1],
-		       (long long)c->created);
-	else
-		printf(",\"ring\":null,\"used\":null,\"msgs\":null,\"bytes\":null,"
-		       "\"notifies\":null,\"created_ms\":null}");
-}
-
-static void json_snap(const struct ivc_mon_snap *s)
-{
-	printf("{\"schema\":1,\"time_ms\":%lld,\"wall_ms\":%lld,\"domains\":[",
-	       (long long)s->time_ms, (long long)s->wall_ms);
+	mj_head(stdout, ivc_platform(ctx), s);
+	printf(",\"domains\":[");
 	for (size_t i = 0; i < s->ndomains; i++) {
 		printf("%s{\"domid\":%u,\"name\":", i ? "," : "", s->domains[i].domid);
-		jstr(s->domains[i].name);
+		mj_str(stdout, s->domains[i].name, sizeof s->domains[i].name);
 		putchar('}');
 	}
 	printf("],\"services\":[");
-	for (size_t i = 0; i < s->nservices; i++) {
-		printf("%s", i ? "," : "");
-		json_service(&s->services[i]);
-	}
+	for (size_t i = 0; i < s->nservices; i++)
+		if (!only || !strcmp(only, s->services[i].name)) {
+			printf("%s", first ? "" : ",");
+			mj_service(stdout, &s->services[i]);
+			first = false;
+		}
 	printf("],\"channels\":[");
-	for (size_t i = 0; i < s->nchans; i++) {
-		printf("%s", i ? "," : "");
-		json_chan(&s->chans[i]);
-	}
+	first = true;
+	for (size_t i = 0; i < s->nchans; i++)
+		if (!only || !strcmp(only, s->chans[i].id)) {
+			printf("%s", first ? "" : ",");
+			mj_chan(stdout, &s->chans[i]);
+			putchar('}');
+			first = false;
+		}
 	printf("]}\n");
 }
 
@@ -252,10 +208,10 @@ static void print_chan(const struct ivc_mon_chan *c)
 	       c->flags & IVC_MON_TYPED ? t : "?", f[0], f[1]);
 }
 
-static int do_ls_print(const struct ivc_mon_snap *s, bool svcs, bool chans)
+static int do_ls_print(struct ivc_ctx *ctx, const struct ivc_mon_snap *s, bool svcs, bool chans)
 {
 	if (json) {
-		json_snap(s);
+		json_snap(ctx, s, NULL);
 		return 0;
 	}
 	if (svcs) {
@@ -311,7 +267,7 @@ static int cmd_ls(int argc, char **argv)
 		svcs = chans = true;
 	if ((r = open_mon(&ctx, &m, &s)))
 		return r;
-	r = do_ls_print(&s, svcs, chans);
+	r = do_ls_print(ctx, &s, svcs, chans);
 	ivc_mon_close(m);
 	ivc_close(ctx);
 	return r;
@@ -319,11 +275,6 @@ static int cmd_ls(int argc, char **argv)
 
 static void info_service(const struct ivc_mon_snap *s, const struct ivc_mon_service *v)
 {
-	if (json) {
-		json_service(v);
-		putchar('\n');
-		return;
-	}
 	printf("service %s\n  domain: %u (%s)\n  rendezvous: %s\n  type: %s version %u, %s\n"
 	       "  listener direction: %s\n  rings: %u bytes to clients, %u from clients\n"
 	       "  max message: %u to clients, %u from clients\n  channels: %u\n",
@@ -334,11 +285,6 @@ static void info_service(const struct ivc_mon_snap *s, const struct ivc_mon_serv
 
 static void info_chan(const struct ivc_mon_snap *s, const struct ivc_mon_chan *c)
 {
-	if (json) {
-		json_chan(c);
-		putchar('\n');
-		return;
-	}
 	printf("channel %s\n  service: %s\n  listener: domain %u (%s)\n  client: domain %u (%s)\n"
 	       "  rendezvous: %s\n  state: %s\n",
 	       c->id, c->service, c->listener, dom_name(s, c->listener), c->client,
@@ -388,17 +334,19 @@ static int cmd_info(int argc, char **argv)
 	if ((r = open_mon(&ctx, &m, &s)))
 		return r;
 	for (size_t i = 0; i < s.nservices; i++)
-		if (!strcmp(s.services[i].name, argv[optind])) {
-			if (found++ && !json)
+		if (!strcmp(s.services[i].name, argv[optind]) && found++ >= 0 && !json) {
+			if (found > 1)
 				putchar('\n');
 			info_service(&s, &s.services[i]);
 		}
 	for (size_t i = 0; i < s.nchans; i++)
-		if (!strcmp(s.chans[i].id, argv[optind])) {
-			if (found++ && !json)
+		if (!strcmp(s.chans[i].id, argv[optind]) && found++ >= 0 && !json) {
+			if (found > 1)
 				putchar('\n');
 			info_chan(&s, &s.chans[i]);
 		}
+	if (found && json)
+		json_snap(ctx, &s, argv[optind]);
 	if (!found)
 		fprintf(stderr, "%s: %s: no such service or channel\n", prog, argv[optind]);
 	ivc_mon_close(m);

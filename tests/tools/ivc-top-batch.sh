@@ -45,10 +45,11 @@ top0() { dom 0 "$TOP" "$@"; }
 # py NAME FILE [ARGS]: runs check NAME of the Python below on FILE; it
 # prints why when it fails.
 py() {
-	python3 - "$@" <<'EOF'
-import json, math, sys
+	SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd) python3 - "$@" <<'EOF'
+import json, math, os, sys
 
 what, path, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+SCHEMA = os.path.join(os.environ["SRC_DIR"], "docs/schema/ivc-mon.schema.json")
 
 def fail(msg):
     print("# " + msg)
@@ -129,6 +130,13 @@ def check_json(mode, client_name):
     docs = [json.loads(l) for l in open(path, encoding="utf-8")]
     if len(docs) != 2:
         fail("%d documents, not 2" % len(docs))
+    try:  # the schema shared with ivc ls --json
+        import jsonschema
+        schema = json.load(open(SCHEMA))
+        for d in docs:
+            jsonschema.validate(d, schema)
+    except ImportError:
+        pass
     got = []
     for i, d in enumerate(docs):
         for k in ("version", "platform", "time_ms", "wall_ms", "interval_s", "totals",
