@@ -1605,34 +1605,6 @@ static void on_key(struct top *t, int key)
 	refresh_view(t);
 }
 
-/* tcsetpgrp with SIGTTOU blocked, which POSIX allows from the background. */
-static int set_foreground(pid_t pgrp)
-{
-	sigset_t ttou, old;
-	int r;
-
-	sigemptyset(&ttou);
-	sigaddset(&ttou, SIGTTOU);
-	sigprocmask(SIG_BLOCK, &ttou, &old);
-	r = tcsetpgrp(STDIN_FILENO, pgrp);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return r;
-}
-
-/* ivc-sim run (as any launcher that makes its child a process group
- * without handing it the terminal) leaves us in the background, where
- * reading a key stops us (SIGTTIN). When our parent's group holds the
- * terminal, take it as a shell would give it. Returns the group to give
- * it back to, or -1. */
-static pid_t take_terminal(void)
-{
-	pid_t fg = tcgetpgrp(STDIN_FILENO);
-
-	if (fg < 0 || fg == getpgrp() || fg != getpgid(getppid()))
-		return -1;
-	return set_foreground(getpgrp()) ? -1 : fg;
-}
-
 static void curses_start(void)
 {
 	initscr();
@@ -1651,7 +1623,6 @@ static void curses_start(void)
 
 static int interactive(struct top *t)
 {
-	pid_t fg = take_terminal();
 	int err = 0;
 
 	curses_start();
@@ -1677,8 +1648,6 @@ static int interactive(struct top *t)
 		draw(t);
 	}
 	endwin();
-	if (fg >= 0)
-		set_foreground(fg);
 	if (err)
 		fprintf(stderr, "ivc-top: scan: %s\n", strerror(-err));
 	return err ? EXIT_FAIL : EXIT_OK;

@@ -287,6 +287,18 @@ static void forward(int sig)
 		kill(-child_pid, sig);
 }
 
+/* tcsetpgrp with SIGTTOU blocked, which POSIX allows from the background. */
+static void set_foreground(pid_t pgrp)
+{
+	sigset_t ttou, old;
+
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
+	tcsetpgrp(STDIN_FILENO, pgrp);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	long domid = -1;
@@ -333,6 +345,9 @@ static int cmd_run(int argc, char **argv)
 		close(probe);
 	}
 
+	/* Like a shell's job: when we hold the terminal, the domain's group
+	 * gets it (or its first read would stop it), and we take it back. */
+	bool tty = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
 	pid_t parent = getpid(), pid = fork();
 	if (pid < 0)
 		return perror("ivc-sim: fork"), 1;
@@ -340,6 +355,8 @@ static int cmd_run(int argc, char **argv)
 		/* The domain is a process group; it dies with us if we die,
 		 * also if we died before the death signal was armed. */
 		setpgid(0, 0);
+		if (tty)
+			set_foreground(getpid());
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(128 + SIGKILL);
@@ -356,6 +373,8 @@ static int cmd_run(int argc, char **argv)
 		_exit(127);
 	}
 	setpgid(pid, pid);
+	if (tty)
+		set_foreground(pid);
 	child_pid = pid;
 	if (fd >= 0) {
 		msg->a[0] = (uint32_t)pid;
@@ -368,6 +387,8 @@ static int cmd_run(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (tty)
+		set_foreground(getpgrp());
 	/* The domain dies with its main process: nothing of it survives. The
 	 * host kills the rest of the group itself, as a destroyed domain's
 	 * (no unmap-notify of theirs runs); without a host, we do. */

@@ -149,7 +149,7 @@ c4=$!
 wait_for "$OUT/s1" connected && wait_for "$OUT/s3" connected || bad "echo-clients connect"
 
 # The pane runs ivc-top as dom0, as ivc-top(1) says (ivc-sim run makes it
-# a process group of its own: ivc-top takes the terminal), and then writes
+# a process group of its own and hands it the terminal), and then writes
 # its status; remain-on-exit keeps the pane to be looked at.
 tm -f /dev/null new-session -d -s top -x 100 -y 30 \
 	"env LANG=C.UTF-8 LC_ALL=C.UTF-8 IVC_SIM_DIR='$IVC_SIM_DIR' timeout --foreground $((LIMIT * 2)) \
