@@ -33,17 +33,6 @@ setup() { # daemon arguments
 	rdvd_start "$@" || bad "daemon start"
 }
 
-# Waits (at most 10 s) until FILE holds PATTERN.
-wait_for() {
-	for _k in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "no \"$2\" in $1:"
-	cat "$1"
-	return 1
-}
-
 ran() { # description, status [, output to show when it failed]
 	check "$1 ($(status_text "$2"))" [ "$2" = 0 ]
 	[ "$2" = 0 ] || [ -z "${3:-}" ] || sed 's/^/    /' "$3"

@@ -36,6 +36,17 @@ check() { # description, command...
 	if "$@"; then ok "$d"; else bad "$d"; fi
 }
 
+# Waits (at most 10 s) until FILE holds PATTERN; shows FILE if it does not.
+wait_for() {
+	for _k in $(seq 200); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "# no \"$2\" in $1:"
+	sed 's/^/#   /' "$1"
+	return 1
+}
+
 # Starts the host (extra arguments go to `ivc-sim start`).
 sim_start() { "$SIM" start "$@"; }
 

@@ -28,17 +28,6 @@ mkdir -p "$OUT"
 # escape sequence, as a hostile toolstack entry could hold.
 EVIL=$(printf 'ev"il\\\tna me\033[31m')
 
-# Waits (at most 10 s) until FILE holds PATTERN.
-wait_for() {
-	for _k in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "# no \"$2\" in $1:"
-	sed 's/^/#   /' "$1"
-	return 1
-}
-
 # ivc-top as dom0, bounded like every test domain.
 top0() { dom 0 "$TOP" "$@"; }
 

@@ -29,27 +29,23 @@ tm() { tmux -L "$SOCK" "$@"; }
 screen() { tm capture-pane -p -t top >"$OUT/screen" 2>/dev/null; }
 keys() { tm send-keys -t top "$@"; }
 
-# Waits (at most 10 s) until the screen matches grep's arguments; shows
-# the screen when it does not.
-shows() {
+# Waits (at most 10 s) until the screen passes a test (a command run
+# after each capture); shows the screen with WHAT when it never does.
+until_screen() { # what command...
+	what=$1
+	shift
 	for _k in $(seq 100); do
-		screen && grep -q "$@" "$OUT/screen" && return 0
+		screen && "$@" && return 0
 		sleep 0.1
 	done
-	echo "# the screen has no $*:"
+	echo "# the screen $what:"
 	sed 's/^/#   /' "$OUT/screen"
 	return 1
 }
-# The same, until it does not match.
-hides() {
-	for _k in $(seq 100); do
-		screen && ! grep -q "$@" "$OUT/screen" && return 0
-		sleep 0.1
-	done
-	echo "# the screen still has $*:"
-	sed 's/^/#   /' "$OUT/screen"
-	return 1
-}
+shows() { until_screen "has no $*" grep -q "$@" "$OUT/screen"; }
+hides() { until_screen "still has $*" sh -c '! grep -q "$@"' - "$@" "$OUT/screen"; }
+# Until the screen differs from FILE.
+changes() { until_screen "stays as it was" sh -c '! cmp -s "$1" "$2"' - "$1" "$OUT/screen"; }
 
 # Waits (at most 10 s) for a command to succeed; its output if it does not.
 eventually() {
@@ -60,26 +56,6 @@ eventually() {
 	"$@"
 }
 
-wait_for() {
-	for _k in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "# no \"$2\" in $1:"
-	sed 's/^/#   /' "$1"
-	return 1
-}
-
-# Waits (at most 10 s) until the screen differs from FILE.
-changes() {
-	for _k in $(seq 100); do
-		screen && ! cmp -s "$1" "$OUT/screen" && return 0
-		sleep 0.1
-	done
-	echo "# the screen stays as it was:"
-	sed 's/^/#   /' "$OUT/screen"
-	return 1
-}
 
 # A row of SERVICE ends with a sparkline in block characters (UTF-8).
 spark() {
