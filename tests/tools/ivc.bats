@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # ivc(1) against a sim host: serve + cat move 100 MB intact in both
 # rendezvous modes, the pipe type's half-close, ls/info (text and JSON
-# checked against docs/schema/ivc-mon.schema.json), errors and exit
+# checked against docs/schema/ivc-mon.schema.json), ivc-top's totals
+# against the bytes sent, errors and exit
 # statuses, and nothing left behind.
 #
 # usage: bats tests/tools/ivc.bats
@@ -75,9 +76,9 @@ dom() {
 dom0() { dom 0 "$@"; }
 
 # 100 MB, then an open pipe until teardown kills it (its pid in feeder.pid).
-feeder() {
+feeder() { # [bytes]
 	echo "$BASHPID" >"$IVC_SIM_DIR/feeder.pid"
-	cat "$DATA"
+	if [ -n "${1:-}" ]; then head -c "$1" "$DATA"; else cat "$DATA"; fi
 	exec sleep 60
 }
 
@@ -239,6 +240,29 @@ EOF
 	echo "$output" | python3 -c 'import json,sys; d = json.load(sys.stdin); assert [s["name"] for s in d["services"]] == ["flow"] and d["channels"] == [], d'
 	run dom0 ivc info no-such-thing
 	expect_status 1
+}
+
+@test "ivc-top's totals are the bytes sent; the rates fall to 0 when they stop" {
+	[ -x "$BUILD/dom0-tools/ivc-top" ] || skip "ivc-top not built (no ncurses)"
+	IVC_RENDEZVOUS=direct bg 14 ivc serve count -- cat
+	eventually listed 14 count
+	# 12345678 bytes there and back, then the channel stays open, idle.
+	(feeder 12345678 | timeout 60 ivc-sim run --domid 15 -- ivc cat --domid 14 count >/dev/null) &
+	BG="$BG $!"
+	BGDOMS="$BGDOMS 15"
+	eventually sh -c 'ivc-sim run --domid 0 -- ivc ls --json | grep -q "\"bytes\":\[12345678,12345678\]"'
+	run dom0 "$BUILD/dom0-tools/ivc-top" --json -n 2 -d 0.3
+	expect_status 0
+	echo "$output" | python3 -c '
+import json, sys
+docs = [json.loads(l) for l in sys.stdin]
+assert len(docs) == 2, len(docs)
+for d in docs:
+    assert d["totals"]["bytes"] == 2 * 12345678, d["totals"]
+    c = [c for c in d["channels"] if c["service"] == "count"][0]
+    assert c["bytes"] == [12345678, 12345678] and c["used"] == [0, 0], c
+assert c["bytes_per_s"] == [0, 0] and docs[1]["totals"]["bytes_per_s"] == 0, docs[1]
+'
 }
 
 @test "cat: no such service, another type, and the errors say so" {
