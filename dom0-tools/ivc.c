@@ -247,6 +247,7 @@ static int cmd_ls(int argc, char **argv)
 	struct ivc_mon_snap s;
 	int o, r;
 
+	opterr = 0; /* our messages, not getopt's too */
 	while ((o = getopt_long(argc, argv, "jsch", ls_opts, NULL)) != -1) {
 		if (o == 'j')
 			json = true;
@@ -318,6 +319,7 @@ static int cmd_info(int argc, char **argv)
 	struct ivc_mon_snap s;
 	int o, r, found = 0;
 
+	opterr = 0;
 	while ((o = getopt_long(argc, argv, "jh", ls_opts, NULL)) != -1) {
 		if (o == 'j')
 			json = true;
@@ -462,6 +464,8 @@ static bool flush_rx(struct bridge *b)
 		if (w < 0 && (errno == EAGAIN || errno == EINTR))
 			return false;
 		if (w < 0) { /* the reader went: drop the rest, as nc does */
+			if (errno != EPIPE && !b->err)
+				b->err = -errno; /* a full disk is not a reader gone */
 			b->rx_off = b->rx_len;
 			b->got_end = true;
 			return true;
@@ -673,8 +677,8 @@ static int cmd_cat(int argc, char **argv)
 	r = ivc_connect(ctx, o.domid, argv[optind], &o.type, o.dir, NULL, o.timeout_ms, &c);
 	if (r == -EINVAL && o.domid == IVC_DOMID_ANY) {
 		fprintf(stderr,
-			"%s: %s: without --domid, a service is found by name through "
-			"ivc-rendezvousd (brokered mode), which is not running\n",
+			"%s: %s: invalid: a malformed name or type, or direct mode without "
+			"--domid (a service is found by name alone through ivc-rendezvousd)\n",
 			prog, argv[optind]);
 		ivc_close(ctx);
 		return 1;
@@ -716,7 +720,7 @@ static int spawn(char **cmd, enum ivc_dir dir, struct client *k)
 	    ((dir & IVC_OUT) && pipe2(out, O_CLOEXEC)))
 		err = -errno;
 	if (!err && (k->pid = fork()) < 0)
-		err = -errno;
+		err = errno == EAGAIN ? -ENOMEM : -errno; /* not "no client waiting" */
 	if (!err && k->pid == 0) {
 		signal(SIGPIPE, SIG_DFL);
 		dup2(in[0], STDIN_FILENO);
@@ -810,7 +814,8 @@ static int serve_loop(struct ivc_listener *l, const struct conn_opts *o, char **
 			int r = take_client(l, o, cmd, &k[n]);
 			if (r == -EAGAIN || r == -ETIMEDOUT)
 				break;
-			if (r == -ENOMEM || r == -ENOSPC || r == -EIO || r == -EMFILE) {
+			if (r == -ENOMEM || r == -ENOSPC || r == -EIO || r == -EMFILE ||
+			    r == -ENFILE) {
 				/* this client's cost; the next may fare better */
 				fprintf(stderr, "%s serve: a client: %s\n", prog, why(r));
 				break;

@@ -175,6 +175,36 @@ round_trip() { # server-domid client-domid name [cat options]
 	[[ $output == *"--domid"* ]]
 }
 
+# COMPREPLY of a completion function for the words given (the last one
+# is being completed), one a line.
+complete_words() { # function words...
+	local fn=$1
+	shift
+	COMP_WORDS=("$@")
+	COMP_CWORD=$(($# - 1))
+	COMP_LINE="$*"
+	COMP_POINT=${#COMP_LINE}
+	COMPREPLY=()
+	"$fn"
+	printf '%s\n' "${COMPREPLY[@]}"
+}
+
+@test "bash completion: commands, options, values" {
+	# shellcheck source=/dev/null
+	. "$SRC/dom0-tools/ivc.bash-completion"
+	run complete_words _ivc ivc s
+	[ "$output" = serve ]
+	run complete_words _ivc ivc cat --d
+	[[ $output == *--domid* && $output == *--dir* ]]
+	[[ $output != *--max-clients* ]]
+	run complete_words _ivc ivc serve --dir i
+	[ "$(echo "$output" | sort | tr '\n' ' ')" = "in inout " ]
+	run complete_words _ivc ivc ls --
+	[[ $output == *--json* && $output == *--services* ]]
+	run complete_words _ivc_top ivc-top --js
+	[ "$output" = --json ]
+}
+
 @test "ls needs dom0" {
 	run dom 31 ivc ls
 	expect_status 1
