@@ -16,11 +16,8 @@
 
 #include "internal.h"
 
-/* How long an accepted client gets to map and attach. */
-#define ATTACH_MS 5000
-/* Offers one listener keeps outstanding at once; the other clients wait
- * with the daemon, up to the listener's backlog (then EBUSY). */
-#define BACKLOG 16
+/* Offers (offers.c): the other clients wait with the daemon, up to the
+ * listener's backlog (then EBUSY). */
 /* How long listen waits for the daemon (it may be restarting). */
 #define LISTEN_MS 10000
 /* Looked at again this often even without an event: a safety net for an
@@ -33,17 +30,11 @@ struct bchan {
 	char end[96]; /* <area>/chan/<x> */
 };
 
-struct bpending {
-	struct ivc_chan *c;
-	int64_t attach_by;
-};
-
 struct blistener {
 	char key[IVC_KEY_LEN];
 	uint32_t port; /* liveness port for the daemon (9.11.2 item 5) */
 	bool port_bound;
-	struct bpending pend[BACKLOG];
-	int npend;
+	struct ivc_offers offers; /* waiting for their clients */
 };
 
 static struct bchan *bch(const struct ivc_chan *c)
@@ -274,6 +265,8 @@ static int broker_listen(struct ivc_listener *l)
 
 	if (!bl)
 		return -ENOMEM;
+	/* A client's end going is what tells us of it (domain_alive or not). */
+	bl->offers.ask_rdv = true;
 	l->rdv = bl;
 	/* Our liveness, for the daemon: this port closes when we do, in any
 	 * way (9.11.2 item 5). */
@@ -343,7 +336,7 @@ static int offer(struct ivc_listener *l, const char *x, uint32_t client)
 		return err == -ENOMEM ? err : 0; /* else the client's end went */
 	}
 	set_state(ctx, b, "offered");
-	bl->pend[bl->npend++] = (struct bpending){ c, ivc__now_ms(ctx) + ATTACH_MS };
+	ivc__offers_add(&bl->offers, c);
 	return 0;
 }
 
@@ -360,7 +353,7 @@ static int take_clients(struct ivc_listener *l)
 	err = ctx->ops->store_dir(ctx->xs, 0, path, &ents, &n);
 	if (err == -ENOENT)
 		return -ECONNABORTED; /* the daemon dropped the service */
-	for (unsigned i = 0; !err && i < n && bl->npend < BACKLOG; i++) {
+	for (unsigned i = 0; !err && i < n && bl->offers.n < IVC_MAX_OFFERS; i++) {
 		struct ivc_lend_rec rec;
 		uint32_t client;
 		bool taken = false;
@@ -369,8 +362,8 @@ static int take_clients(struct ivc_listener *l)
 		if (ivc__parse_id(ents[i], &client))
 			continue;
 		snprintf(x, sizeof x, "l%s", ents[i]);
-		for (int k = 0; k < bl->npend; k++)
-			taken |= !strcmp(bch(bl->pend[k].c)->x, x);
+		for (int k = 0; k < bl->offers.n; k++)
+			taken |= !strcmp(bch(bl->offers.v[k].c)->x, x);
 		/* Taken already if our end has a state (the marker goes after). */
 		if (taken || !apath(ctx, path, sizeof path, "chan/%s/state", x) ||
 		    !(v = get(ctx, path, &gerr)))
@@ -390,54 +383,11 @@ static int take_clients(struct ivc_listener *l)
 	return err == -ENOMEM || err == -ENOSPC || err == -EIO ? err : 0;
 }
 
-static void pending_drop(struct blistener *bl, int i, bool release)
+/* Its peer node is looked at once. */
+static void on_attach(struct ivc_chan *c)
 {
-	struct ivc_chan *c = bl->pend[i].c;
-
-	if (release)
-		ivc__chan_release(c, false);
-	else
-		ivc__obj_kind(c->ctx, &c->obj, OBJ_CHAN, NULL);
-	bl->pend[i] = bl->pend[--bl->npend];
-}
-
-/* 1 attached (or attached and closed since), 0 not yet, -1 gone or late. */
-static int pending_state(struct bpending *p)
-{
-	struct ivc_chan *c = p->c;
-	int st;
-
-	if (ivc__ctx_dead(c->ctx))
-		return -1;
-	st = ivc_core_peer(&c->core);
-	if (st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_CLOSED)
-		return 1;
-	if (peer_gone(c)) { /* gone, or attached and closed since */
-		st = ivc_core_peer(&c->core);
-		return st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_CLOSED ? 1 : -1;
-	}
-	return st < 0 || st == IVC_CORE_PEER_DEAD || ivc__now_ms(c->ctx) > p->attach_by ? -1 : 0;
-}
-
-static struct ivc_chan *pending_check(struct blistener *bl)
-{
-	for (int i = 0; i < bl->npend; i++) {
-		struct ivc_chan *c = bl->pend[i].c;
-		int st = pending_state(&bl->pend[i]);
-
-		if (st > 0) {
-			pending_drop(bl, i, false);
-			set_state(c->ctx, bch(c), "open");
-			/* Whatever came while it was pending woke the listener
-			 * only; and its peer node is looked at once. */
-			c->fired_seen = UINT64_MAX;
-			ivc__obj_ready(c->ctx, &c->obj);
-			return c;
-		}
-		if (st < 0)
-			pending_drop(bl, i--, true);
-	}
-	return NULL;
+	set_state(c->ctx, bch(c), "open");
+	c->fired_seen = UINT64_MAX;
 }
 
 static int broker_accept(struct ivc_listener *l, int64_t deadline, int timeout_ms,
@@ -455,7 +405,7 @@ static int broker_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 		/* Clients already attached are handed out even when the
 		 * daemon has dropped the service meanwhile. */
 		err = take_clients(l);
-		c = pending_check(bl);
+		c = ivc__offers_check(&bl->offers, on_attach);
 		if (c) {
 			*out = c;
 			return 0;
@@ -465,7 +415,7 @@ static int broker_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 		ms = ivc__left_ms(l->ctx, deadline);
 		if (ms == 0)
 			return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
-		if (bl->npend && (ms < 0 || ms > LIVENESS_MS))
+		if (bl->offers.n && (ms < 0 || ms > LIVENESS_MS))
 			ms = LIVENESS_MS;
 		err = ivc__wait_obj(l->ctx, &l->obj, seen, ms < 0 || ms > SLICE_MS ? SLICE_MS : ms);
 		if (err < 0)
@@ -478,10 +428,7 @@ static void broker_unlisten(struct ivc_listener *l)
 	struct blistener *bl = l->rdv;
 	struct ivc_ctx *ctx = l->ctx;
 
-	while (bl->npend) {
-		ivc__chan_release(bl->pend[0].c, true);
-		bl->pend[0] = bl->pend[--bl->npend];
-	}
+	ivc__offers_close(&bl->offers);
 	/* The daemon refuses the clients still waiting (9.11.2 item 3). */
 	rm_request(ctx, bl->key);
 	ivc__route_del(ctx, bl->key, &l->obj);

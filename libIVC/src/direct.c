@@ -15,10 +15,6 @@
 
 #include "internal.h"
 
-/* How long an accepted client gets to map and attach. */
-#define ATTACH_MS 5000
-/* Offers outstanding at once per listener; more requests wait their turn. */
-#define MAX_PENDING 16
 /* Refusals kept under B/conn for their clients to read (spec 9.4): at
  * most this many, each at most REFUSAL_MS, so that a client ringing
  * mismatching requests cannot fill the listener's XenStore quota. */
@@ -53,16 +49,10 @@ struct dchan {
 	int wslot;
 };
 
-struct pending {
-	struct ivc_chan *c;
-	int64_t attach_by;
-};
-
 struct dlistener {
 	int wslot; /* the requests watch, for l->obj */
 	char base[128];
-	struct pending pend[MAX_PENDING]; /* offers waiting for their clients */
-	int npend;
+	struct ivc_offers offers; /* waiting for their clients */
 	struct refusal {
 		char conn[224]; /* B/conn/<id> */
 		int64_t until;
@@ -383,7 +373,7 @@ static void refuse(struct ivc_listener *l, const char *conn, uint32_t client, co
 
 /* Builds the channel for an accepted request and publishes the offer; the
  * client's attach is awaited by ivc_accept without blocking. */
-static int offer(struct ivc_listener *l, uint32_t client, const char *id, struct pending *pd)
+static int offer(struct ivc_listener *l, uint32_t client, const char *id)
 {
 	struct ivc_ctx *ctx = l->ctx;
 	struct dlistener *dl = l->rdv;
@@ -424,72 +414,17 @@ static int offer(struct ivc_listener *l, uint32_t client, const char *id, struct
 		refuse(l, conn, client, "EIO");
 		return err == -ENOMEM || err == -ENOSPC ? err : -EIO;
 	}
-	pd->c = c;
-	pd->attach_by = ivc__now_ms(ctx) + ATTACH_MS;
+	ivc__offers_add(&dl->offers, c);
 	return 0;
 }
 
-static void pending_drop(struct dlistener *dl, int i, bool release)
+/* The client has read the offer: it would only take room under conn/
+ * while the channel lives (spec 9.4). */
+static void on_attach(struct ivc_chan *c)
 {
-	struct ivc_chan *c = dl->pend[i].c;
-
-	if (release)
-		ivc__chan_release(c, false); /* removes the offer too */
-	else
-		ivc__obj_kind(c->ctx, &c->obj, OBJ_CHAN, NULL); /* the caller's now */
-	dl->pend[i] = dl->pend[--dl->npend];
-}
-
-/* The client of a pending offer: 1 attached (or attached and closed
- * since), 0 not yet, -1 gone or too late (drop the offer). */
-static int pending_state(struct pending *p)
-{
-	struct ivc_chan *c = p->c;
-	int st, alive;
-
-	if (ivc__ctx_dead(c->ctx))
-		return -1; /* the platform's event device is gone: so is the offer */
-	st = ivc_core_peer(&c->core);
-	if (st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_CLOSED)
-		return 1;
-	alive = c->ctx->ops->domain_alive(c->ctx->plat, c->peer);
-	if (alive < 0 && peer_gone(c)) {
-		/* Gone, or attached and closed since we looked: the shared
-		 * state, read after, tells which (spec 9.8). */
-		st = ivc_core_peer(&c->core);
-		if (st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_CLOSED)
-			return 1;
-		alive = 0;
-	}
-	if (st < 0 || st == IVC_CORE_PEER_DEAD || ivc__now_ms(c->ctx) > p->attach_by || alive == 0)
-		return -1;
-	return 0;
-}
-
-/* Looks at the outstanding offers: returns an attached channel, drops the
- * ones whose client died or took too long. */
-static struct ivc_chan *pending_check(struct dlistener *dl)
-{
-	for (int i = 0; i < dl->npend; i++) {
-		struct ivc_chan *c = dl->pend[i].c;
-		int st = pending_state(&dl->pend[i]);
-
-		if (st > 0) {
-			pending_drop(dl, i, false);
-			/* What arrived while it was pending woke the listener
-			 * only: the caller's next ivc_wait reports it once. */
-			ivc__obj_ready(c->ctx, &c->obj);
-			/* The client has read the offer: it would only take room
-			 * under conn/ while the channel lives (spec 9.4). */
-			ivc__rm_node(c->ctx, dch(c)->offer);
-			dch(c)->offer[0] = 0;
-			watch_peer(c);
-			return c;
-		}
-		if (st < 0)
-			pending_drop(dl, i--, true);
-	}
-	return NULL;
+	ivc__rm_node(c->ctx, dch(c)->offer);
+	dch(c)->offer[0] = 0;
+	watch_peer(c);
 }
 
 /* The requests/ directory must be writable by every domain, so any domain
@@ -618,10 +553,8 @@ static int answer_request(struct ivc_listener *l, const char *id, uint32_t clien
 		refuse(l, conn, client, "EPROTOTYPE");
 		return 0;
 	}
-	err = offer(l, client, id, &dl->pend[dl->npend]);
-	if (!err)
-		dl->npend++;
-	else if (err != -ENOMEM && err != -ENOSPC && err != -EIO)
+	err = offer(l, client, id);
+	if (err && err != -ENOMEM && err != -ENOSPC && err != -EIO)
 		err = 0; /* that client's trouble, not ours */
 	return err;
 }
@@ -643,7 +576,7 @@ static int take_requests(struct ivc_listener *l)
 	if (err == -ENOENT)
 		requests_restore(l);
 	err = 0;
-	for (unsigned i = 0; ents && i < n && dl->npend < MAX_PENDING && !err; i++) {
+	for (unsigned i = 0; ents && i < n && dl->offers.n < IVC_MAX_OFFERS && !err; i++) {
 		uint32_t client;
 		char *val;
 
@@ -680,7 +613,7 @@ static int direct_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 		err = take_requests(l);
 		if (err)
 			return err;
-		c = pending_check(dl);
+		c = ivc__offers_check(&dl->offers, on_attach);
 		if (c) {
 			*out = c;
 			return 0;
@@ -690,7 +623,7 @@ static int direct_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 			return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
 		/* Sleep on the requests watch and every outstanding offer's event
 		 * channel, waking now and then to check on the clients. */
-		if (dl->npend && (ms < 0 || ms > LIVENESS_MS))
+		if (dl->offers.n && (ms < 0 || ms > LIVENESS_MS))
 			ms = LIVENESS_MS;
 		if (dl->nrefused) { /* wake when the oldest refusal is due */
 			int64_t due = dl->refused[0].until - ivc__now_ms(l->ctx);
@@ -709,13 +642,7 @@ static void direct_unlisten(struct ivc_listener *l)
 	struct dlistener *dl = l->rdv;
 	char path[192];
 
-	/* Outstanding offers end in an orderly close: a client that already
-	 * attached sees end of stream, not a reset. */
-	while (dl->npend) {
-		struct ivc_chan *c = dl->pend[0].c;
-		ivc__chan_release(c, true);
-		dl->pend[0] = dl->pend[--dl->npend];
-	}
+	ivc__offers_close(&dl->offers);
 	refusals_expire(l, true);
 	snprintf(path, sizeof path, "%s/requests", dl->base);
 	ivc__unwatch(l->ctx, path, dl->wslot);

@@ -288,6 +288,24 @@ int ivc__chan_attach(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t
 		     struct ivc_chan **out);
 int ivc__chan_release(struct ivc_chan *c, bool orderly);
 
+/* offers.c: a listener's offers waiting for their clients. */
+#define IVC_ATTACH_MS 5000 /* a client that has not attached by then is dropped */
+#define IVC_MAX_OFFERS 16  /* per listener; more requests wait their turn */
+struct ivc_offer {
+	struct ivc_chan *c;
+	int64_t attach_by;
+};
+struct ivc_offers {
+	struct ivc_offer v[IVC_MAX_OFFERS];
+	int n;
+	bool ask_rdv; /* ask the rendezvous even where the platform can tell */
+};
+void ivc__offers_add(struct ivc_offers *o, struct ivc_chan *c);
+/* The first attached channel (then on_attach(c)), or NULL; withdraws
+ * the offers whose client is gone or late. */
+struct ivc_chan *ivc__offers_check(struct ivc_offers *o, void (*on_attach)(struct ivc_chan *c));
+void ivc__offers_close(struct ivc_offers *o);
+
 /* wait.c: the pump, waiting, owners of ports and watches. */
 void ivc__pump(struct ivc_ctx *ctx); /* under the lock */
 uint64_t ivc__obj_seq(struct ivc_ctx *ctx, const struct ivc_obj *o);
