@@ -408,9 +408,10 @@ check "many channels: nothing left in dom0" clean
 section "dom0 tools"
 IVC=$B/dom0-tools/ivc
 TOP=$B/dom0-tools/ivc-top
-# The JSON prefix of an open direct channel whose figures were read.
-live() { # service listener client
-	grep -q "\"service\":\"$1\",\"listener\":$2,\"client\":$3,\"rendezvous\":\"direct\",\"state\":\"open\",\"typed\":true,\"counters\":true" "$4"
+# An open channel whose figures were read, in ivc ls --json (the field
+# order of dom0-tools/monjson.c).
+live() { # service listener client file [brokered]
+	grep -q "\"brokered\":${5:-false},\"counters\":true,\"typed\":true,\"listener\":$2,\"client\":$3,\"service\":\"$1\",[^}]*\"state\":\"open\"" "$4"
 }
 slow() { # 30 x 64 KiB, 0.1 s apart: a channel that lives 3 s
 	i=0
@@ -423,9 +424,12 @@ slow() { # 30 x 64 KiB, 0.1 s apart: a channel that lives 3 s
 if [ -x "$IVC" ]; then
 	"$IVC" serve up -- tr a-z A-Z >"$T/up.out" 2>&1 &
 	up=$!
+	"$IVC" serve count -- wc -c >"$T/count.out" 2>&1 &
+	cnt=$!
 	dcmd="head -c 2000000 /dev/urandom >/tmp/r
 a=\$($IVC cat --domid 0 up </tmp/r | md5sum); b=\$(tr a-z A-Z </tmp/r | md5sum)
 [ \"\$a\" = \"\$b\" ]; echo \"@@rc cat \$?\"
+n=\$(head -c 123456 /dev/zero | $IVC cat --domid 0 count | tr -d ' '); [ \"\$n\" = 123456 ]; echo \"@@rc half \$?\"
 i=0; while [ \$i -lt 30 ]; do head -c 65536 /tmp/r; usleep 100000; i=\$((i + 1)); done | $IVC cat --domid 0 up >/dev/null; echo \"@@rc slow \$?\"
 $IVC serve flow -- cat & sp=\$!; sleep 10; kill \$sp; wait \$sp; echo \"@@rc serve \$?\""
 	if dom=$(lab-domu -m 256 --start -f "$IVC" tools "$dcmd" 2>"$T/start.err"); then
@@ -454,8 +458,12 @@ $IVC serve flow -- cat & sp=\$!; sleep 10; kill \$sp; wait \$sp; echo \"@@rc ser
 		[ "$(rcof cat)/$(rcof slow)" = 0/0 ] || show "$T/tools.out"
 		check "ivc: serve in dom0, cat in a PV domU: 2 MB there and back intact" [ "$(rcof cat)" = 0 ]
 		check "ivc: a slow cat from the domU ended well" [ "$(rcof slow)" = 0 ]
+		check "ivc: the pipe type's half-close (wc -c in dom0 answers after the domU's end)" [ "$(rcof half)" = 0 ]
 		live up 0 "$dom" "$T/ls0.json" || show "$T/ls0.json"
 		check "ivc ls: dom0's own channel listed open, its figures read (dom0's page)" live up 0 "$dom" "$T/ls0.json"
+		id=$(sed -n 's/.*"id":"\([0-9]*:0-[0-9a-f]*\)","flags":[0-9]*,"brokered":false,"counters":true,"typed":true,"listener":'"$dom"',"client":0,"service":"flow".*/\1/p' "$T/ls1.json")
+		"$IVC" info "$id" >"$T/info.out" 2>&1
+		check "ivc info $id: both ends, open, figures" sh -c "grep -q 'listener: domain $dom' '$T/info.out' && grep -q 'state: open' '$T/info.out' && grep -q 'bytes sent' '$T/info.out'"
 		live flow "$dom" 0 "$T/ls1.json" || show "$T/ls1.json"
 		check "ivc ls: a domU listener's channel listed open, its figures read (the domU's page, by dom0's rights)" live flow "$dom" 0 "$T/ls1.json"
 		if [ -x "$TOP" ]; then
@@ -468,6 +476,8 @@ $IVC serve flow -- cat & sp=\$!; sleep 10; kill \$sp; wait \$sp; echo \"@@rc ser
 		show "$T/start.err"
 		bad "dom0 tools: domU did not start"
 	fi
+	kill $cnt 2>/dev/null
+	wait $cnt
 	kill $up 2>/dev/null
 	wait $up
 	ru=$?
@@ -535,6 +545,11 @@ if [ -x "$BP" ] && [ -x "$RDV" ] && [ -x "$MKR" ]; then
 				usleep 100000
 			done
 			x=$(xenstore-list /rendezvous/$dom_h/chan | head -1)
+			if [ -x "$IVC" ]; then
+				"$IVC" ls --json >"$T/lsb.json" 2>&1
+				live echo 0 "$dom_h" "$T/lsb.json" true || show "$T/lsb.json"
+				check "ivc ls: a brokered channel (dom0 <- PV domU) listed open, its figures read" live echo 0 "$dom_h" "$T/lsb.json" true
+			fi
 			pcmd='n=0
 no() { if "$@" >/dev/null 2>&1; then echo "@@allowed $*"; n=$((n + 1)); fi; }
 me=$(xenstore-read domid)
@@ -645,6 +660,51 @@ echo "@@probe $n"'
 	check "brokered mode: nothing left in dom0" clean
 else
 	bad "brokered mode: broker-peer, ivc-rendezvousd or mkrenddir not built"
+fi
+
+# ---- 8c. the guest runtime: a PVH unikernel (issue 11) ----------------------
+# examples/guest-hello (guest/) boots as a PVH domain in 8 MiB, prints
+# through its console ring and exits with code 3: the console says so,
+# and Xen sees a crash (any code but 0; poweroff for 0).
+section "guest runtime"
+GH=$B/examples/guest-hello
+if [ -x "$GH" ]; then
+	cat >"$T/gh.cfg" <<EOF
+name = "guest-hello"
+type = "pvh"
+kernel = "$GH"
+memory = 8
+vcpus = 1
+on_crash = "preserve"
+on_poweroff = "preserve"
+EOF
+	log=/var/log/xen/console/guest-guest-hello.log
+	rm -f "$log"
+	t0=$(now)
+	if xl create "$T/gh.cfg" >"$T/gh.create" 2>&1; then
+		i=0
+		until grep -q '^guest: exit' "$log" 2>/dev/null || [ $i -gt 300 ]; do
+			i=$((i + 1))
+			usleep 100000
+		done
+		note "guest-hello: its exit line $(($(now) - t0)) ms after xl create began"
+		i=0
+		until xl list guest-hello 2>/dev/null | awk 'NR == 2 && $5 ~ /c/ { f = 1 } END { exit !f }' || [ $i -gt 100 ]; do
+			i=$((i + 1))
+			usleep 100000
+		done
+		st=$(xl list guest-hello 2>/dev/null | awk 'NR == 2 { print $5 }')
+		show "$log"
+		check "guest: a PVH guest booted and printed through its console ring" \
+			grep -q 'hello from a libIVC guest: -42 ok, beef     7|9   |!' "$log"
+		check "guest: its exit code on the console" grep -q '^guest: exit 3' "$log"
+		check "guest: Xen saw it crash (exit code 3, not 0): state $st" sh -c "echo '$st' | grep -q c"
+		xl destroy guest-hello 2>/dev/null
+	else
+		show "$T/gh.create"
+		bad "guest: xl create failed"
+	fi
+	check "guest runtime: nothing left in dom0" clean
 fi
 
 # ---- 9. performance, recorded: libIVC and libxenvchan --------------------------
