@@ -2,12 +2,20 @@
 /*
  * guest-hello: the smallest libIVC guest. It boots on Xen as a PVH
  * domain, prints on its console and exits with code 3, which Xen sees
- * as a crash (any code but 0) and the console shows as "guest: exit 3".
+ * as a crash (any code but 0); dom0 reads it in XenStore (data/exit-code)
+ * and the console shows "guest: exit 3".
  */
 #include <guest.h>
 
 int main(void)
 {
+	char name[64];
+	int err = xs_read("name", name, sizeof name);
+
+	if (err)
+		printf("guest-hello: no name in XenStore (%d)\n", err);
+	else
+		printf("guest-hello: I am %s\n", name);
 	printf("hello from a libIVC guest: %d %s, %x %5u|%-4d|%c\n", -42, "ok", 0xbeefu, 7u, 9,
 	       '!');
 	return 3;

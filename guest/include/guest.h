@@ -18,8 +18,14 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int puts(const char *s);
 
+/* XenStore: a relative path is under /local/domain/<this domain>. 0 or
+ * a negative errno (errno.h): XenStore's, -ENOSYS without a store. */
+int xs_read(const char *path, char *buf, size_t cap);
+int xs_write(const char *path, const char *value);
+
 /* Ends the guest: SCHEDOP_shutdown, poweroff for 0, crash otherwise,
- * after "guest: exit CODE" on the console. */
+ * after "guest: exit CODE" on the console and CODE in XenStore as
+ * data/exit-code, where dom0 reads it. */
 __attribute__((noreturn)) void exit(int code);
 
 void *memcpy(void *dst, const void *src, size_t n);

@@ -8,5 +8,6 @@
 void console_init(void);
 void console_write(const char *s, size_t n);
 void console_flush(void);
+void xenstore_init(void);
 
 #endif

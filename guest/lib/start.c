@@ -15,6 +15,10 @@ __attribute__((noreturn)) void exit(int code)
 {
 	struct sched_shutdown s = { .reason = code ? SHUTDOWN_crash : SHUTDOWN_poweroff };
 
+	char v[16];
+
+	snprintf(v, sizeof v, "%d", code);
+	xs_write("data/exit-code", v); /* best effort: the console says it too */
 	printf("guest: exit %d\n", code);
 	console_flush();
 	for (;;)
@@ -27,6 +31,7 @@ void guest_start(uint32_t start_info)
 
 	hypercall_init();
 	console_init();
+	xenstore_init();
 	if (si->magic != XEN_HVM_START_MAGIC_VALUE) {
 		puts("guest: not started by Xen's PVH entry (bad start_info magic)");
 		exit(125);

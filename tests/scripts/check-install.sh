@@ -26,10 +26,13 @@ pc=$(find "$root" -name ivc.pc | head -n 1)
 for f in include/ivc.h include/ivc/wire.h; do
 	[ -f "$root/$f" ] || no "$f not installed"
 done
-for f in ivc-sim ivc-simd ivc-xenstored echo-server echo-client; do
+for f in ivc-sim ivc-simd ivc-xenstored echo-server echo-client ivc ivc-top; do
 	[ -n "$(find "$root" -name "$f" -type f)" ] || no "$f not installed"
 done
-[ -n "$(find "$root" -name 'ivc-sim.1*')" ] || no "ivc-sim(1) not installed"
+for m in ivc-sim.1 ivc.1 ivc-top.1 ivc_mon_open.3; do
+	[ -n "$(find "$root" -name "$m*")" ] || no "$m not installed"
+done
+[ -n "$(find "$root" -path '*bash-completion/completions/ivc')" ] || no "bash completion not installed"
 [ -n "$(find "$root" -name 'ivc.7*')" ] || echo "note: ivc(7) not installed yet"
 lib=$(find "$root" -name 'libivc.so.*' -type f | head -n 1)
 [ -n "$(find "$root" -name 'libivc.a')" ] || no "libivc.a not installed"
