@@ -651,9 +651,13 @@ static bool read_page(const struct ivc_wire_ctrl *w, struct ivc_mon_chan *out)
 		if (o != IVC_WIRE_ORDER_NONE && (o < IVC_WIRE_MIN_ORDER || o > IVC_WIRE_MAX_ORDER))
 			return false;
 		ch->ring[r] = o ? 1u << o : 0;
-		ch->used[r] = ld32(&w->ring[r].p.prod) - ld32(&w->ring[r].c.cons);
+		/* cons before prod: both move while we look, and prod never
+		 * passes the cons of before, so the difference is never negative;
+		 * it may exceed the ring by what moved in between (or a lie). */
+		uint32_t cons = ld32(&w->ring[r].c.cons);
+		ch->used[r] = ld32(&w->ring[r].p.prod) - cons;
 		if (ch->used[r] > ch->ring[r])
-			return false;
+			ch->used[r] = ch->ring[r];
 		ch->msgs[r] = ld64(&w->ring[r].p.msgs);
 		ch->bytes[r] = ld64(&w->ring[r].p.bytes);
 		ch->notifies[r] = ld64(&w->side[r].notifies);

@@ -233,7 +233,9 @@ run_mode() { # direct | brokered
 	wait $s
 	check "$m: echo-server saw its client go" grep -q "client dom2 .* after" "$OUT/server"
 	# ivc-top ran in dom0: whatever it mapped to read the rings is gone too.
-	check "$m: nothing left on the host after ivc-top" clean
+	# (In brokered mode the daemon lets go of the listener's liveness port
+	# when it sees the listener gone, a moment later.)
+	check "$m: nothing left on the host after ivc-top" eventually clean
 	"$SIM" stop >/dev/null 2>&1
 	rm -f "$OUT"/*
 }
