@@ -451,6 +451,11 @@ kill \$sp; wait \$sp; echo \"@@rc serve \$?\""
 		fl=$!
 		usleep 1000000
 		"$IVC" ls --json >"$T/ls1.json" 2>&1
+		id=$(sed -n 's/.*"id":"\([0-9]*:0-[0-9a-f]*\)","flags":[0-9]*,"brokered":false,"counters":true,"typed":true,"listener":'"$dom"',"client":0,"service":"flow".*/\1/p' "$T/ls1.json")
+		"$IVC" info "$id" >"$T/info.out" 2>&1
+		grep -q 'bytes sent' "$T/info.out" || show "$T/info.out"
+		check "ivc info $id: both ends, open, figures" grep -q "listener: domain $dom" "$T/info.out"
+		check "ivc info: its figures" grep -q 'bytes sent' "$T/info.out"
 		rt=0
 		[ -x "$TOP" ] && { "$TOP" -b -n 2 -d 0.5 >"$T/top.out" 2>&1 || rt=$?; }
 		wait $fl
