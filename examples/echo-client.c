@@ -5,6 +5,11 @@
  *
  * usage: echo-client SERVER_DOMID|any [--name NAME] [--count N] [--max BYTES]
  *                    [--timeout MS]   (for the connect; default 10000)
+ *
+ * The same source builds as a Linux program and as a guest (guest-ping:
+ * the arguments come from the domain's cmdline); it needs nothing the
+ * guest runtime lacks (integer arithmetic only: a guest has no floating
+ * point).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,17 +21,17 @@
 
 static const struct ivc_type echo_type = { "org.libivc.echo", 1, IVC_MESSAGE };
 
-static double now_us(void)
+static uint64_t now_ns(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 static int cmp(const void *a, const void *b)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
 }
@@ -84,7 +89,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	unsigned char *out = malloc(max), *in = malloc(max);
-	double *rtt = malloc(sizeof(double) * (size_t)count);
+	uint64_t *rtt = malloc(sizeof(uint64_t) * (size_t)count);
 	long bad = 0;
 	if (!out || !in || !rtt)
 		return 1;
@@ -92,7 +97,7 @@ int main(int argc, char **argv)
 		size_t len = (size_t)((seed = seed * 6364136223846793005ull + 1) >> 33) % (max + 1);
 		for (size_t k = 0; k < len; k++)
 			out[k] = (unsigned char)(i + k * 7);
-		double t0 = now_us();
+		uint64_t t0 = now_ns();
 		if ((err = ivc_send(c, out, len, 5000)) < 0) {
 			fprintf(stderr, "echo-client: send: %s\n", strerror(-err));
 			return 1;
@@ -102,15 +107,18 @@ int main(int argc, char **argv)
 			fprintf(stderr, "echo-client: recv: %s\n", strerror((int)-r));
 			return 1;
 		}
-		rtt[i] = now_us() - t0;
+		rtt[i] = now_ns() - t0;
 		if ((size_t)r != len || memcmp(in, out, len))
 			bad++;
 	}
 	qsort(rtt, (size_t)count, sizeof *rtt, cmp);
 	printf("echo-client: dom%u <-> dom%u on %s: %ld messages, %ld bad; round trip median "
-	       "%.1f us, p99 %.1f us\n",
-	       ivc_domid(ctx), ivc_peer_domid(c), ivc_platform(ctx), count, bad, rtt[count / 2],
-	       rtt[count * 99 / 100]);
+	       "%llu.%llu us, p99 %llu.%llu us\n",
+	       ivc_domid(ctx), ivc_peer_domid(c), ivc_platform(ctx), count, bad,
+	       (unsigned long long)rtt[count / 2] / 1000,
+	       (unsigned long long)rtt[count / 2] % 1000 / 100,
+	       (unsigned long long)rtt[count * 99 / 100] / 1000,
+	       (unsigned long long)rtt[count * 99 / 100] % 1000 / 100);
 	ivc_chan_close(c);
 	ivc_close(ctx);
 	free(out);

@@ -164,3 +164,43 @@ int puts(const char *s)
 	console_write("\n", 1);
 	return 0;
 }
+
+struct guest_file {
+	int unused;
+};
+static struct guest_file console_file;
+FILE *const stdout = &console_file, *const stderr = &console_file;
+
+int vfprintf(FILE *f, const char *fmt, va_list ap)
+{
+	char buf[512];
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+
+	(void)f;
+	console_write(buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+	return n;
+}
+
+int fprintf(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vfprintf(f, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int fputs(const char *s, FILE *f)
+{
+	(void)f;
+	console_write(s, strlen(s));
+	return 0;
+}
+
+int fflush(FILE *f)
+{
+	(void)f;
+	return 0;
+}

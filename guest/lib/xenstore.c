@@ -2,93 +2,108 @@
 /*
  * xenstore.c - a XenStore client over the shared ring (xen/io/xs_wire.h)
  * whose page and event channel the toolstack gives in
- * HVM_PARAM_STORE_PFN/_EVTCHN: one request at a time, answered before
- * the next, waiting by SCHEDOP_yield. The other end is xenstored; its
- * indexes and lengths are still checked before they are used.
+ * HVM_PARAM_STORE_PFN/_EVTCHN. One request at a time, answered before
+ * the next; watch events that arrive meanwhile or between requests are
+ * queued (bounded) for whoever polls them. The other end is xenstored;
+ * its indexes and lengths are still checked before they are used
+ * (xs_frame.c takes the stream apart).
  */
 #include <errno.h>
 #include <stdint.h> /* before Xen's headers, which use it */
-#include <xen/event_channel.h>
 #include <xen/hvm/params.h>
-#include <xen/io/xs_wire.h>
-#include <xen/sched.h>
 
 #include "guest.h"
 #include "runtime.h"
 #include "xen.h"
+#include "xs_frame.h"
+
+#define MAX_EVENTS 64
 
 static volatile struct xenstore_domain_interface *xs;
-static evtchn_port_t xs_port;
+static uint32_t xs_port;
 static uint32_t req_id;
-static char reply[XENSTORE_PAYLOAD_MAX + 1];
+static struct xs_frame frame;
+
+/* The request waiting for its answer. */
+static struct answer {
+	uint32_t id, type;
+	bool done;
+	int err;
+	char *data;
+	uint32_t len;
+} want;
+
+/* Watch events: a copy of each payload, oldest first. A watch whose
+ * event found the queue full is marked lost, and fires once more (its
+ * own path) when next asked: a watcher looks again either way. */
+static struct {
+	char *buf;
+	const char *path, *token;
+} queue[MAX_EVENTS];
+static unsigned queued;
+
+struct watch {
+	struct watch *next;
+	bool lost;
+	char *path, *token;
+};
+static struct watch *watches;
 
 void xenstore_init(void)
 {
 	uint64_t pfn = hvm_param(HVM_PARAM_STORE_PFN);
 
-	xs_port = (evtchn_port_t)hvm_param(HVM_PARAM_STORE_EVTCHN);
+	xs_port = (uint32_t)hvm_param(HVM_PARAM_STORE_EVTCHN);
 	if (pfn && pfn < (1u << 20)) /* within the 4 GiB boot.S maps */
 		xs = (volatile struct xenstore_domain_interface *)(uintptr_t)(pfn << 12);
+	evt_mask(xs_port);
 }
 
-static void notify(void)
+uint32_t xs_evtchn(void)
 {
-	struct evtchn_send s = { .port = xs_port };
-
-	hypercall2(__HYPERVISOR_event_channel_op, EVTCHNOP_send, (unsigned long)&s);
+	return xs_port;
 }
 
-static void yield(void)
+/* Clears the port, runs `ready` and, if it says no, sleeps until
+ * xenstored signals: nothing it signals after the clear is missed. */
+static void wait_xs(bool (*ready)(void))
 {
-	hypercall2(__HYPERVISOR_sched_op, SCHEDOP_yield, 0);
+	uint32_t port = xs_port;
+
+	(void)evt_test_and_clear(port);
+	if (!ready())
+		(void)evt_poll(&port, 1, 0);
 }
 
-static void put(const void *data, size_t len)
-{
-	const char *p = data;
+/* ---- what arrives ---------------------------------------------------- */
 
-	while (len) {
-		XENSTORE_RING_IDX cons = xs->req_cons, prod = xs->req_prod;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE); /* cons before reusing what it frees */
-		if (prod - cons >= XENSTORE_RING_SIZE) {
-			notify();
-			yield();
-			continue;
-		}
-		for (; len && prod - cons < XENSTORE_RING_SIZE; len--)
-			xs->req[MASK_XENSTORE_IDX(prod++)] = *p++;
-		__atomic_thread_fence(__ATOMIC_RELEASE); /* the bytes before prod */
-		xs->req_prod = prod;
-		notify();
+static struct watch *watch_of(const char *token)
+{
+	for (struct watch *w = watches; w; w = w->next)
+		if (!strcmp(w->token, token))
+			return w;
+	return NULL;
+}
+
+static void queue_event(const char *body, uint32_t len)
+{
+	const char *path, *token;
+	struct watch *w;
+	char *copy;
+
+	if (xs_frame_event(body, len, &path, &token) || !(w = watch_of(token)))
+		return; /* malformed, or a watch already gone */
+	if (queued == MAX_EVENTS || !(copy = malloc(len))) {
+		w->lost = true;
+		return;
 	}
+	memcpy(copy, body, len);
+	queue[queued].buf = copy;
+	queue[queued].path = copy;
+	queue[queued].token = copy + (token - body);
+	queued++;
 }
 
-/* len bytes of reply into data (NULL: dropped); -EIO if xenstored's
- * indexes make no sense. */
-static int get(void *data, size_t len)
-{
-	char *p = data;
-
-	while (len) {
-		XENSTORE_RING_IDX cons = xs->rsp_cons, prod = xs->rsp_prod;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE); /* prod before the bytes it covers */
-		if (prod - cons > XENSTORE_RING_SIZE)
-			return -EIO;
-		if (prod == cons) {
-			yield();
-			continue;
-		}
-		for (; len && cons != prod; len--, cons++)
-			if (p)
-				*p++ = xs->rsp[MASK_XENSTORE_IDX(cons)];
-		__atomic_thread_fence(__ATOMIC_RELEASE); /* our reads before cons */
-		xs->rsp_cons = cons;
-		notify();
-	}
-	return 0;
-}
-
-/* XenStore's error names (xs_wire.h's table) as negative errnos. */
 static int error_of(const char *name)
 {
 	for (size_t i = 0; i < sizeof xsd_errors / sizeof xsd_errors[0]; i++)
@@ -97,47 +112,267 @@ static int error_of(const char *name)
 	return -EIO;
 }
 
-/* One request of `type`: a, NUL, then b (no NUL); its reply's payload in
- * `reply`, NUL-terminated. Watch events in between are dropped. */
-static int request(uint32_t type, const char *a, const char *b)
+static void deliver(const struct xsd_sockmsg *h, const char *body, void *arg)
 {
-	struct xsd_sockmsg h = { type, ++req_id, 0,
-				 (uint32_t)(strlen(a) + 1 + (b ? strlen(b) : 0)) };
-	int err;
-
-	if (!xs)
-		return -ENOSYS;
-	if (h.len > XENSTORE_PAYLOAD_MAX)
-		return -E2BIG;
-	put(&h, sizeof h);
-	put(a, strlen(a) + 1);
-	if (b)
-		put(b, strlen(b));
-	for (;;) {
-		struct xsd_sockmsg r;
-		if ((err = get(&r, sizeof r)))
-			return err;
-		if (r.len > XENSTORE_PAYLOAD_MAX)
-			return -EIO; /* the ring is out of step: nothing more makes sense */
-		if ((err = get(reply, r.len)))
-			return err;
-		reply[r.len] = 0;
-		if (r.type == XS_WATCH_EVENT || r.req_id != h.req_id)
-			continue;
-		return r.type == XS_ERROR ? error_of(reply) : r.type == type ? 0 : -EIO;
+	(void)arg;
+	if (h->type == XS_WATCH_EVENT) {
+		queue_event(body, h->len);
+		return;
+	}
+	if (want.done || h->req_id != want.id)
+		return; /* an answer nobody waits for */
+	want.done = true;
+	if (h->type == XS_ERROR)
+		want.err = error_of(body);
+	else if (h->type != want.type)
+		want.err = -EIO;
+	else if (!(want.data = malloc(h->len + 1)))
+		want.err = -ENOMEM;
+	else {
+		memcpy(want.data, body, h->len + 1);
+		want.len = h->len;
 	}
 }
 
+/* Takes whatever xenstored has written: 0, or -EIO for good once its
+ * indexes or a length make no sense. */
+int xs_pump(void)
+{
+	char buf[256];
+
+	if (!xs)
+		return -ENOSYS;
+	for (;;) {
+		XENSTORE_RING_IDX cons = xs->rsp_cons, prod = xs->rsp_prod;
+		uint32_t n = 0;
+
+		/* prod before the bytes it covers */
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (prod - cons > XENSTORE_RING_SIZE)
+			frame.broken = true;
+		if (frame.broken)
+			return -EIO;
+		if (prod == cons)
+			return 0;
+		for (; cons != prod && n < sizeof buf; n++, cons++)
+			buf[n] = xs->rsp[MASK_XENSTORE_IDX(cons)];
+		/* our reads before the space is given back */
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		xs->rsp_cons = cons;
+		(void)evt_send(xs_port);
+		if (xs_frame_feed(&frame, buf, n, deliver, NULL))
+			return -EIO;
+	}
+}
+
+/* ---- requests -------------------------------------------------------- */
+
+static bool req_space(void)
+{
+	return xs->req_prod - xs->req_cons < XENSTORE_RING_SIZE;
+}
+
+static void put(const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		XENSTORE_RING_IDX cons = xs->req_cons, prod = xs->req_prod;
+		/* cons before we reuse the space it frees */
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (prod - cons >= XENSTORE_RING_SIZE) {
+			wait_xs(req_space);
+			continue;
+		}
+		for (; len && prod - cons < XENSTORE_RING_SIZE; len--)
+			xs->req[MASK_XENSTORE_IDX(prod++)] = *p++;
+		/* the bytes before prod */
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		xs->req_prod = prod;
+		(void)evt_send(xs_port);
+	}
+}
+
+static bool answered(void)
+{
+	return xs_pump() < 0 || want.done;
+}
+
+int xs_call(uint32_t type, uint32_t txn, const char *payload, uint32_t len, char **reply,
+	    uint32_t *rlen)
+{
+	struct xsd_sockmsg h = { type, ++req_id, txn, len };
+
+	if (!xs)
+		return -ENOSYS;
+	if (len > XENSTORE_PAYLOAD_MAX)
+		return -E2BIG;
+	if (frame.broken)
+		return -EIO;
+	want = (struct answer){ .id = h.req_id, .type = type };
+	put(&h, sizeof h);
+	put(payload, len);
+	while (!answered())
+		wait_xs(answered);
+	if (!want.done)
+		return -EIO;
+	if (want.err || !reply)
+		free(want.data);
+	else {
+		*reply = want.data;
+		if (rlen)
+			*rlen = want.len;
+	}
+	return want.err;
+}
+
+/* ---- watches --------------------------------------------------------- */
+
+/* "a\0b\0" in buf[cap]: its length, or -E2BIG. */
+static int two(char *buf, size_t cap, const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la + lb + 2 > cap)
+		return -E2BIG;
+	memcpy(buf, a, la + 1);
+	memcpy(buf + la + 1, b, lb + 1);
+	return (int)(la + lb + 2);
+}
+
+int xs_watch(const char *path, const char *token)
+{
+	char buf[XENSTORE_PAYLOAD_MAX];
+	struct watch *w;
+	int n = two(buf, sizeof buf, path, token), err;
+
+	if (n < 0)
+		return n;
+	if (watch_of(token))
+		return -EEXIST;
+	if (!(w = calloc(1, sizeof *w)) || !(w->path = malloc(strlen(path) + 1)) ||
+	    !(w->token = malloc(strlen(token) + 1))) {
+		if (w)
+			free(w->path);
+		free(w);
+		return -ENOMEM;
+	}
+	memcpy(w->path, path, strlen(path) + 1);
+	memcpy(w->token, token, strlen(token) + 1);
+	w->next = watches;
+	watches = w; /* before the request: its first event may come first */
+	if ((err = xs_call(XS_WATCH, 0, buf, (uint32_t)n, NULL, NULL))) {
+		watches = w->next;
+		free(w->path);
+		free(w->token);
+		free(w);
+	}
+	return err;
+}
+
+static void drop_event(unsigned i)
+{
+	free(queue[i].buf);
+	memmove(&queue[i], &queue[i + 1], (queued - i - 1) * sizeof queue[0]);
+	queued--;
+}
+
+int xs_unwatch(const char *path, const char *token)
+{
+	char buf[XENSTORE_PAYLOAD_MAX];
+	int n = two(buf, sizeof buf, path, token), err;
+
+	if (n < 0)
+		return n;
+	err = xs_call(XS_UNWATCH, 0, buf, (uint32_t)n, NULL, NULL);
+	for (struct watch **p = &watches; *p; p = &(*p)->next)
+		if (!strcmp((*p)->token, token)) {
+			struct watch *w = *p;
+			*p = w->next;
+			free(w->path);
+			free(w->token);
+			free(w);
+			break;
+		}
+	for (unsigned i = queued; i-- > 0;) /* as libxenstore: its events go too */
+		if (!strcmp(queue[i].token, token))
+			drop_event(i);
+	return err;
+}
+
+static void copy_out(char *dst, size_t cap, const char *src)
+{
+	if (cap)
+		snprintf(dst, cap, "%s", src);
+}
+
+int xs_event_take(const char *prefix, char *token, size_t tsize, char *path, size_t psize)
+{
+	size_t pl = strlen(prefix);
+
+	for (struct watch *w = watches; w; w = w->next)
+		if (w->lost && !strncmp(w->token, prefix, pl)) {
+			w->lost = false;
+			copy_out(token, tsize, w->token + pl);
+			copy_out(path, psize, w->path);
+			return 1;
+		}
+	for (unsigned i = 0; i < queued; i++)
+		if (!strncmp(queue[i].token, prefix, pl)) {
+			copy_out(token, tsize, queue[i].token + pl);
+			copy_out(path, psize, queue[i].path);
+			drop_event(i);
+			return 1;
+		}
+	return 0;
+}
+
+bool xs_event_ready(const char *prefix)
+{
+	size_t pl = strlen(prefix);
+
+	for (struct watch *w = watches; w; w = w->next)
+		if (w->lost && !strncmp(w->token, prefix, pl))
+			return true;
+	for (unsigned i = 0; i < queued; i++)
+		if (!strncmp(queue[i].token, prefix, pl))
+			return true;
+	return false;
+}
+
+/* ---- for programs ---------------------------------------------------- */
+
 int xs_read(const char *path, char *buf, size_t cap)
 {
-	int err = request(XS_READ, path, NULL);
+	char *r;
+	int err = xs_call(XS_READ, 0, path, (uint32_t)strlen(path) + 1, &r, NULL);
 
-	if (!err && cap)
-		snprintf(buf, cap, "%s", reply);
+	if (!err) {
+		copy_out(buf, cap, r);
+		free(r);
+	}
 	return err;
 }
 
 int xs_write(const char *path, const char *value)
 {
-	return request(XS_WRITE, path, value);
+	char buf[XENSTORE_PAYLOAD_MAX];
+	size_t lp = strlen(path) + 1, lv = strlen(value);
+
+	if (lp + lv > sizeof buf)
+		return -E2BIG;
+	memcpy(buf, path, lp);
+	memcpy(buf + lp, value, lv);
+	return xs_call(XS_WRITE, 0, buf, (uint32_t)(lp + lv), NULL, NULL);
+}
+
+void xs_unwatch_all(const char *prefix)
+{
+	size_t pl = strlen(prefix);
+
+	for (struct watch *w = watches, *next; w; w = next) {
+		next = w->next;
+		if (!strncmp(w->token, prefix, pl))
+			(void)xs_unwatch(w->path, w->token);
+	}
 }

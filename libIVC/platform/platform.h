@@ -180,8 +180,16 @@ struct ivc_plat_ops {
 extern const struct ivc_plat_ops ivc_plat_sim;
 
 /* The platform called `name` if built in, else NULL; the one to use when
- * none is named (Linux: xen where /dev/xen/evtchn exists, else sim). */
+ * none is named (Linux: xen where /dev/xen/evtchn exists, else sim; a
+ * guest: guest). */
 const struct ivc_plat_ops *ivc_plat_named(const char *name);
 const struct ivc_plat_ops *ivc_plat_default(void);
+
+/* What ivc_open does with them. find: -EINVAL if no platform anywhere
+ * has that name ("xen", "sim", "guest"), -ENODEV if this build lacks
+ * it. open_default: opens the default platform's handle; -ENODEV where
+ * there is none at all (Linux: no Xen device and no sim host). */
+int ivc_plat_find(const char *name, const struct ivc_plat_ops **out);
+int ivc_plat_open_default(const struct ivc_plat_ops **ops, struct ivc_plat **p);
 
 #endif

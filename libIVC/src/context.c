@@ -19,19 +19,11 @@ static int open_platform(struct ivc_ctx *ctx, const char *platform)
 {
 	int err;
 
-	if (platform && *platform) {
-		if (strcmp(platform, "sim") && strcmp(platform, "xen"))
-			return -EINVAL;
-		ctx->ops = ivc_plat_named(platform);
-		if (!ctx->ops) /* xen asked for, not built in */
-			return -ENODEV;
-		return ctx->ops->open(&ctx->plat);
-	}
-	ctx->ops = ivc_plat_default();
-	err = ctx->ops->open(&ctx->plat);
-	if (err == -EHOSTDOWN && ctx->ops == &ivc_plat_sim)
-		err = -ENODEV; /* neither Xen nor a sim host */
-	return err;
+	if (!platform || !*platform)
+		return ivc_plat_open_default(&ctx->ops, &ctx->plat);
+	if ((err = ivc_plat_find(platform, &ctx->ops)))
+		return err;
+	return ctx->ops->open(&ctx->plat);
 }
 
 /* The rendezvous mode (spec 9.11.1 item 4): brokered while the daemon

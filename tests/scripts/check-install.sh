@@ -53,5 +53,24 @@ if [ -n "$pc" ] && [ -n "$lib" ]; then
 	[ $rc = 1 ] && echo "$out" | grep -q "ivc_open" ||
 		no "installed client did not fail cleanly without a host (rc $rc: $out)"
 fi
+# The guest runtime (x86-64 builds without sanitizers): a guest program
+# in one command, and through pkg-config; each image has Xen's PVH entry
+# note (type 0x12) and nothing undefined.
+gcc_wrap=$(find "$root" -name ivc-guest-cc -type f | head -n 1)
+gpc=$(find "$root" -name ivc-guest.pc | head -n 1)
+if [ -n "$gcc_wrap" ]; then
+	"$gcc_wrap" -std=c11 -Wall -Wextra -Werror -o "$dest/hello" "$top/examples/guest-hello.c" ||
+		no "ivc-guest-cc cannot build a guest"
+	readelf -n "$dest/hello" 2>/dev/null | grep -q 'Xen.*0x00000012' ||
+		no "ivc-guest-cc's image has no PVH entry note"
+	[ -n "$gpc" ] || no "ivc-guest.pc not installed"
+	gflags=$(PKG_CONFIG_PATH=$(dirname "$gpc") pkg-config --define-variable=prefix="$root" \
+		--cflags --libs ivc-guest) || no "pkg-config ivc-guest"
+	# shellcheck disable=SC2086
+	cc -std=c11 -Wall -Wextra -Werror -o "$dest/echo" "$top/examples/echo-server.c" $gflags ||
+		no "cannot build a guest through pkg-config ivc-guest"
+	readelf -n "$dest/echo" 2>/dev/null | grep -q 'Xen.*0x00000012' ||
+		no "the pkg-config guest image has no PVH entry note"
+fi
 [ $fail = 0 ] && echo "ok - installed, built against with pkg-config, only ivc_* exported"
 exit $fail

@@ -716,6 +716,83 @@ EOF
 	check "guest runtime: nothing left in dom0" clean
 fi
 
+# ---- 8d. guests on libIVC: the echo programs as unikernels ------------------
+# examples/echo-client and echo-server built as PVH guests (guest-ping,
+# guest-echo) from the same sources as the Linux programs: a guest
+# connects to a dom0 service, and dom0 connects to a guest's service,
+# messages of random sizes checked byte for byte, both in direct mode.
+section "guests on libIVC"
+ES=$B/examples/echo-server
+EC=$B/examples/echo-client
+# Boots guest $1 (image $2) with cmdline $3 in 8 MiB; its console log.
+guest_up() {
+	cat >"$T/$1.cfg" <<EOF
+name = "$1"
+type = "pvh"
+kernel = "$2"
+cmdline = "$3"
+memory = 8
+vcpus = 1
+on_crash = "preserve"
+on_poweroff = "preserve"
+EOF
+	rm -f "/var/log/xen/console/guest-$1.log"
+	xl create "$T/$1.cfg" >"$T/$1.create" 2>&1 || { show "$T/$1.create"; return 1; }
+}
+guest_log() { echo "/var/log/xen/console/guest-$1.log"; }
+# Waits (up to $2 tenths of a second) for a line matching $3 in guest
+# $1's console.
+guest_until() {
+	i=0
+	until grep -q "$3" "$(guest_log "$1")" 2>/dev/null || [ $i -gt "$2" ]; do
+		i=$((i + 1))
+		usleep 100000
+	done
+	grep -q "$3" "$(guest_log "$1")" 2>/dev/null
+}
+if [ -x "$B/examples/guest-ping" ] && [ -x "$ES" ]; then
+	IVC_RENDEZVOUS=direct "$ES" --name gecho --clients 1 >"$T/es.out" 2>&1 &
+	es=$!
+	t0=$(now)
+	if guest_up gping "$B/examples/guest-ping" "0 --name gecho --count 300 --max 4096 --timeout 30000"; then
+		guest_until gping 600 '^guest: exit'
+		note "guest-ping: done $(($(now) - t0)) ms after xl create began"
+		show "$(guest_log gping)"
+		check "guest -> dom0: guest-ping's 300 messages echoed intact by dom0's echo-server" \
+			grep -q 'echo-client: dom[0-9]* <-> dom0 on guest: 300 messages, 0 bad' "$(guest_log gping)"
+		check "guest -> dom0: guest-ping exited 0" grep -q '^guest: exit 0' "$(guest_log gping)"
+		i=0
+		while kill -0 $es 2>/dev/null && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+		show "$T/es.out"
+		check "guest -> dom0: echo-server saw the guest close after 300 messages" \
+			grep -q 'client dom[0-9]* closed after 300 messages' "$T/es.out"
+		xl destroy gping 2>/dev/null
+	else
+		bad "guest -> dom0: xl create guest-ping failed"
+	fi
+	kill $es 2>/dev/null
+	wait $es 2>/dev/null
+
+	if guest_up gecho "$B/examples/guest-echo" "--name gsrv --clients 1"; then
+		gd=$(xl domid gecho)
+		if guest_until gecho 300 'serving "gsrv"'; then
+			IVC_RENDEZVOUS=direct "$EC" "$gd" --name gsrv --count 300 --max 4096 --timeout 30000 >"$T/ec.out" 2>&1
+			echo "@@rc $?" >>"$T/ec.out"
+		fi
+		guest_until gecho 300 '^guest: exit'
+		show "$(guest_log gecho)"
+		show "$T/ec.out" 2>/dev/null
+		check "dom0 -> guest: echo-client's 300 messages echoed intact by guest-echo" \
+			grep -q "echo-client: dom0 <-> dom$gd on xen: 300 messages, 0 bad" "$T/ec.out"
+		check "dom0 -> guest: guest-echo saw dom0 close, and exited 0" \
+			sh -c "grep -q 'client dom0 closed after 300 messages' '$(guest_log gecho)' && grep -q '^guest: exit 0' '$(guest_log gecho)'"
+		xl destroy gecho 2>/dev/null
+	else
+		bad "dom0 -> guest: xl create guest-echo failed"
+	fi
+	check "guests on libIVC: nothing left in dom0" clean
+fi
+
 # ---- 9. performance, recorded: libIVC and libxenvchan --------------------------
 # Both between dom0 and the same PV domU, same sizes, 1 MiB rings (vchan's
 # largest). Under emulation absolute numbers mean little; the ratios of

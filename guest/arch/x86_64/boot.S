@@ -98,7 +98,7 @@ hypercall_page:
 pml4:	.skip 4096
 pdpt:	.skip 4096
 pd:	.skip 4 * 4096
-	.skip 65536
+	.skip 262144			/* the stack: 256 KiB */
 stack_top:
 
 	.section .note.GNU-stack, "", @progbits
