@@ -14,7 +14,7 @@ help:
 	@echo "make install   install (PREFIX=$(PREFIX), DESTDIR honoured)"
 	@echo "make xen-check libIVC on a real Xen 4.17 booted in QEMU (tests/xen-lab)"
 	@echo "make fuzz      long libFuzzer runs, FUZZ_SECONDS=600 each: ring core, parsers,"
-	@echo "               sim xenstored, rendezvous policy (corpora in build/fuzz)"
+	@echo "               sim xenstored, rendezvous policy, guest xs_frame (corpora in build/fuzz)"
 	@echo "make bench     benchmark sweep in sim against its baselines (results in build/bench/)"
 	@echo "make scale     connects/s and connect latency, 1000 sim domains, brokered and direct"
 	@echo "make format    reformat all C files with .clang-format"
@@ -64,7 +64,8 @@ fuzz:
 	@tests/scripts/deps.sh check
 	CC=clang meson setup build/fuzz -Db_sanitize=address,undefined -Db_lundef=false \
 		2>/dev/null || true
-	ninja -C build/fuzz tests/fuzz-core tests/fuzz-parse tests/fuzz-xsd tests/fuzz-policy
+	ninja -C build/fuzz tests/fuzz-core tests/fuzz-parse tests/fuzz-xsd tests/fuzz-policy \
+		tests/fuzz-guest-xs
 	tests/scripts/fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
 format:

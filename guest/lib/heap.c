@@ -4,7 +4,8 @@
  * tags. A block is a 16-byte header (the previous block's size, its own
  * size with a used bit) and a payload aligned to 16; free neighbours
  * merge at once, so two free blocks are never adjacent; a sentinel block
- * (used) ends the heap. Pure code: a host test drives it (tests/unit).
+ * (used) ends the heap. Pure code: a host test drives it
+ * (tests/test-guest-heap.c).
  */
 #include <errno.h>
 #include <string.h>

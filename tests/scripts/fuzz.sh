@@ -15,7 +15,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 fail=0
 summary=""
 # name:max_len (as in tests/meson.build)
-for spec in core:512 parse:256 xsd:4096 policy:2048; do
+for spec in core:512 parse:256 xsd:4096 policy:2048 guest-xs:4096; do
 	name=${spec%%:*} max=${spec#*:}
 	exe=$build/tests/fuzz-$name log=$build/fuzz-$name.log corpus=$build/corpus-$name
 	if [ ! -x "$exe" ]; then
