@@ -90,39 +90,47 @@ int main(int argc, char **argv)
 	}
 	unsigned char *out = malloc(max), *in = malloc(max);
 	uint64_t *rtt = malloc(sizeof(uint64_t) * (size_t)count);
-	long bad = 0;
-	if (!out || !in || !rtt)
-		return 1;
-	for (long i = 0; i < count; i++) {
+	long bad = 0, done = 0;
+	if (!out || !in || !rtt) {
+		fprintf(stderr, "echo-client: no memory for %ld round-trip times\n", count);
+		err = -ENOMEM;
+	}
+	for (; !err && done < count; done++) {
 		size_t len = (size_t)((seed = seed * 6364136223846793005ull + 1) >> 33) % (max + 1);
 		for (size_t k = 0; k < len; k++)
-			out[k] = (unsigned char)(i + k * 7);
+			out[k] = (unsigned char)(done + k * 7);
 		uint64_t t0 = now_ns();
 		if ((err = ivc_send(c, out, len, 5000)) < 0) {
 			fprintf(stderr, "echo-client: send: %s\n", strerror(-err));
-			return 1;
+			break;
 		}
 		ssize_t r = ivc_recv(c, in, max, 5000);
 		if (r < 0) {
-			fprintf(stderr, "echo-client: recv: %s\n", strerror((int)-r));
-			return 1;
+			err = (int)r;
+			fprintf(stderr, "echo-client: recv: %s\n", strerror(-err));
+			break;
 		}
-		rtt[i] = now_ns() - t0;
+		rtt[done] = now_ns() - t0;
 		if ((size_t)r != len || memcmp(in, out, len))
 			bad++;
 	}
-	qsort(rtt, (size_t)count, sizeof *rtt, cmp);
-	printf("echo-client: dom%u <-> dom%u on %s: %ld messages, %ld bad; round trip median "
-	       "%llu.%llu us, p99 %llu.%llu us\n",
-	       ivc_domid(ctx), ivc_peer_domid(c), ivc_platform(ctx), count, bad,
-	       (unsigned long long)rtt[count / 2] / 1000,
-	       (unsigned long long)rtt[count / 2] % 1000 / 100,
-	       (unsigned long long)rtt[count * 99 / 100] / 1000,
-	       (unsigned long long)rtt[count * 99 / 100] % 1000 / 100);
+	if (!err) {
+		qsort(rtt, (size_t)count, sizeof *rtt, cmp);
+		printf(
+		    "echo-client: dom%u <-> dom%u on %s: %ld messages, %ld bad; round trip median "
+		    "%llu.%llu us, p99 %llu.%llu us\n",
+		    ivc_domid(ctx), ivc_peer_domid(c), ivc_platform(ctx), count, bad,
+		    (unsigned long long)rtt[count / 2] / 1000,
+		    (unsigned long long)rtt[count / 2] % 1000 / 100,
+		    (unsigned long long)rtt[count * 99 / 100] / 1000,
+		    (unsigned long long)rtt[count * 99 / 100] % 1000 / 100);
+	} else if (err != -ENOMEM)
+		fprintf(stderr, "echo-client: stopped after %ld messages\n", done);
+	/* Closed on every path: the channel's records go with it. */
 	ivc_chan_close(c);
 	ivc_close(ctx);
 	free(out);
 	free(in);
 	free(rtt);
-	return bad ? 1 : 0;
+	return err || bad ? 1 : 0;
 }

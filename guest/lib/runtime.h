@@ -11,6 +11,9 @@
 
 struct hvm_start_info;
 
+/* trap.c: exceptions end the guest with code 126, said on the console. */
+void trap_init(void);
+
 /* console.c */
 void console_init(void);
 void console_write(const char *s, size_t n);

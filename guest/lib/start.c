@@ -62,6 +62,7 @@ void guest_start(uint32_t start_info)
 
 	int err;
 
+	trap_init();
 	hypercall_init();
 	console_init();
 	if (si->magic != XEN_HVM_START_MAGIC_VALUE) {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Checks libIVC's manual pages (libIVC/man) and the tools' (sim/man,
-# rendezvous/man, mkrenddir, dom0-tools, tests/bench):
+# rendezvous/man, mkrenddir, dom0-tools, tests/bench, guest/man):
 #  - every symbol of libIVC/libivc.map's global list has <symbol>.3, and
 #    ivc.7 exists;
 #  - every page's NAME line starts with the page's own name, but for link
@@ -33,9 +33,9 @@ done
 [ -f "$dir/ivc.7" ] || problem "missing page: libIVC/man/ivc.7"
 
 # The tools' pages: one per program.
-tooldirs="$top/sim/man $top/rendezvous/man $top/mkrenddir $top/dom0-tools $top/tests/bench"
+tooldirs="$top/sim/man $top/rendezvous/man $top/mkrenddir $top/dom0-tools $top/tests/bench $top/guest/man"
 for t in ivc-sim.1 ivc-simd.8 ivc-xenstored.8 ivc-rendezvousd.8 ivc-rendezvous.policy.5 \
-	mkrenddir.8 ivc.1 ivc-top.1 ivc-bench.1; do
+	mkrenddir.8 ivc.1 ivc-top.1 ivc-bench.1 ivc-guest.7 ivc-guest-cc.1; do
 	[ -n "$(find $tooldirs -maxdepth 1 -name "$t" 2>/dev/null)" ] || problem "missing page: $t"
 done
 pages=$( (find "$dir" -maxdepth 1 -type f -name '*.[1-9]'

@@ -709,6 +709,21 @@ EOF
 		check "guest: dom0 reads its exit code in XenStore: $code" [ "$code" = 3 ]
 		check "guest: Xen saw it crash (exit code 3, not 0): state $st" sh -c "echo '$st' | grep -q c"
 		xl destroy guest-hello 2>/dev/null
+		# A CPU exception is reported, not a silent triple fault.
+		sed 's/^name = .*/name = "guest-trap"/' "$T/gh.cfg" >"$T/gt.cfg"
+		echo 'cmdline = "trap"' >>"$T/gt.cfg"
+		tlog=/var/log/xen/console/guest-guest-trap.log
+		rm -f "$tlog"
+		xl create "$T/gt.cfg" >/dev/null 2>&1
+		i=0
+		until grep -q '^guest: exit' "$tlog" 2>/dev/null || [ $i -gt 300 ]; do
+			i=$((i + 1))
+			usleep 100000
+		done
+		show "$tlog"
+		check "guest: an invalid instruction is reported on the console, exit code 126" \
+			sh -c "grep -q '^guest: exception 6 (invalid opcode) at rip' '$tlog' && grep -q '^guest: exit 126' '$tlog'"
+		xl destroy guest-trap 2>/dev/null
 	else
 		show "$T/gh.create"
 		bad "guest: xl create failed"
@@ -791,6 +806,167 @@ if [ -x "$B/examples/guest-ping" ] && [ -x "$ES" ]; then
 		bad "dom0 -> guest: xl create guest-echo failed"
 	fi
 	check "guests on libIVC: nothing left in dom0" clean
+fi
+
+# ---- 8e. guests by name: the daemon, a pipeline, many clients, deaths -------
+# With ivc-rendezvousd in dom0 the same guest images work in brokered
+# mode: ten guest-stages connect to each other by name and carry an
+# echo-client's messages through all ten to dom0's echo-server and back
+# (every stage must report the same checksums); one guest-echo serves 50
+# channels of a dom0 process and 2 guest-pings at once; and an xl destroy
+# of either side of a channel is seen by the other, guest or dom0. At the
+# end nothing is left in dom0 nor under /rendezvous.
+section "guests by name"
+GMKR=$B/mkrenddir/mkrenddir
+GRDV=$B/rendezvous/ivc-rendezvousd
+EM=$B/examples/echo-many
+if [ -x "$B/examples/guest-stage" ] && [ -x "$GRDV" ] && [ -x "$GMKR" ]; then
+	"$GMKR" -q
+	"$GRDV" -f -v >>"$T/grdv.log" 2>&1 &
+	grdv=$!
+	i=0
+	until xenstore-read /rendezvous/daemon >/dev/null 2>&1 || [ $i -gt 100 ]; do
+		i=$((i + 1))
+		usleep 50000
+	done
+	# -- ten stages
+	"$ES" --name gsink --clients 1 >"$T/gsink.out" 2>&1 &
+	sk=$!
+	n=0
+	while [ $n -lt 10 ]; do
+		out=gs$((n + 1))
+		[ $n = 9 ] && out=gsink
+		guest_up "gst$n" "$B/examples/guest-stage" "--in gs$n --out $out --timeout 120000" ||
+			break
+		n=$((n + 1))
+	done
+	ready=0
+	n=0
+	while [ $n -lt 10 ]; do
+		guest_until "gst$n" 900 'echo-stage: dom' && ready=$((ready + 1))
+		n=$((n + 1))
+	done
+	check "pipeline: ten guest-stages up, each connected to the next by name: $ready" [ $ready = 10 ]
+	"$EC" any --name gs0 --count 200 --max 4096 --timeout 30000 >"$T/gpipe.out" 2>&1
+	echo "@@rc $?" >>"$T/gpipe.out"
+	show "$T/gpipe.out"
+	check "pipeline: 200 messages through ten guests to dom0's echo-server and back, every byte checked" \
+		grep -q 'on xen: 200 messages, 0 bad' "$T/gpipe.out"
+	n=0
+	exited=0
+	while [ $n -lt 10 ]; do
+		if guest_until "gst$n" 300 '^guest: exit 0'; then
+			exited=$((exited + 1))
+		else
+			id=$(xl domid "gst$n" 2>/dev/null)
+			echo "# gst$n (domid $id, state $(xl list "gst$n" 2>/dev/null | awk 'NR == 2 { print $5 }')):"
+			show "$(guest_log "gst$n")"
+			xl dmesg | grep "d${id}v" | show
+		fi
+		n=$((n + 1))
+	done
+	show "$(guest_log gst0)"
+	same=$(cat /var/log/xen/console/guest-gst[0-9].log | grep -o '200 messages, [0-9]* bytes, fnv [0-9a-f]*; back: 200 messages, [0-9]* bytes, fnv [0-9a-f]*' | sort | uniq -c | awk '{ print $1 }')
+	check "pipeline: every stage passed the same 200 messages each way (counts, bytes, checksums): $same" [ "$same" = 10 ]
+	check "pipeline: every stage exited 0 once the one before closed: $exited" [ $exited = 10 ]
+	wait $sk
+	n=0
+	while [ $n -lt 10 ]; do
+		xl destroy "gst$n" 2>/dev/null
+		n=$((n + 1))
+	done
+
+	# -- many clients of one guest
+	if guest_up gmany "$B/examples/guest-echo" "--name gmany --clients 52 --ring 16384" &&
+		guest_until gmany 300 'serving "gmany"'; then
+		gd=$(xl domid gmany)
+		guest_up gp1 "$B/examples/guest-ping" "any --name gmany --count 300 --max 2048 --timeout 30000"
+		guest_up gp2 "$B/examples/guest-ping" "$gd --name gmany --count 300 --max 2048 --timeout 30000"
+		"$EM" "$gd" --name gmany --channels 50 --rounds 20 >"$T/gem.out" 2>&1
+		echo "@@rc $?" >>"$T/gem.out"
+		guest_until gp1 600 '^guest: exit'
+		guest_until gp2 600 '^guest: exit'
+		guest_until gmany 600 '^guest: exit'
+		show "$T/gem.out"
+		check "many: dom0's 50 channels to one guest, 20 rounds, every echo checked" \
+			grep -q '^echo-many: 50 channels x 20 rounds: every echo checked' "$T/gem.out"
+		check "many: two guest clients at once (by name alone and by domain), 300 messages each, intact" \
+			sh -c "grep -q 'on guest: 300 messages, 0 bad' '$(guest_log gp1)' && grep -q 'on guest: 300 messages, 0 bad' '$(guest_log gp2)'"
+		grep -v 'connected\|closed after' "$(guest_log gmany)" | show
+		check "many: guest-echo served 52 clients and exited 0" grep -q '^guest: exit 0' "$(guest_log gmany)"
+	else
+		bad "many: guest-echo did not start"
+	fi
+	xl destroy gmany 2>/dev/null
+	xl destroy gp1 2>/dev/null
+	xl destroy gp2 2>/dev/null
+
+	# -- deaths: a guest's peer destroyed (a guest), and dom0's (a guest)
+	if guest_up gvic "$B/examples/guest-echo" "--name gvic --clients 1" &&
+		guest_until gvic 300 'serving "gvic"'; then
+		guest_up gsur "$B/examples/guest-ping" "any --name gvic --count 200000 --max 64 --timeout 30000"
+		guest_until gvic 300 'client dom[0-9]* connected'
+		sleep 1
+		t0=$(now)
+		xl destroy gvic
+		guest_until gsur 300 '^guest: exit'
+		note "guest <-> guest: the survivor's exit line $(($(now) - t0)) ms after xl destroy of its peer"
+		show "$(guest_log gsur)"
+		check "death: a guest's peer guest destroyed mid-traffic: it reports the reset and exits 1" \
+			sh -c "grep -q 'Connection reset by peer' '$(guest_log gsur)' && grep -q '^guest: exit 1' '$(guest_log gsur)'"
+	else
+		bad "death: guest-echo did not start"
+	fi
+	xl destroy gvic 2>/dev/null
+	xl destroy gsur 2>/dev/null
+	if guest_up gvic2 "$B/examples/guest-echo" "--name gvic2 --clients 1" &&
+		guest_until gvic2 300 'serving "gvic2"'; then
+		"$EC" any --name gvic2 --count 200000 --max 64 --timeout 30000 >"$T/gdead.out" 2>&1 &
+		ec=$!
+		guest_until gvic2 300 'client dom0 connected'
+		sleep 1
+		t0=$(now)
+		xl destroy gvic2
+		i=0
+		while kill -0 $ec 2>/dev/null && [ $i -lt 300 ]; do usleep 10000; i=$((i + 1)); done
+		note "dom0 <-> guest: dom0's client ended $(($(now) - t0)) ms after xl destroy of the guest"
+		kill $ec 2>/dev/null
+		wait $ec
+		show "$T/gdead.out"
+		check "death: dom0's peer guest destroyed mid-traffic: the dom0 client reports the reset" \
+			grep -q 'Connection reset by peer' "$T/gdead.out"
+	else
+		bad "death: guest-echo (2) did not start"
+	fi
+	xl destroy gvic2 2>/dev/null
+	"$ES" --name gsrv3 --clients 1 >"$T/gs3.out" 2>&1 &
+	es3=$!
+	if guest_up gvic3 "$B/examples/guest-ping" "any --name gsrv3 --count 200000 --max 64 --timeout 30000"; then
+		i=0
+		until grep -q 'connected' "$T/gs3.out" || [ $i -gt 300 ]; do usleep 100000; i=$((i + 1)); done
+		sleep 1
+		t0=$(now)
+		xl destroy gvic3
+		i=0
+		until grep -q 'died\|reset' "$T/gs3.out" || [ $i -gt 300 ]; do usleep 10000; i=$((i + 1)); done
+		note "guest <-> dom0: dom0's service saw the death $(($(now) - t0)) ms after xl destroy of the guest"
+		show "$T/gs3.out"
+		check "death: a guest client destroyed mid-traffic: dom0's echo-server sees it die" \
+			grep -q 'client dom[0-9]* died' "$T/gs3.out"
+	else
+		bad "death: guest-ping (3) did not start"
+	fi
+	xl destroy gvic3 2>/dev/null
+	kill $es3 2>/dev/null
+	wait $es3 2>/dev/null
+
+	kill $grdv
+	wait $grdv
+	l=$(xenstore-list /rendezvous | grep -v -x -e protocol -e daemon -e 0 | tr '\n' ' ')
+	e=$(xenstore-list /rendezvous/0/req /rendezvous/0/ans /rendezvous/0/chan 2>&1 | tr '\n' ' ')
+	check "guests by name: nothing left under /rendezvous: [$l] [$e]" [ -z "$l$e" ]
+	"$GMKR" -q --remove
+	check "guests by name: nothing left in dom0" clean
 fi
 
 # ---- 9. performance, recorded: libIVC and libxenvchan --------------------------

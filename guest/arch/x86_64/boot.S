@@ -75,7 +75,40 @@ long_mode:
 3:	hlt
 	jmp 3b
 
+	/* Exceptions: each stub pushes an error code (0 where the CPU
+	 * pushes none) and its vector, then guest_trap(frame) (trap.c)
+	 * says what happened on the console and ends the guest, instead of
+	 * the silent triple fault a guest without an IDT gets. */
+	.macro TRAP n, err
+	.align 16
+trap_\n:
+	.if \err == 0
+	pushq $0
+	.endif
+	pushq $\n
+	jmp trap_common
+	.endm
+	.irp n, 0, 1, 2, 3, 4, 5, 6, 7, 9, 15, 16, 18, 19, 20, 22, 23, 24, 25, 26, 27, 28, 31
+	TRAP \n, 0
+	.endr
+	.irp n, 8, 10, 11, 12, 13, 14, 17, 21, 29, 30
+	TRAP \n, 1
+	.endr
+trap_common:
+	movq %rsp, %rdi
+	andq $-16, %rsp
+	call guest_trap
+4:	hlt
+	jmp 4b
+
 	.section .rodata.boot, "a"
+	.align 8
+	.globl trap_stubs
+trap_stubs:
+	.irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+	.quad trap_\n
+	.endr
+
 	.align 16
 gdt:
 	.quad 0
