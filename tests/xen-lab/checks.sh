@@ -681,6 +681,7 @@ kernel = "$GH"
 memory = 8
 vcpus = 1
 on_crash = "preserve"
+on_reboot = "preserve"
 on_poweroff = "preserve"
 EOF
 	log=/var/log/xen/console/guest-guest-hello.log
@@ -749,6 +750,7 @@ cmdline = "$3"
 memory = 8
 vcpus = 1
 on_crash = "preserve"
+on_reboot = "preserve"
 on_poweroff = "preserve"
 EOF
 	rm -f "/var/log/xen/console/guest-$1.log"
@@ -805,6 +807,104 @@ if [ -x "$B/examples/guest-ping" ] && [ -x "$ES" ]; then
 	else
 		bad "dom0 -> guest: xl create guest-echo failed"
 	fi
+	# A hostile listener in dom0 (direct mode, the real xenstore tools),
+	# as test-api.sh's hostile group does to a sim domain, with a guest
+	# as the victim: bent numbers in advertisements and offers. Each
+	# connect must fail cleanly with EPROTO before anything is mapped
+	# (the baseline, well formed but never answered: ETIMEDOUT), and the
+	# guest must neither fault nor hang.
+	VIC=$B/tests/guest/guest-victim
+	if [ -x "$VIC" ]; then
+		fake_adv() { # service, key=value...
+			fb=/local/domain/0/data/ivc/$1
+			shift
+			xenstore-write "$fb" "" && xenstore-chmod "$fb" r0
+			for kv in type=test.hostile version=1 mode=message direction=inout ring0-bytes=8192 \
+				ring1-bytes=8192 ring0-max-msg=4000 ring1-max-msg=4000 "$@"; do
+				xenstore-write -- "$fb/${kv%%=*}" "${kv#*=}"
+			done
+			xenstore-write "$fb/requests" "" && xenstore-chmod "$fb/requests" w0
+			xenstore-write "$fb/conn" "" && xenstore-chmod "$fb/conn" n0
+			xenstore-write "$fb/protocol" 1
+		}
+		names="hok"
+		fake_adv hok
+		i=0
+		for kv in ring0-bytes=4294971392 "ring0-bytes= 8192" ring0-bytes=08192 ring0-bytes=8192x \
+			version=4294967297 ring0-bytes=12288 ring0-max-msg=8190 direction=in; do
+			i=$((i + 1))
+			fake_adv "hadv$i" "$kv"
+			echo "hadv$i $kv" >>"$T/hostile.cases"
+			names="$names hadv$i"
+		done
+		i=0
+		for rp in "4294967304 5" "-1 5" "8 4294967301" "8 0" "8 +5"; do
+			i=$((i + 1))
+			fake_adv "hoff$i"
+			echo "hoff$i $rp" >>"$T/hostile.cases"
+			names="$names hoff$i"
+		done
+		# The offers: every request to hoffN answered with its bent pair.
+		(
+			while [ ! -e "$T/hostile.stop" ]; do
+				while read -r svc ref port; do
+					case $svc in hoff*) ;; *) continue ;; esac
+					fb=/local/domain/0/data/ivc/$svc
+					for id in $(xenstore-list "$fb/requests" 2>/dev/null); do
+						xenstore-rm "$fb/requests/$id"
+						xenstore-write -- "$fb/conn/$id/ring-ref" "$ref" "$fb/conn/$id/event-channel" "$port"
+						xenstore-chmod -r "$fb/conn/$id" n0 "r${id%%-*}"
+					done
+				done <"$T/hostile.cases"
+				usleep 50000
+			done
+		) &
+		hl=$!
+		guest_up gvictim "$VIC" "0 3000 $names" && guest_until gvictim 900 '^guest: exit'
+		touch "$T/hostile.stop"
+		wait $hl
+		show "$(guest_log gvictim)"
+		check "hostile: a well-formed advertisement nobody answers: ETIMEDOUT (110)" \
+			grep -q '^victim hok: 110$' "$(guest_log gvictim)"
+		while read -r svc what; do
+			check "hostile: the guest refuses $svc ($what) with EPROTO (71)" \
+				grep -q "^victim $svc: 71\$" "$(guest_log gvictim)"
+		done <"$T/hostile.cases"
+		check "hostile: the guest came through every case and exited 0, no exception" \
+			sh -c "grep -q '^guest: exit 0' '$(guest_log gvictim)' && ! grep -q exception '$(guest_log gvictim)'"
+		xl destroy gvictim 2>/dev/null
+		for svc in $names; do xenstore-rm "/local/domain/0/data/ivc/$svc"; done
+	fi
+
+	# Figures (issue 11), same run, same dom0 service: from xl create (or
+	# lab-domu, which packs the domU's overlay first) to one message
+	# exchanged and the channel closed, a guest next to a Linux PV domU.
+	GE=$B/examples/guest-echo.stripped
+	"$ES" --name gfirst --clients 2 >"$T/gf.out" 2>&1 &
+	gf=$!
+	firsts() { grep -c 'closed after 1 messages' "$T/gf.out"; }
+	t0=$(now)
+	guest_up gfirst "$B/examples/guest-ping" "0 --name gfirst --count 1 --timeout 30000"
+	i=0
+	until [ "$(firsts)" -ge 1 ] || [ $i -gt 3000 ]; do i=$((i + 1)); usleep 10000; done
+	tg=$(($(now) - t0))
+	t0=$(now)
+	lab-domu --start -f "$EC" pvfirst "$EC 0 --name gfirst --count 1 --timeout 30000" >/dev/null 2>&1
+	i=0
+	until [ "$(firsts)" -ge 2 ] || [ $i -gt 6000 ]; do i=$((i + 1)); usleep 10000; done
+	tl=$(($(now) - t0))
+	wait $gf
+	check "figures: a guest and a Linux PV domU each exchanged a message with dom0" [ "$(firsts)" = 2 ]
+	note "figures: create to first message: guest $tg ms, Linux PV domU $tl ms ($(awk -v a="$tl" -v b="$tg" 'BEGIN { if (b > 0) printf "the guest %.1fx faster", a / b }'))"
+	xl destroy gfirst 2>/dev/null
+	lab-domu --wait -t 30 pvfirst >/dev/null 2>&1
+	if [ -f "$GE" ]; then
+		sz=$(wc -c <"$GE")
+		note "figures: guest-echo stripped: $sz bytes ($((sz / 1024)) KiB), booted in memory = 8 above"
+		guest_up gstrip "$GE" "--name gstrip --clients 1" && guest_until gstrip 300 'serving "gstrip"'
+		check "figures: the stripped guest-echo ($((sz / 1024)) KiB) boots and serves" [ $? = 0 ]
+		xl destroy gstrip 2>/dev/null
+	fi
 	check "guests on libIVC: nothing left in dom0" clean
 fi
 
@@ -829,52 +929,80 @@ if [ -x "$B/examples/guest-stage" ] && [ -x "$GRDV" ] && [ -x "$GMKR" ]; then
 		i=$((i + 1))
 		usleep 50000
 	done
-	# -- ten stages
-	"$ES" --name gsink --clients 1 >"$T/gsink.out" 2>&1 &
-	sk=$!
-	n=0
-	while [ $n -lt 10 ]; do
-		out=gs$((n + 1))
-		[ $n = 9 ] && out=gsink
-		guest_up "gst$n" "$B/examples/guest-stage" "--in gs$n --out $out --timeout 120000" ||
-			break
-		n=$((n + 1))
-	done
-	ready=0
-	n=0
-	while [ $n -lt 10 ]; do
-		guest_until "gst$n" 900 'echo-stage: dom' && ready=$((ready + 1))
-		n=$((n + 1))
+	# -- ten stages. A PVH domain now and then triple-faults under this
+	# emulation (README.md, "traps of the lab": reproduced by a guest that
+	# only polls; ten guests switching per message make it likely): a run
+	# in which Xen logged a stage's triple fault is shown and repeated, at
+	# most three times. (A triple fault is a reboot to Xen: on_reboot =
+	# "preserve" keeps xl from restarting the stage.)
+	pipeline_run() {
+		"$ES" --name gsink --clients 1 >"$T/gsink.out" 2>&1 &
+		sk=$!
+		n=0
+		while [ $n -lt 10 ]; do
+			out=gs$((n + 1))
+			[ $n = 9 ] && out=gsink
+			guest_up "gst$n" "$B/examples/guest-stage" "--in gs$n --out $out --timeout 120000" ||
+				break
+			n=$((n + 1))
+		done
+		ready=0
+		ids=""
+		n=0
+		while [ $n -lt 10 ]; do
+			guest_until "gst$n" 900 'echo-stage: dom' && ready=$((ready + 1))
+			ids="$ids $(xl domid "gst$n" 2>/dev/null)"
+			n=$((n + 1))
+		done
+		"$EC" any --name gs0 --count 100 --max 4096 --timeout 30000 >"$T/gpipe.out" 2>&1
+		echo "@@rc $?" >>"$T/gpipe.out"
+		n=0
+		exited=0
+		: >"$T/gpipe.bad"
+		while [ $n -lt 10 ]; do
+			guest_until "gst$n" 300 '^guest: exit'
+			if grep -q '^guest: exit 0' "$(guest_log "gst$n")"; then
+				exited=$((exited + 1))
+			else
+				id=$(xl domid "gst$n" 2>/dev/null)
+				{
+					echo "gst$n (domid $id, state $(xl list "gst$n" 2>/dev/null | awk 'NR == 2 { print $5 }')):"
+					cat "$(guest_log "gst$n")"
+				} >>"$T/gpipe.bad"
+			fi
+			n=$((n + 1))
+		done
+		same=$(cat /var/log/xen/console/guest-gst[0-9].log | grep -o '100 messages, [0-9]* bytes, fnv [0-9a-f]*; back: 100 messages, [0-9]* bytes, fnv [0-9a-f]*' | sort | uniq -c | awk '{ print $1 }')
+		cp "$(guest_log gst0)" "$T/gst0.log"
+		: >"$T/gpipe.tf"
+		for id in $ids; do
+			xl dmesg | grep "d${id}v[0-9]* Triple fault" >>"$T/gpipe.tf"
+		done
+		kill $sk 2>/dev/null
+		wait $sk
+		n=0
+		while [ $n -lt 10 ]; do
+			xl destroy "gst$n" 2>/dev/null
+			n=$((n + 1))
+		done
+	}
+	pipeline_run
+	for _try in 1 2 3; do
+		[ -s "$T/gpipe.tf" ] || break
+		note "pipeline: a stage triple-faulted under emulation; the run is repeated:"
+		show "$T/gpipe.tf"
+		show "$T/gpipe.bad"
+		pipeline_run
 	done
 	check "pipeline: ten guest-stages up, each connected to the next by name: $ready" [ $ready = 10 ]
-	"$EC" any --name gs0 --count 200 --max 4096 --timeout 30000 >"$T/gpipe.out" 2>&1
-	echo "@@rc $?" >>"$T/gpipe.out"
 	show "$T/gpipe.out"
-	check "pipeline: 200 messages through ten guests to dom0's echo-server and back, every byte checked" \
-		grep -q 'on xen: 200 messages, 0 bad' "$T/gpipe.out"
-	n=0
-	exited=0
-	while [ $n -lt 10 ]; do
-		if guest_until "gst$n" 300 '^guest: exit 0'; then
-			exited=$((exited + 1))
-		else
-			id=$(xl domid "gst$n" 2>/dev/null)
-			echo "# gst$n (domid $id, state $(xl list "gst$n" 2>/dev/null | awk 'NR == 2 { print $5 }')):"
-			show "$(guest_log "gst$n")"
-			xl dmesg | grep "d${id}v" | show
-		fi
-		n=$((n + 1))
-	done
-	show "$(guest_log gst0)"
-	same=$(cat /var/log/xen/console/guest-gst[0-9].log | grep -o '200 messages, [0-9]* bytes, fnv [0-9a-f]*; back: 200 messages, [0-9]* bytes, fnv [0-9a-f]*' | sort | uniq -c | awk '{ print $1 }')
-	check "pipeline: every stage passed the same 200 messages each way (counts, bytes, checksums): $same" [ "$same" = 10 ]
+	check "pipeline: 100 messages through ten guests to dom0's echo-server and back, every byte checked" \
+		grep -q 'on xen: 100 messages, 0 bad' "$T/gpipe.out"
+	show "$T/gst0.log"
+	show "$T/gpipe.bad"
+	show "$T/gpipe.tf"
+	check "pipeline: every stage passed the same 100 messages each way (counts, bytes, checksums): $same" [ "$same" = 10 ]
 	check "pipeline: every stage exited 0 once the one before closed: $exited" [ $exited = 10 ]
-	wait $sk
-	n=0
-	while [ $n -lt 10 ]; do
-		xl destroy "gst$n" 2>/dev/null
-		n=$((n + 1))
-	done
 
 	# -- many clients of one guest
 	if guest_up gmany "$B/examples/guest-echo" "--name gmany --clients 52 --ring 16384" &&
