@@ -20,6 +20,10 @@ int main(void)
 		printf("guest-hello: I am %s\n", name);
 	if (!strcmp(guest_cmdline(), "trap"))
 		__asm__ volatile("ud2");
+	uint64_t t0 = guest_now_ns();
+	guest_sleep_ms(200);
+	printf("guest-hello: slept %llu ms (asked 200)\n",
+	       (unsigned long long)((guest_now_ns() - t0) / 1000000u));
 	printf("hello from a libIVC guest: %d %s, %x %5u|%-4d|%c\n", -42, "ok", 0xbeefu, 7u, 9,
 	       '!');
 	return 3;

@@ -27,6 +27,10 @@ int guest_arg(const char *key, char *buf, size_t cap);
 /* Xen's system time: nanoseconds since the domain's host booted. */
 uint64_t guest_now_ns(void);
 
+/* Blocks the domain (SCHEDOP_poll on Xen's timer) for ms milliseconds.
+ * Channels are not served meanwhile: to wait for them, ivc_wait. */
+void guest_sleep_ms(unsigned ms);
+
 /* XenStore: a relative path is under /local/domain/<this domain>. 0 or
  * a negative errno (errno.h): XenStore's, -ENOSYS without a store. */
 int xs_read(const char *path, char *buf, size_t cap);

@@ -206,3 +206,13 @@ int clock_gettime(clockid_t clock, struct timespec *ts)
 	ts->tv_nsec = (long)(ns % 1000000000u);
 	return 0;
 }
+
+void guest_sleep_ms(unsigned ms)
+{
+	uint64_t until = guest_now_ns() + (uint64_t)ms * 1000000u;
+
+	/* No ports: any event of the domain ends the poll early, hence the
+	 * loop; Xen's timer ends it at `until`. */
+	while (guest_now_ns() < until)
+		(void)evt_poll(NULL, 0, until);
+}

@@ -5,10 +5,12 @@
  * registers that say why, then ends the guest with code 126. Without
  * it, a fault is a triple fault: the domain just dies.
  */
-#include <stdint.h>
+#include <stdint.h> /* before Xen's headers, which use it */
+#include <xen/sched.h>
 
 #include "guest.h"
 #include "runtime.h"
+#include "xen.h"
 
 struct trap_frame {
 	uint64_t vector, error, rip, cs, rflags, rsp, ss;
@@ -54,9 +56,11 @@ void guest_trap(const struct trap_frame *f)
 	uint64_t cr2;
 
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-	if (nested++) /* a fault while reporting one: stop where we are */
+	if (nested++) { /* a fault while reporting one: a crash, said no more */
+		struct sched_shutdown sd = { .reason = SHUTDOWN_crash };
 		for (;;)
-			__asm__ volatile("hlt");
+			hypercall2(__HYPERVISOR_sched_op, SCHEDOP_shutdown, (unsigned long)&sd);
+	}
 	printf("guest: exception %llu (%s) at rip %llx, error code %llx, cr2 %llx, rsp %llx\n",
 	       (unsigned long long)f->vector,
 	       f->vector < 32 && names[f->vector] ? names[f->vector] : "?",

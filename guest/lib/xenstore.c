@@ -17,12 +17,11 @@
 #include "xen.h"
 #include "xs_frame.h"
 
-#define MAX_EVENTS 64
-
 static volatile struct xenstore_domain_interface *xs;
 static uint32_t xs_port;
 static uint32_t req_id;
 static struct xs_frame frame;
+static bool in_call; /* a request is on the ring, its answer awaited */
 
 /* The request waiting for its answer. */
 static struct answer {
@@ -33,14 +32,17 @@ static struct answer {
 	uint32_t len;
 } want;
 
-/* Watch events: a copy of each payload, oldest first. A watch whose
- * event found the queue full is marked lost, and fires once more (its
- * own path) when next asked: a watcher looks again either way. */
-static struct {
+/* Watch events: a copy of each payload, oldest first, one per (token,
+ * path) pair: a repeat of one still queued adds nothing, so the queue is
+ * bounded by the nodes that exist. A watch whose event found no memory is
+ * marked lost, and fires once more (its own path) when next asked: a
+ * watcher looks again either way. */
+struct event {
 	char *buf;
 	const char *path, *token;
-} queue[MAX_EVENTS];
-static unsigned queued;
+};
+static struct event *queue;
+static unsigned queued, queue_cap;
 
 struct watch {
 	struct watch *next;
@@ -93,7 +95,20 @@ static void queue_event(const char *body, uint32_t len)
 
 	if (xs_frame_event(body, len, &path, &token) || !(w = watch_of(token)))
 		return; /* malformed, or a watch already gone */
-	if (queued == MAX_EVENTS || !(copy = malloc(len))) {
+	for (unsigned i = 0; i < queued; i++)
+		if (!strcmp(queue[i].token, token) && !strcmp(queue[i].path, path))
+			return;
+	if (queued == queue_cap) {
+		unsigned cap = queue_cap ? 2 * queue_cap : 16;
+		struct event *q = realloc(queue, cap * sizeof *q);
+		if (!q) {
+			w->lost = true;
+			return;
+		}
+		queue = q;
+		queue_cap = cap;
+	}
+	if (!(copy = malloc(len))) {
 		w->lost = true;
 		return;
 	}
@@ -167,9 +182,11 @@ int xs_pump(void)
 
 /* ---- requests -------------------------------------------------------- */
 
+/* Room to write, or a ring gone bad; what xenstored answers meanwhile
+ * is taken, so that it never waits on us while we wait on it. */
 static bool req_space(void)
 {
-	return xs->req_prod - xs->req_cons < XENSTORE_RING_SIZE;
+	return xs_pump() < 0 || xs->req_prod - xs->req_cons < XENSTORE_RING_SIZE;
 }
 
 static void put(const void *data, size_t len)
@@ -181,6 +198,8 @@ static void put(const void *data, size_t len)
 		/* cons before we reuse the space it frees */
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (prod - cons >= XENSTORE_RING_SIZE) {
+			if (frame.broken)
+				return;
 			wait_xs(req_space);
 			continue;
 		}
@@ -209,11 +228,15 @@ int xs_call(uint32_t type, uint32_t txn, const char *payload, uint32_t len, char
 		return -E2BIG;
 	if (frame.broken)
 		return -EIO;
+	if (in_call)
+		return -EBUSY; /* exit() from a trap inside a request */
+	in_call = true;
 	want = (struct answer){ .id = h.req_id, .type = type };
 	put(&h, sizeof h);
 	put(payload, len);
 	while (!answered())
 		wait_xs(answered);
+	in_call = false;
 	if (!want.done)
 		return -EIO;
 	if (want.err || !reply)
@@ -285,6 +308,7 @@ int xs_unwatch(const char *path, const char *token)
 	if (n < 0)
 		return n;
 	err = xs_call(XS_UNWATCH, 0, buf, (uint32_t)n, NULL, NULL);
+	token = buf + strlen(path) + 1; /* our copy: the watch's own goes now */
 	for (struct watch **p = &watches; *p; p = &(*p)->next)
 		if (!strcmp((*p)->token, token)) {
 			struct watch *w = *p;

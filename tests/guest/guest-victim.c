@@ -10,13 +10,43 @@
  * usage (the domain's cmdline): DOMID MS NAME...
  *   connects to each NAME on DOMID (type "test.hostile" v1, messages,
  *   both ways) with a timeout of MS; prints "victim NAME: ERRNO".
+ * or: ring DOMID NAME...
+ *   connects to each NAME (type "test.ring" v1, a tests/guest/ring-
+ *   hostile listener), reads "hello", answers "go", then reads once more
+ *   (and if that is "now", sends): prints "victim NAME: ERRNO" for what
+ *   the last call returned (0: it went through).
  */
 #include <errno.h>
 #include <ivc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const struct ivc_type hostile = { "test.hostile", 1, IVC_MESSAGE };
+static const struct ivc_type ring_type = { "test.ring", 1, IVC_MESSAGE };
+
+/* One channel to a ring-hostile listener: the error of the call that met
+ * the attack, or 0. */
+static long ring_victim(struct ivc_ctx *ctx, uint32_t dom, const char *name)
+{
+	struct ivc_chan *c;
+	char b[1000];
+	long r = ivc_connect(ctx, dom, name, &ring_type, IVC_INOUT, NULL, 120000, &c);
+
+	if (r)
+		return r;
+	if ((r = ivc_recv(c, b, sizeof b, 30000)) == 5 && !memcmp(b, "hello", 5) &&
+	    !(r = ivc_send(c, "go", 2, 10000))) {
+		r = ivc_recv(c, b, sizeof b, 30000);
+		if (r == 3 && !memcmp(b, "now", 3))
+			r = ivc_send(c, b, 64, 10000);
+		else if (r == 3 && !memcmp(b, "bye", 3))
+			r = 0;
+	} else if (r >= 0)
+		r = -EIO; /* not the first message agreed */
+	ivc_chan_close(c);
+	return r;
+}
 
 int main(int argc, char **argv)
 {
@@ -24,8 +54,20 @@ int main(int argc, char **argv)
 	int err;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: guest-victim DOMID MS NAME...\n");
+		fprintf(stderr, "usage: guest-victim DOMID MS NAME... | ring DOMID NAME...\n");
 		return 2;
+	}
+	if (!strcmp(argv[1], "ring")) {
+		uint32_t dom = (uint32_t)strtoul(argv[2], NULL, 10);
+		if ((err = ivc_open(&ctx, NULL))) {
+			printf("victim: ivc_open: %d\n", err);
+			return 1;
+		}
+		for (int i = 3; i < argc; i++)
+			printf("victim %s: %ld\n", argv[i], -ring_victim(ctx, dom, argv[i]));
+		ivc_close(ctx);
+		printf("victim: done\n");
+		return 0;
 	}
 	uint32_t dom = (uint32_t)strtoul(argv[1], NULL, 10);
 	int ms = atoi(argv[2]);

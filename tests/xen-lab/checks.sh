@@ -705,6 +705,9 @@ EOF
 			grep -q 'hello from a libIVC guest: -42 ok, beef     7|9   |!' "$log"
 		check "guest: its exit code on the console" grep -q '^guest: exit 3' "$log"
 		check "guest: its XenStore client read its name" grep -q '^guest-hello: I am guest-hello' "$log"
+		ms=$(sed -n 's/^guest-hello: slept \([0-9]*\) ms.*/\1/p' "$log")
+		check "guest: guest_sleep_ms(200) slept ${ms:-?} ms (at least 200, under 5 s)" \
+			[ "${ms:-0}" -ge 200 -a "${ms:-0}" -lt 5000 ]
 		gd=$(xl domid guest-hello 2>/dev/null)
 		code=$(xenstore-read "/local/domain/$gd/data/exit-code" 2>&1)
 		check "guest: dom0 reads its exit code in XenStore: $code" [ "$code" = 3 ]
@@ -807,6 +810,35 @@ if [ -x "$B/examples/guest-ping" ] && [ -x "$ES" ]; then
 	else
 		bad "dom0 -> guest: xl create guest-echo failed"
 	fi
+	# The rest of the API on a guest (tests/guest/api-both.c, the same
+	# source as dom0's api-both): a stream 1 MiB each way at once and end
+	# of stream, zero copy echoed in place, a timeout; the guest serving,
+	# then the guest connecting.
+	AB=$B/tests/guest/api-both
+	if [ -x "$B/tests/guest/guest-api" ] && [ -x "$AB" ]; then
+		guest_up gapi "$B/tests/guest/guest-api" "serve gboth" &&
+			guest_until gapi 300 'serving gboth-stream'
+		gd=$(xl domid gapi 2>/dev/null)
+		IVC_RENDEZVOUS=direct "$AB" connect "$gd" gboth >"$T/ab1.out" 2>&1
+		echo "@@rc $?" >>"$T/ab1.out"
+		guest_until gapi 600 '^guest: exit'
+		show "$T/ab1.out"
+		show "$(guest_log gapi)"
+		check "api on a guest (server): stream, end of stream, zero copy, a timeout, checked on both sides" \
+			sh -c "grep -q '^@@rc 0' '$T/ab1.out' && grep -q '^api-both: all ok' '$(guest_log gapi)' && grep -q '^guest: exit 0' '$(guest_log gapi)'"
+		xl destroy gapi 2>/dev/null
+		IVC_RENDEZVOUS=direct "$AB" serve gboth2 >"$T/ab2.out" 2>&1 &
+		ab=$!
+		guest_up gapi2 "$B/tests/guest/guest-api" "connect 0 gboth2" &&
+			guest_until gapi2 900 '^guest: exit'
+		wait $ab
+		echo "@@rc $?" >>"$T/ab2.out"
+		show "$(guest_log gapi2)"
+		check "api on a guest (client): the same, the guest connecting" \
+			sh -c "grep -q '^@@rc 0' '$T/ab2.out' && grep -q 'timeout: recv on a quiet channel gave ETIMEDOUT' '$(guest_log gapi2)' && grep -q '^guest: exit 0' '$(guest_log gapi2)'"
+		xl destroy gapi2 2>/dev/null
+	fi
+
 	# A hostile listener in dom0 (direct mode, the real xenstore tools),
 	# as test-api.sh's hostile group does to a sim domain, with a guest
 	# as the victim: bent numbers in advertisements and offers. Each
@@ -874,6 +906,33 @@ if [ -x "$B/examples/guest-ping" ] && [ -x "$ES" ]; then
 			sh -c "grep -q '^guest: exit 0' '$(guest_log gvictim)' && ! grep -q exception '$(guest_log gvictim)'"
 		xl destroy gvictim 2>/dev/null
 		for svc in $names; do xenstore-rm "/local/domain/0/data/ivc/$svc"; done
+	fi
+
+	# The ring itself turned hostile (tests/guest/ring-hostile, dom0): a
+	# bent prod, an oversized message header, a bent cons, each after a
+	# first good message; the guest answers each with EPROTO and lives.
+	RH=$B/tests/guest/ring-hostile
+	if [ -x "$VIC" ] && [ -x "$RH" ]; then
+		(
+			for a in none prod len cons; do
+				IVC_RENDEZVOUS=direct "$RH" "hr-$a" "$a" || echo "ring-hostile $a failed: $?"
+			done
+		) >"$T/rh.out" 2>&1 &
+		rh=$!
+		guest_up gring "$VIC" "ring 0 hr-none hr-prod hr-len hr-cons" &&
+			guest_until gring 1200 '^guest: exit'
+		wait $rh
+		show "$T/rh.out"
+		show "$(guest_log gring)"
+		check "hostile ring: a well-behaved listener's second message reaches the guest" \
+			grep -q '^victim hr-none: 0$' "$(guest_log gring)"
+		for a in prod len cons; do
+			check "hostile ring ($a): the guest answers EPROTO (71)" \
+				grep -q "^victim hr-$a: 71\$" "$(guest_log gring)"
+		done
+		check "hostile ring: the guest lived through it (exit 0, no exception) and dom0 saw it go each time" \
+			sh -c "grep -q '^guest: exit 0' '$(guest_log gring)' && ! grep -q exception '$(guest_log gring)' && [ \$(grep -c 'the client went' '$T/rh.out') = 4 ]"
+		xl destroy gring 2>/dev/null
 	fi
 
 	# Figures (issue 11), same run, same dom0 service: from xl create (or

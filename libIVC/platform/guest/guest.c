@@ -149,21 +149,28 @@ static uint64_t pfn_of(const void *addr)
 	return (uint64_t)(uintptr_t)addr / PAGE; /* boot.S maps one to one */
 }
 
-/* Ends every page's access: 0, or -EBUSY with what was ended given back. */
+/* Ends every page's access: 0, or -EBUSY. give_back: all or nothing
+ * (what was ended is granted again); else every page that can end does,
+ * the rest stay (NO_REF marks the ended). */
 static int end_all(struct ivc_plat_share *s, bool give_back)
 {
+	int busy = 0;
+
 	for (uint32_t i = 0; i < s->npages; i++) {
 		if (s->refs[i] == NO_REF || !gnt_end(s->refs[i])) {
 			if (!give_back)
 				s->refs[i] = NO_REF;
 			continue;
 		}
-		if (give_back)
-			for (uint32_t k = 0; k < i; k++)
-				gnt_regrant(s->refs[k], s->readonly);
+		if (!give_back) {
+			busy = -EBUSY; /* the next ones may still end */
+			continue;
+		}
+		for (uint32_t k = 0; k < i; k++)
+			gnt_regrant(s->refs[k], s->readonly);
 		return -EBUSY;
 	}
-	return 0;
+	return busy;
 }
 
 static void share_free(struct ivc_plat_share *s)
@@ -195,8 +202,13 @@ static int g_share(struct ivc_plat *p, uint32_t remote, uint32_t npages, bool re
 	for (uint32_t i = 0; i < npages && !err; i++)
 		err = gnt_grant(remote, pfn_of(s->addr) + i, readonly, &s->refs[i]);
 	if (err) {
-		(void)end_all(s, false); /* nobody knows the refs yet */
-		share_free(s);
+		/* Nobody was told the refs, but a peer may guess and map them:
+		 * what it maps stays ours until it lets go. */
+		if (end_all(s, false)) {
+			s->next = deferred;
+			deferred = s;
+		} else
+			share_free(s);
 		return err;
 	}
 	memcpy(grefs, s->refs, npages * sizeof(uint32_t));
@@ -235,9 +247,9 @@ static void unlink_share(struct ivc_plat_share **list, struct ivc_plat_share *s)
 
 static int g_unshare(struct ivc_plat *p, struct ivc_plat_share *s)
 {
-	fire(&s->nt, s->addr); /* as munmap of a gntalloc mapping */
 	if (end_all(s, true))
-		return -EBUSY;
+		return -EBUSY; /* still valid, nothing said to the peer */
+	fire(&s->nt, s->addr); /* as munmap of a gntalloc mapping */
 	unlink_share(&p->shares, s);
 	share_free(s);
 	return 0;
@@ -298,8 +310,9 @@ static int g_map(struct ivc_plat *p, uint32_t domid, const uint32_t *grefs, uint
 		if ((err = gnt_map(domid, grefs[i], m->pfn + i, readonly, &m->handles[i])))
 			break;
 	if (err) {
-		(void)unmap_pages(m, i);
-		mem_hole_free(m->pfn, npages);
+		/* The hole's pages are reused only if Xen unmapped them all. */
+		if (!unmap_pages(m, i))
+			mem_hole_free(m->pfn, npages);
 		free(m);
 		return err;
 	}
@@ -656,40 +669,47 @@ static int g_store_event(struct ivc_plat_store *s, char *token, size_t tsize, ch
 
 /* ---- waiting --------------------------------------------------------- */
 
-static bool ready(struct ivc_plat *p, struct ivc_plat_store *s)
+/* 1 if something is there, 0 if not, or the store's error (a ring that
+ * made no sense: for good). */
+static int ready(struct ivc_plat *p, struct ivc_plat_store *s)
 {
+	int err;
+
 	if (p->woken) {
 		p->woken = false;
-		return true;
+		return 1;
 	}
-	if (s && (xs_pump() < 0 || xs_event_ready(s->prefix)))
-		return true; /* a broken store: the caller hears of it */
+	if (s && (err = xs_pump()) < 0)
+		return err;
+	if (s && xs_event_ready(s->prefix))
+		return 1;
 	for (unsigned i = 0; i < p->nports; i++)
 		if (!p->ports[i].masked && evt_is_pending(p->ports[i].port))
-			return true;
-	return false;
+			return 1;
+	return 0;
 }
 
 static int g_wait(struct ivc_plat *p, struct ivc_plat_store *s, int ms)
 {
 	uint64_t deadline = ms > 0 ? guest_now_ns() + (uint64_t)ms * 1000000u : 0;
 	uint32_t ports[MAX_POLL];
+	int r;
 
 	for (;;) {
 		unsigned n = 0;
 		uint64_t until = deadline;
 
 		tick_deferred();
-		if (ready(p, s))
-			return 1;
+		if ((r = ready(p, s)))
+			return r;
 		if (ms == 0 || (ms > 0 && guest_now_ns() >= deadline))
 			return 0;
 		if (s) {
 			ports[n++] = xs_evtchn();
 			/* cleared, then looked at: what comes later wakes us */
 			(void)evt_test_and_clear(xs_evtchn());
-			if (ready(p, s))
-				return 1;
+			if ((r = ready(p, s)))
+				return r;
 		}
 		for (unsigned i = 0; i < p->nports && n < MAX_POLL; i++)
 			if (!p->ports[i].masked)
