@@ -810,6 +810,23 @@ if [ -x "$B/examples/guest-ping" ] && [ -x "$ES" ]; then
 	else
 		bad "dom0 -> guest: xl create guest-echo failed"
 	fi
+	# Guest <-> guest, direct mode: guest-ping finds guest-echo by its
+	# domain id.
+	if guest_up gsrv2 "$B/examples/guest-echo" "--name gg --clients 1" &&
+		guest_until gsrv2 300 'serving "gg"'; then
+		gd=$(xl domid gsrv2 2>/dev/null)
+		guest_up gcli2 "$B/examples/guest-ping" "$gd --name gg --count 300 --max 4096 --timeout 30000" &&
+			guest_until gcli2 900 '^guest: exit'
+		guest_until gsrv2 300 '^guest: exit'
+		show "$(guest_log gcli2)"
+		check "guest -> guest (direct): 300 messages echoed intact, both exit 0" \
+			sh -c "grep -q 'on guest: 300 messages, 0 bad' '$(guest_log gcli2)' && grep -q '^guest: exit 0' '$(guest_log gcli2)' && grep -q '^guest: exit 0' '$(guest_log gsrv2)'"
+	else
+		bad "guest -> guest (direct): guest-echo did not start"
+	fi
+	xl destroy gsrv2 2>/dev/null
+	xl destroy gcli2 2>/dev/null
+
 	# The rest of the API on a guest (tests/guest/api-both.c, the same
 	# source as dom0's api-both): a stream 1 MiB each way at once and end
 	# of stream, zero copy echoed in place, a timeout; the guest serving,
