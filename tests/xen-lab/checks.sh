@@ -982,6 +982,8 @@ if [ -x "$B/examples/guest-ping" ] && [ -x "$ES" ]; then
 		xl destroy gstrip 2>/dev/null
 	fi
 	check "guests on libIVC: nothing left in dom0" clean
+else
+	note "guests on libIVC: skipped (no guest runtime in this build: not x86-64, or sanitizers)"
 fi
 
 # ---- 8e. guests by name: the daemon, a pipeline, many clients, deaths -------
@@ -1171,6 +1173,8 @@ if [ -x "$B/examples/guest-stage" ] && [ -x "$GRDV" ] && [ -x "$GMKR" ]; then
 	check "guests by name: nothing left under /rendezvous: [$l] [$e]" [ -z "$l$e" ]
 	"$GMKR" -q --remove
 	check "guests by name: nothing left in dom0" clean
+else
+	note "guests by name: skipped (no guest runtime, daemon or mkrenddir in this build)"
 fi
 
 # ---- 9. performance, recorded: libIVC and libxenvchan --------------------------
