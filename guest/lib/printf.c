@@ -145,26 +145,6 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
-int printf(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	console_write(buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-	return n;
-}
-
-int puts(const char *s)
-{
-	console_write(s, strlen(s));
-	console_write("\n", 1);
-	return 0;
-}
-
 struct guest_file {
 	int unused;
 };
@@ -197,6 +177,23 @@ int fputs(const char *s, FILE *f)
 	(void)f;
 	console_write(s, strlen(s));
 	return 0;
+}
+
+int printf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+int puts(const char *s)
+{
+	fputs(s, stdout);
+	return fputs("\n", stdout);
 }
 
 int fflush(FILE *f)

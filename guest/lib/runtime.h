@@ -56,6 +56,10 @@ uint32_t xs_evtchn(void);
 int xs_pump(void);
 int xs_call(uint32_t type, uint32_t txn, const char *payload, uint32_t len, char **reply,
 	    uint32_t *rlen);
+/* The payload a, NUL, then b (NULL: none), with its NUL if b_nul (a
+ * written value has none). -E2BIG above XenStore's payload limit. */
+int xs_call_str(uint32_t type, uint32_t txn, const char *a, const char *b, bool b_nul, char **reply,
+		uint32_t *rlen);
 int xs_watch(const char *path, const char *token);
 int xs_unwatch(const char *path, const char *token);
 int xs_event_take(const char *prefix, char *token, size_t tsize, char *path, size_t psize);

@@ -249,28 +249,27 @@ int xs_call(uint32_t type, uint32_t txn, const char *payload, uint32_t len, char
 	return want.err;
 }
 
-/* ---- watches --------------------------------------------------------- */
-
-/* "a\0b\0" in buf[cap]: its length, or -E2BIG. */
-static int two(char *buf, size_t cap, const char *a, const char *b)
+int xs_call_str(uint32_t type, uint32_t txn, const char *a, const char *b, bool b_nul, char **reply,
+		uint32_t *rlen)
 {
-	size_t la = strlen(a), lb = strlen(b);
+	char buf[XENSTORE_PAYLOAD_MAX];
+	size_t la = strlen(a) + 1, lb = b ? strlen(b) + b_nul : 0;
 
-	if (la + lb + 2 > cap)
+	if (la + lb > sizeof buf)
 		return -E2BIG;
-	memcpy(buf, a, la + 1);
-	memcpy(buf + la + 1, b, lb + 1);
-	return (int)(la + lb + 2);
+	memcpy(buf, a, la);
+	if (b)
+		memcpy(buf + la, b, lb);
+	return xs_call(type, txn, buf, (uint32_t)(la + lb), reply, rlen);
 }
+
+/* ---- watches --------------------------------------------------------- */
 
 int xs_watch(const char *path, const char *token)
 {
-	char buf[XENSTORE_PAYLOAD_MAX];
 	struct watch *w;
-	int n = two(buf, sizeof buf, path, token), err;
+	int err;
 
-	if (n < 0)
-		return n;
 	if (watch_of(token))
 		return -EEXIST;
 	if (!(w = calloc(1, sizeof *w)) || !(w->path = malloc(strlen(path) + 1)) ||
@@ -284,7 +283,7 @@ int xs_watch(const char *path, const char *token)
 	memcpy(w->token, token, strlen(token) + 1);
 	w->next = watches;
 	watches = w; /* before the request: its first event may come first */
-	if ((err = xs_call(XS_WATCH, 0, buf, (uint32_t)n, NULL, NULL))) {
+	if ((err = xs_call_str(XS_WATCH, 0, path, token, true, NULL, NULL))) {
 		watches = w->next;
 		free(w->path);
 		free(w->token);
@@ -302,13 +301,13 @@ static void drop_event(unsigned i)
 
 int xs_unwatch(const char *path, const char *token)
 {
-	char buf[XENSTORE_PAYLOAD_MAX];
-	int n = two(buf, sizeof buf, path, token), err;
+	int err = xs_call_str(XS_UNWATCH, 0, path, token, true, NULL, NULL);
 
-	if (n < 0)
-		return n;
-	err = xs_call(XS_UNWATCH, 0, buf, (uint32_t)n, NULL, NULL);
-	token = buf + strlen(path) + 1; /* our copy: the watch's own goes now */
+	/* as libxenstore: its events go too; then the watch (token may be
+	 * the watch's own) */
+	for (unsigned i = queued; i-- > 0;)
+		if (!strcmp(queue[i].token, token))
+			drop_event(i);
 	for (struct watch **p = &watches; *p; p = &(*p)->next)
 		if (!strcmp((*p)->token, token)) {
 			struct watch *w = *p;
@@ -318,9 +317,6 @@ int xs_unwatch(const char *path, const char *token)
 			free(w);
 			break;
 		}
-	for (unsigned i = queued; i-- > 0;) /* as libxenstore: its events go too */
-		if (!strcmp(queue[i].token, token))
-			drop_event(i);
 	return err;
 }
 
@@ -330,38 +326,47 @@ static void copy_out(char *dst, size_t cap, const char *src)
 		snprintf(dst, cap, "%s", src);
 }
 
-int xs_event_take(const char *prefix, char *token, size_t tsize, char *path, size_t psize)
+/* The first event for tokens starting with prefix: a lost watch's (*w)
+ * or a queued one (*i). */
+static bool find_event(const char *prefix, struct watch **w, unsigned *i)
 {
 	size_t pl = strlen(prefix);
 
-	for (struct watch *w = watches; w; w = w->next)
-		if (w->lost && !strncmp(w->token, prefix, pl)) {
-			w->lost = false;
-			copy_out(token, tsize, w->token + pl);
-			copy_out(path, psize, w->path);
-			return 1;
-		}
-	for (unsigned i = 0; i < queued; i++)
-		if (!strncmp(queue[i].token, prefix, pl)) {
-			copy_out(token, tsize, queue[i].token + pl);
-			copy_out(path, psize, queue[i].path);
-			drop_event(i);
-			return 1;
-		}
-	return 0;
+	for (*w = watches; *w; *w = (*w)->next)
+		if ((*w)->lost && !strncmp((*w)->token, prefix, pl))
+			return true;
+	for (*i = 0; *i < queued; ++*i)
+		if (!strncmp(queue[*i].token, prefix, pl))
+			return true;
+	return false;
+}
+
+int xs_event_take(const char *prefix, char *token, size_t tsize, char *path, size_t psize)
+{
+	size_t pl = strlen(prefix);
+	struct watch *w;
+	unsigned i;
+
+	if (!find_event(prefix, &w, &i))
+		return 0;
+	if (w) {
+		w->lost = false;
+		copy_out(token, tsize, w->token + pl);
+		copy_out(path, psize, w->path);
+	} else {
+		copy_out(token, tsize, queue[i].token + pl);
+		copy_out(path, psize, queue[i].path);
+		drop_event(i);
+	}
+	return 1;
 }
 
 bool xs_event_ready(const char *prefix)
 {
-	size_t pl = strlen(prefix);
+	struct watch *w;
+	unsigned i;
 
-	for (struct watch *w = watches; w; w = w->next)
-		if (w->lost && !strncmp(w->token, prefix, pl))
-			return true;
-	for (unsigned i = 0; i < queued; i++)
-		if (!strncmp(queue[i].token, prefix, pl))
-			return true;
-	return false;
+	return find_event(prefix, &w, &i);
 }
 
 /* ---- for programs ---------------------------------------------------- */
@@ -369,7 +374,7 @@ bool xs_event_ready(const char *prefix)
 int xs_read(const char *path, char *buf, size_t cap)
 {
 	char *r;
-	int err = xs_call(XS_READ, 0, path, (uint32_t)strlen(path) + 1, &r, NULL);
+	int err = xs_call_str(XS_READ, 0, path, NULL, false, &r, NULL);
 
 	if (!err) {
 		copy_out(buf, cap, r);
@@ -380,14 +385,7 @@ int xs_read(const char *path, char *buf, size_t cap)
 
 int xs_write(const char *path, const char *value)
 {
-	char buf[XENSTORE_PAYLOAD_MAX];
-	size_t lp = strlen(path) + 1, lv = strlen(value);
-
-	if (lp + lv > sizeof buf)
-		return -E2BIG;
-	memcpy(buf, path, lp);
-	memcpy(buf + lp, value, lv);
-	return xs_call(XS_WRITE, 0, buf, (uint32_t)(lp + lv), NULL, NULL);
+	return xs_call_str(XS_WRITE, 0, path, value, false, NULL, NULL);
 }
 
 void xs_unwatch_all(const char *prefix)

@@ -673,76 +673,6 @@ fi
 # and Xen sees a crash (any code but 0; poweroff for 0).
 section "guest runtime"
 GH=$B/examples/guest-hello
-if [ -x "$GH" ]; then
-	cat >"$T/gh.cfg" <<EOF
-name = "guest-hello"
-type = "pvh"
-kernel = "$GH"
-memory = 8
-vcpus = 1
-on_crash = "preserve"
-on_reboot = "preserve"
-on_poweroff = "preserve"
-EOF
-	log=/var/log/xen/console/guest-guest-hello.log
-	rm -f "$log"
-	t0=$(now)
-	if xl create "$T/gh.cfg" >"$T/gh.create" 2>&1; then
-		i=0
-		until grep -q '^guest: exit' "$log" 2>/dev/null || [ $i -gt 300 ]; do
-			i=$((i + 1))
-			usleep 100000
-		done
-		note "guest-hello: its exit line $(($(now) - t0)) ms after xl create began"
-		i=0
-		until xl list guest-hello 2>/dev/null | awk 'NR == 2 && $5 ~ /c/ { f = 1 } END { exit !f }' || [ $i -gt 100 ]; do
-			i=$((i + 1))
-			usleep 100000
-		done
-		st=$(xl list guest-hello 2>/dev/null | awk 'NR == 2 { print $5 }')
-		show "$log"
-		check "guest: a PVH guest booted and printed through its console ring" \
-			grep -q 'hello from a libIVC guest: -42 ok, beef     7|9   |!' "$log"
-		check "guest: its exit code on the console" grep -q '^guest: exit 3' "$log"
-		check "guest: its XenStore client read its name" grep -q '^guest-hello: I am guest-hello' "$log"
-		ms=$(sed -n 's/^guest-hello: slept \([0-9]*\) ms.*/\1/p' "$log")
-		check "guest: guest_sleep_ms(200) slept ${ms:-?} ms (at least 200, under 5 s)" \
-			[ "${ms:-0}" -ge 200 -a "${ms:-0}" -lt 5000 ]
-		gd=$(xl domid guest-hello 2>/dev/null)
-		code=$(xenstore-read "/local/domain/$gd/data/exit-code" 2>&1)
-		check "guest: dom0 reads its exit code in XenStore: $code" [ "$code" = 3 ]
-		check "guest: Xen saw it crash (exit code 3, not 0): state $st" sh -c "echo '$st' | grep -q c"
-		xl destroy guest-hello 2>/dev/null
-		# A CPU exception is reported, not a silent triple fault.
-		sed 's/^name = .*/name = "guest-trap"/' "$T/gh.cfg" >"$T/gt.cfg"
-		echo 'cmdline = "trap"' >>"$T/gt.cfg"
-		tlog=/var/log/xen/console/guest-guest-trap.log
-		rm -f "$tlog"
-		xl create "$T/gt.cfg" >/dev/null 2>&1
-		i=0
-		until grep -q '^guest: exit' "$tlog" 2>/dev/null || [ $i -gt 300 ]; do
-			i=$((i + 1))
-			usleep 100000
-		done
-		show "$tlog"
-		check "guest: an invalid instruction is reported on the console, exit code 126" \
-			sh -c "grep -q '^guest: exception 6 (invalid opcode) at rip' '$tlog' && grep -q '^guest: exit 126' '$tlog'"
-		xl destroy guest-trap 2>/dev/null
-	else
-		show "$T/gh.create"
-		bad "guest: xl create failed"
-	fi
-	check "guest runtime: nothing left in dom0" clean
-fi
-
-# ---- 8d. guests on libIVC: the echo programs as unikernels ------------------
-# examples/echo-client and echo-server built as PVH guests (guest-ping,
-# guest-echo) from the same sources as the Linux programs: a guest
-# connects to a dom0 service, and dom0 connects to a guest's service,
-# messages of random sizes checked byte for byte, both in direct mode.
-section "guests on libIVC"
-ES=$B/examples/echo-server
-EC=$B/examples/echo-client
 # Boots guest $1 (image $2) with cmdline $3 in 8 MiB; its console log.
 guest_up() {
 	cat >"$T/$1.cfg" <<EOF
@@ -770,6 +700,52 @@ guest_until() {
 	done
 	grep -q "$3" "$(guest_log "$1")" 2>/dev/null
 }
+if [ -x "$GH" ]; then
+	log=$(guest_log guest-hello)
+	t0=$(now)
+	if guest_up guest-hello "$GH" ""; then
+		guest_until guest-hello 300 '^guest: exit'
+		note "guest-hello: its exit line $(($(now) - t0)) ms after xl create began"
+		i=0
+		until xl list guest-hello 2>/dev/null | awk 'NR == 2 && $5 ~ /c/ { f = 1 } END { exit !f }' || [ $i -gt 100 ]; do
+			i=$((i + 1))
+			usleep 100000
+		done
+		st=$(xl list guest-hello 2>/dev/null | awk 'NR == 2 { print $5 }')
+		show "$log"
+		check "guest: a PVH guest booted and printed through its console ring" \
+			grep -q 'hello from a libIVC guest: -42 ok, beef     7|9   |!' "$log"
+		check "guest: its exit code on the console" grep -q '^guest: exit 3' "$log"
+		check "guest: its XenStore client read its name" grep -q '^guest-hello: I am guest-hello' "$log"
+		ms=$(sed -n 's/^guest-hello: slept \([0-9]*\) ms.*/\1/p' "$log")
+		check "guest: guest_sleep_ms(200) slept ${ms:-?} ms (at least 200, under 5 s)" \
+			[ "${ms:-0}" -ge 200 -a "${ms:-0}" -lt 5000 ]
+		gd=$(xl domid guest-hello 2>/dev/null)
+		code=$(xenstore-read "/local/domain/$gd/data/exit-code" 2>&1)
+		check "guest: dom0 reads its exit code in XenStore: $code" [ "$code" = 3 ]
+		check "guest: Xen saw it crash (exit code 3, not 0): state $st" sh -c "echo '$st' | grep -q c"
+		xl destroy guest-hello 2>/dev/null
+		# A CPU exception is reported, not a silent triple fault.
+		tlog=$(guest_log guest-trap)
+		guest_up guest-trap "$GH" "trap" && guest_until guest-trap 300 '^guest: exit'
+		show "$tlog"
+		check "guest: an invalid instruction is reported on the console, exit code 126" \
+			sh -c "grep -q '^guest: exception 6 (invalid opcode) at rip' '$tlog' && grep -q '^guest: exit 126' '$tlog'"
+		xl destroy guest-trap 2>/dev/null
+	else
+		bad "guest: xl create failed"
+	fi
+	check "guest runtime: nothing left in dom0" clean
+fi
+
+# ---- 8d. guests on libIVC: the echo programs as unikernels ------------------
+# examples/echo-client and echo-server built as PVH guests (guest-ping,
+# guest-echo) from the same sources as the Linux programs: a guest
+# connects to a dom0 service, and dom0 connects to a guest's service,
+# messages of random sizes checked byte for byte, both in direct mode.
+section "guests on libIVC"
+ES=$B/examples/echo-server
+EC=$B/examples/echo-client
 if [ -x "$B/examples/guest-ping" ] && [ -x "$ES" ]; then
 	IVC_RENDEZVOUS=direct "$ES" --name gecho --clients 1 >"$T/es.out" 2>&1 &
 	es=$!
@@ -995,18 +971,11 @@ fi
 # of either side of a channel is seen by the other, guest or dom0. At the
 # end nothing is left in dom0 nor under /rendezvous.
 section "guests by name"
-GMKR=$B/mkrenddir/mkrenddir
-GRDV=$B/rendezvous/ivc-rendezvousd
 EM=$B/examples/echo-many
-if [ -x "$B/examples/guest-stage" ] && [ -x "$GRDV" ] && [ -x "$GMKR" ]; then
-	"$GMKR" -q
-	"$GRDV" -f -v >>"$T/grdv.log" 2>&1 &
-	grdv=$!
-	i=0
-	until xenstore-read /rendezvous/daemon >/dev/null 2>&1 || [ $i -gt 100 ]; do
-		i=$((i + 1))
-		usleep 50000
-	done
+# (8b's daemon, mkrenddir, rdv_up and bk_clean.)
+if [ -x "$B/examples/guest-stage" ] && [ -x "$RDV" ] && [ -x "$MKR" ]; then
+	"$MKR" -q
+	rdv_up || bad "guests by name: the daemon did not start"
 	# -- ten stages. A PVH domain now and then triple-faults under this
 	# emulation (README.md, "traps of the lab": reproduced by a guest that
 	# only polls; ten guests switching per message make it likely): a run
@@ -1166,12 +1135,10 @@ if [ -x "$B/examples/guest-stage" ] && [ -x "$GRDV" ] && [ -x "$GMKR" ]; then
 	kill $es3 2>/dev/null
 	wait $es3 2>/dev/null
 
-	kill $grdv
-	wait $grdv
-	l=$(xenstore-list /rendezvous | grep -v -x -e protocol -e daemon -e 0 | tr '\n' ' ')
-	e=$(xenstore-list /rendezvous/0/req /rendezvous/0/ans /rendezvous/0/chan 2>&1 | tr '\n' ' ')
-	check "guests by name: nothing left under /rendezvous: [$l] [$e]" [ -z "$l$e" ]
-	"$GMKR" -q --remove
+	kill $rdv
+	wait $rdv
+	check "guests by name: nothing left under /rendezvous" bk_clean
+	"$MKR" -q --remove
 	check "guests by name: nothing left in dom0" clean
 else
 	note "guests by name: skipped (no guest runtime, daemon or mkrenddir in this build)"

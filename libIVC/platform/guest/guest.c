@@ -489,29 +489,13 @@ static void g_store_close(struct ivc_plat_store *s)
 	free(s);
 }
 
-/* Path, then up to two more NUL-terminated strings (NULL: none), the
- * last without its NUL when `last_raw` (a written value). */
-static int call(uint32_t type, uint32_t txn, const char *a, const char *b, bool last_raw,
-		char **reply, uint32_t *rlen)
-{
-	char buf[XENSTORE_PAYLOAD_MAX];
-	size_t la = strlen(a) + 1, lb = b ? strlen(b) + !last_raw : 0;
-
-	if (la + lb > sizeof buf)
-		return -E2BIG;
-	memcpy(buf, a, la);
-	if (b)
-		memcpy(buf + la, b, lb);
-	return xs_call(type, txn, buf, (uint32_t)(la + lb), reply, rlen);
-}
-
 static int g_store_read(struct ivc_plat_store *s, uint32_t txn, const char *path, char **val)
 {
 	uint32_t len;
 	int err;
 
 	(void)s;
-	if ((err = call(XS_READ, txn, path, NULL, false, val, &len)))
+	if ((err = xs_call_str(XS_READ, txn, path, NULL, false, val, &len)))
 		return err;
 	if (memchr(*val, 0, len)) { /* a NUL would hide the tail from parsers */
 		free(*val);
@@ -524,19 +508,19 @@ static int g_store_read(struct ivc_plat_store *s, uint32_t txn, const char *path
 static int g_store_write(struct ivc_plat_store *s, uint32_t txn, const char *path, const char *val)
 {
 	(void)s;
-	return call(XS_WRITE, txn, path, val, true, NULL, NULL);
+	return xs_call_str(XS_WRITE, txn, path, val, false, NULL, NULL);
 }
 
 static int g_store_mkdir(struct ivc_plat_store *s, uint32_t txn, const char *path)
 {
 	(void)s;
-	return call(XS_MKDIR, txn, path, NULL, false, NULL, NULL);
+	return xs_call_str(XS_MKDIR, txn, path, NULL, false, NULL, NULL);
 }
 
 static int g_store_rm(struct ivc_plat_store *s, uint32_t txn, const char *path)
 {
 	(void)s;
-	return call(XS_RM, txn, path, NULL, false, NULL, NULL);
+	return xs_call_str(XS_RM, txn, path, NULL, false, NULL, NULL);
 }
 
 static int g_store_dir(struct ivc_plat_store *s, uint32_t txn, const char *path, char ***ents,
@@ -547,7 +531,7 @@ static int g_store_dir(struct ivc_plat_store *s, uint32_t txn, const char *path,
 	int err, cnt;
 
 	(void)s;
-	if ((err = call(XS_DIRECTORY, txn, path, NULL, false, &r, &len)))
+	if ((err = xs_call_str(XS_DIRECTORY, txn, path, NULL, false, &r, &len)))
 		return err;
 	if ((cnt = xs_frame_dir(r, len, NULL, 0)) < 0) {
 		free(r);
@@ -574,7 +558,7 @@ static int g_store_get_perms(struct ivc_plat_store *s, uint32_t txn, const char 
 	int err, cnt;
 
 	(void)s;
-	if ((err = call(XS_GET_PERMS, txn, path, NULL, false, &r, &len)))
+	if ((err = xs_call_str(XS_GET_PERMS, txn, path, NULL, false, &r, &len)))
 		return err;
 	if ((cnt = xs_frame_perms(r, len, NULL, 0)) < 0) {
 		free(r);
@@ -868,14 +852,6 @@ const struct ivc_plat_ops *ivc_plat_named(const char *name)
 const struct ivc_plat_ops *ivc_plat_default(void)
 {
 	return &ivc_plat_guest;
-}
-
-int ivc_plat_find(const char *name, const struct ivc_plat_ops **out)
-{
-	if (strcmp(name, "sim") && strcmp(name, "xen") && strcmp(name, "guest"))
-		return -EINVAL;
-	*out = ivc_plat_named(name);
-	return *out ? 0 : -ENODEV; /* a guest has no Linux devices nor sim host */
 }
 
 int ivc_plat_open_default(const struct ivc_plat_ops **ops, struct ivc_plat **p)

@@ -31,14 +31,6 @@ const struct ivc_plat_ops *ivc_plat_default(void)
 	return &ivc_plat_sim;
 }
 
-int ivc_plat_find(const char *name, const struct ivc_plat_ops **out)
-{
-	if (strcmp(name, "sim") && strcmp(name, "xen") && strcmp(name, "guest"))
-		return -EINVAL;
-	*out = ivc_plat_named(name);
-	return *out ? 0 : -ENODEV; /* xen not built in; guest is a unikernel's */
-}
-
 int ivc_plat_open_default(const struct ivc_plat_ops **ops, struct ivc_plat **p)
 {
 	int err;
