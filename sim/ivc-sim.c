@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -299,6 +301,34 @@ static void set_foreground(pid_t pgrp)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* Waits for the domain's main process; if the host goes first (it never
+ * writes on the life connection, so anything readable there is its end),
+ * the domain goes with it, as a domain goes with its hypervisor. */
+static void wait_domain(pid_t pid, int life, int *status)
+{
+	int pfd = life >= 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+
+	while (pfd >= 0) {
+		struct pollfd p[2] = { { .fd = pfd, .events = POLLIN },
+				       { .fd = life, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents)
+			break;
+		if (p[1].revents) {
+			kill(-pid, SIGKILL);
+			break;
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	long domid = -1;
@@ -379,14 +409,16 @@ static int cmd_run(int argc, char **argv)
 	if (fd >= 0) {
 		msg->a[0] = (uint32_t)pid;
 		msg->n = 0;
-		call(fd, SIMD_DOMAIN_PGID);
+		/* A host that stopped before it learnt the group could not
+		 * kill it: the domain must not outlive its host. */
+		if (call(fd, SIMD_DOMAIN_PGID))
+			kill(-pid, SIGKILL);
 	}
 	struct sigaction sa = { .sa_handler = forward };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	wait_domain(pid, fd, &status);
 	if (tty)
 		set_foreground(getpgrp());
 	/* The domain dies with its main process: nothing of it survives. The

@@ -226,6 +226,10 @@ static int do_grant(int argc, char **argv)
 	CHECK_EQ(mem[0 + 100], pattern(0, 100)); /* share still intact */
 	touch("busy-ok");
 	wait_file("unmapped");
+	/* The read-only share is also probed by a third domain, which must
+	 * find it still granted (to someone else). */
+	if (ro)
+		wait_file("probe-done");
 	CHECK_EQ(ops->unshare(plat, s), 0);
 	CHECK_EQ(ops->evtchn_unbind(plat, port), 0);
 	free(grefs);

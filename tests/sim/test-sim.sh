@@ -182,11 +182,28 @@ gone() { for _i in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.
 check "owner killed: the host stopped by itself" gone "$simd"
 check "owner killed: its domain died with it (status $ra)" [ $ra = 137 ]
 check "owner killed: no process of the host survives" no_procs "$owned"
+gone_all() { for _i in $(seq 100); do no_procs "$1" && return 0; sleep 0.05; done; return 1; }
 check "owner killed: no socket left" sh -c "! ls '$owned'/admin.sock '$owned'/host/*.sock 2>/dev/null | grep -q ."
 e=$(IVC_SIM_DIR=$owned "$SIM" start --owner 999999999 2>&1)
 rc=$?
 check "start with an owner that does not exist fails (status $rc: $e)" \
 	sh -c "[ $rc = 2 ] && echo '$e' | grep -q 'no owner process'"
+
+# 10. A host killed outright (SIGKILL: it cleans nothing up) still takes its
+# domains with it: `ivc-sim run` sees its life connection end.
+killed=$(mktemp -d "$IVC_SIM_DIR/killed.XXXX")
+IVC_SIM_DIR=$killed "$SIM" start >/dev/null
+simd=$(cat "$killed/simd.pid")
+IVC_SIM_DIR=$killed "$SIM" run --domid 4 -- sleep 60 & a=$!
+for i in $(seq 100); do IVC_SIM_DIR=$killed "$SIM" ls | grep -q '^4 ' && break; sleep 0.05; done
+t0=$(date +%s)
+kill -9 "$simd"
+wait $a; ra=$?
+el=$(($(date +%s) - t0))
+check "host SIGKILLed: its domain died with it at once (status $ra, after $el s)" \
+	[ "$ra.$((el < 30))" = 137.1 ]
+check "host SIGKILLed: no process of the host survives" gone_all "$killed"
+rm -rf "$killed"
 
 check "daemons exited without sanitizer reports" no_sanitizer_report
 
