@@ -60,7 +60,7 @@ for path in args:
     suites = {}
     for t in lines:
         # "project:suite / test": the first suite the test is in.
-        suite = t.get("name", "?").split(" / ")[0].split(":")[-1]
+        suite = t.get("name", "?").split(" / ")[0].split(":")[-1].split("+")[0]
         n, secs = suites.get(suite, (0, 0.0))
         suites[suite] = (n + 1, secs + t.get("duration", 0.0))
     for suite, (n, secs) in sorted(suites.items(), key=lambda kv: -kv[1][1]):

@@ -6,7 +6,8 @@
 # usage: xen-check.sh [BUILD_DIR]   (default build/default, already built)
 #   IVC_XEN_LAB_CACHE  image cache (default build/xen-lab)
 #   IVC_XEN_BULK       bytes each way in the bulk tests (default 16 MiB)
-#   IVC_XEN_TIMEOUT    hard limit on the lab, seconds (default 3600)
+#   IVC_XEN_TIMEOUT    hard limit on the lab, seconds (default 3600); the
+#                      checks get all but 90 s of it (checks.sh's watchdog)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -24,8 +25,9 @@ B=$(cd "$B" && pwd)
 "$here/build-images.sh" "$cache" || exit 1
 cmd=$(mktemp)
 trap 'rm -f "$cmd"' EXIT
-echo "IVC_XEN_BULK=${IVC_XEN_BULK:-16777216} exec sh $here/checks.sh $B" >"$cmd"
-"$here/run.sh" -c "$cache" -s "$B" -t "${IVC_XEN_TIMEOUT:-3600}" "$cmd"
+tmo=${IVC_XEN_TIMEOUT:-3600}
+echo "IVC_XEN_BULK=${IVC_XEN_BULK:-16777216} IVC_XEN_BUDGET=$((tmo - 90)) exec sh $here/checks.sh $B" >"$cmd"
+"$here/run.sh" -c "$cache" -s "$B" -t "$tmo" "$cmd"
 rc=$?
 if [ $rc -ge 124 ]; then
 	# the lab itself failed: count what ran, and this
@@ -34,6 +36,10 @@ if [ $rc -ge 124 ]; then
 	f=$(grep -c '^not ok - ' "$out" 2>/dev/null)
 	echo "not ok - the Xen lab did not finish (status $rc)"
 	echo "${p:-0} passed, $((${f:-0} + 1)) failed"
+	# what the lab was doing last: its output and the console's (Xen's and
+	# dom0's messages), for a run whose log only shows these lines
+	tail -n 60 "$out" 2>/dev/null | sed 's/^/# lab: /'
+	tr -d '\r' <"$cache/last/console.log" 2>/dev/null | tail -n 25 | sed 's/^/# lab console: /'
 fi
 echo "xen-check: $(($(date +%s) - t0)) s in all" >&2
 exit $rc
