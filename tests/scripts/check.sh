@@ -7,7 +7,7 @@
 #     the kill walks only in 1.), and the
 #     fuzz smoke.
 #  3. the Xen lab (`make xen-check` on the gcc build): real Xen 4.17 in QEMU,
-#     at most IVC_XEN_TIMEOUT seconds (default here 1200);
+#     at most IVC_XEN_TIMEOUT seconds (default here 1140);
 #     IVC_SKIP_XEN_LAB=1 skips it (reported as skipped).
 #  4. nothing left behind: no process started by the run still alive (each
 #     carries IVC_CHECK_RUN in its environment), no file in the run's
@@ -93,10 +93,10 @@ elif [ ! -x build/check-gcc/tests/api/api-peer ]; then
 else
 	echo "==> xen-lab: libIVC on Xen 4.17 booted in QEMU (the gcc build)"
 	tap=build/check-xen-lab.log
-	# At most 20 minutes (about 15 when all goes well), so that a lab
+	# At most 19 minutes (about 14 when all goes well), so that a lab
 	# that hangs still ends `make check` within CI's 40: its watchdog then
 	# says where it was (xen-check.sh, checks.sh).
-	IVC_XEN_TIMEOUT=${IVC_XEN_TIMEOUT:-1200} tests/xen-lab/xen-check.sh build/check-gcc >"$tap" 2>&1
+	IVC_XEN_TIMEOUT=${IVC_XEN_TIMEOUT:-1140} tests/xen-lab/xen-check.sh build/check-gcc >"$tap" 2>&1
 	rc=$?
 	grep -E '^(ok|not ok) - |^# (==|Xen|lab)|passed, ' "$tap"
 	# A lab that printed nothing countable still counts as one failure.
