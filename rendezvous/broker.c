@@ -283,46 +283,139 @@ static void rm_client_end(struct broker *b, uint32_t c, const char *name)
 	}
 }
 
+/* The listener ends l<p>-... of p's clients, with their domains. */
+struct partner {
+	char name[64];
+	uint32_t dom;
+};
+
+static int partner_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct partner *)x)->name, ((const struct partner *)y)->name);
+}
+
+/* Adds to *v the ends l<p>-... in domain s. */
+static bool partners_in(struct broker *b, uint32_t p, uint32_t s, struct partner **v, unsigned *n)
+{
+	char prefix[16];
+	unsigned k;
+	size_t plen = (size_t)snprintf(prefix, sizeof prefix, "l%u-", p);
+	char **ents = ls(b, XBT_NULL, &k, "/rendezvous/%u/chan", s);
+	bool ok = true;
+
+	for (unsigned i = 0; ents && ok && i < k; i++) {
+		if (strncmp(ents[i], prefix, plen) || strlen(ents[i]) >= sizeof(*v)->name)
+			continue;
+		struct partner *g = realloc(*v, (*n + 1) * sizeof **v);
+		if ((ok = g != NULL)) {
+			*v = g;
+			snprintf(g[*n].name, sizeof g->name, "%s", ents[i]);
+			g[(*n)++].dom = s;
+		}
+	}
+	free(ents);
+	return ok;
+}
+
+/* Where the other ends of p's `clients` client ends are: a listing of
+ * each listener's domain (one request each) instead of a read of every
+ * end's record, when that is fewer requests; only the daemon names ends,
+ * so a name there is the end. NULL: read the records. */
+static struct partner *partners_of(struct broker *b, uint32_t p, unsigned clients, unsigned *n)
+{
+	uint8_t *seen = calloc(DOMS, 1);
+	unsigned doms = 0;
+	struct partner *v = NULL;
+	bool ok = seen != NULL;
+
+	*n = 0;
+	for (struct lst *l = b->lsts; ok && l; l = l->next)
+		if (l->dom != p && !seen[l->dom]++)
+			doms++;
+	for (struct lst *l = b->lsts; ok && doms < clients && l; l = l->next)
+		if (seen[l->dom] && (ok = partners_in(b, p, l->dom, &v, n)))
+			seen[l->dom] = 0; /* listed */
+	free(seen);
+	if (!ok || doms >= clients) {
+		free(v);
+		*n = 0;
+		return NULL;
+	}
+	if (*n)
+		qsort(v, *n, sizeof *v, partner_cmp);
+	return v;
+}
+
+/* p's end `name`'s other end: its domain into *q and its name into
+ * other; false if not known. */
+static bool partner(struct broker *b, uint32_t p, const char *name, const struct partner *v,
+		    unsigned nv, uint32_t *q, char other[64])
+{
+	char lkey[IVC_KEY_LEN];
+	struct partner key, *f;
+
+	if (name[0] == 'l') /* a listener's end names its client's domain */
+		return !ivc__parse_id(name + 1, q) && snprintf(other, 64, "c%s", name + 1) < 64;
+	if (name[0] != 'c')
+		return false;
+	if (v && snprintf(key.name, sizeof key.name, "l%s", name + 1) < (int)sizeof key.name &&
+	    (f = bsearch(&key, v, nv, sizeof *v, partner_cmp))) {
+		*q = f->dom;
+		snprintf(other, 64, "%s", f->name);
+		return true;
+	}
+	return other_end(b, p, name, q, other, 64, lkey);
+}
+
 /* Domain p is gone (9.11.6): every end elsewhere whose peer it was is
  * told, then its area goes. */
 static void domain_gone(struct broker *b, uint32_t p)
 {
-	unsigned n;
+	unsigned n, nv = 0, clients = 0;
 	char **ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/chan", p);
 	unsigned told = ents ? n : 0;
 	int64_t t0 = b->ops->now_ms();
 	uint32_t *peer = ents ? calloc(n ? n : 1, sizeof *peer) : NULL;
+	struct partner *v;
 
+	for (unsigned i = 0; peer && i < n; i++)
+		clients += ents[i][0] == 'c';
+	v = peer && clients ? partners_of(b, p, clients, &nv) : NULL;
 	/* First every survivor is told, with as few XenStore round trips as
-	 * may be (a listener's end names its client's domain: no read); then
-	 * what is left of the handshakes under way is cleaned up. */
+	 * may be; then what is left of the handshakes under way is cleaned
+	 * up. */
 	for (unsigned i = 0; peer && i < n; i++) {
-		char other[64], lkey[IVC_KEY_LEN];
+		char other[64];
 		uint32_t q = p;
-		if (ents[i][0] == 'l' && !ivc__parse_id(ents[i] + 1, &q))
-			snprintf(other, sizeof other, "c%s", ents[i] + 1);
-		else if (ents[i][0] != 'c' ||
-			 !other_end(b, p, ents[i], &q, other, sizeof other, lkey))
+		if (!partner(b, p, ents[i], v, nv, &q, other))
 			q = p;
 		peer[i] = q;
 		if (q != p)
 			rm(b, XBT_NULL, "/rendezvous/%u/chan/%s/peer", q, other);
 	}
+	free(v);
 	for (unsigned i = 0; peer && i < n; i++) {
 		uint32_t q = peer[i], q2;
 		char other[64], lk2[IVC_KEY_LEN], o2[64];
 		if (q == p)
 			continue;
 		snprintf(other, sizeof other, "%c%s", ents[i][0] == 'l' ? 'c' : 'l', ents[i] + 1);
+		/* An end taken already (its state not empty) stays for its
+		 * owner to close, and its marker went, or goes, when its state
+		 * changed (9.11.3 item 4): nothing more to do here. */
+		char *st = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s/state", q, other);
+		if (st && *st) {
+			free(st);
+			continue;
+		}
 		/* A client of p's that waited for a listener in q: its marker. */
 		if (ents[i][0] == 'c' && other_end(b, q, other, &q2, o2, sizeof o2, lk2))
 			rm(b, XBT_NULL, "/rendezvous/%u/ans/%s/%s", q, lk2, ents[i] + 1);
 		/* An end nobody took yet (state still empty) will never be
 		 * looked at: it goes. */
-		char *st = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s/state", q, other);
-		if (st && !*st && other[0] == 'c')
+		if (st && other[0] == 'c')
 			rm_client_end(b, q, other);
-		else if (st && !*st)
+		else if (st)
 			rm(b, XBT_NULL, "/rendezvous/%u/chan/%s", q, other);
 		free(st);
 	}
