@@ -4,7 +4,7 @@
  * run under ivc-sim with the rendezvous daemon up.
  *
  *   broker-peer serve NAME [-t TYPE] [-V VER] [-m MODE] [-d DIR] [-r RING]
- *                          [-n CLIENTS] [-b BACKLOG] [-A] [-e ERR]
+ *                          [-n CLIENTS] [-b BACKLOG] [-A] [-D] [-e ERR]
  *   broker-peer connect SERVER|any NAME [-t TYPE] [-V VER] [-m MODE] [-d DIR]
  *                          [-k CHANNELS] [-c MSGS] [-S MS] [-M MINRING]
  *                          [-T TIMEOUT_MS] [-e ERR] [-H | -W] [-L]
@@ -12,7 +12,9 @@
  *
  * serve echoes every message on every channel (ivc_wait) and exits once
  * CLIENTS channels have ended (0: never), printing "ended=N resets=R
- * last_reset_ms=T"; -A listens without ever accepting. connect opens
+ * last_reset_ms=T"; -A listens without ever accepting; -D closes the
+ * channels that ended only once all have (and adds "close_ms=C": their
+ * closing time), so that T is when the last one was reported. connect opens
  * CHANNELS channels and checks MSGS echoed messages on each (or keeps
  * going for MS milliseconds with -S); -H then holds them open until the
  * process is killed, -W waits until every one reports ECONNRESET; -L
@@ -94,7 +96,7 @@ struct opts {
 	enum ivc_mode mode;
 	enum ivc_dir dir;
 	long clients, chans, msgs, hold_ms, timeout_ms;
-	int no_accept, hold, await_reset, latency;
+	int no_accept, hold, await_reset, latency, defer_close;
 };
 
 static void parse(int argc, char **argv, int first, struct opts *o)
@@ -110,6 +112,8 @@ static void parse(int argc, char **argv, int first, struct opts *o)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "-A"))
 			o->no_accept = 1;
+		else if (!strcmp(a, "-D"))
+			o->defer_close = 1;
 		else if (!strcmp(a, "-H"))
 			o->hold = 1;
 		else if (!strcmp(a, "-W"))
@@ -166,7 +170,8 @@ static int serve(const char *name, const struct opts *o)
 	struct ivc_ready rd[64];
 	static uint8_t buf[65536];
 	long ended = 0, resets = 0, open = 0;
-	int64_t last_reset = 0;
+	int64_t last_reset = 0, close_ms = 0;
+	static struct ivc_chan *ended_chans[MAXCH];
 	int err = ivc_listen(ctx, name, &t, o->dir, &io, &l);
 
 	if (o->expect) {
@@ -209,13 +214,23 @@ static int serve(const char *name, const struct opts *o)
 				last_reset = now_ms();
 			} else if (r != -EPIPE)
 				fail("recv: %s", err_name((int)-r));
-			ivc_chan_close(c);
+			if (o->defer_close && ended < MAXCH)
+				ended_chans[ended] = c;
+			else
+				ivc_chan_close(c);
 			ended++;
 			open--;
 		}
 	}
+	if (o->defer_close) {
+		int64_t t0 = now_ms();
+		for (long i = 0; i < ended && i < MAXCH; i++)
+			ivc_chan_close(ended_chans[i]);
+		close_ms = now_ms() - t0;
+	}
 	ivc_listener_close(l);
-	printf("ended=%ld resets=%ld last_reset_ms=%lld\n", ended, resets, (long long)last_reset);
+	printf("ended=%ld resets=%ld last_reset_ms=%lld close_ms=%lld\n", ended, resets,
+	       (long long)last_reset, (long long)close_ms);
 	return 0;
 }
 
