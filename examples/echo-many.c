@@ -8,6 +8,7 @@
  *
  * usage: echo-many SERVER_DOMID [--name NAME] [--channels N] [--rounds R]
  *                  [--hold MS]   (pause with everything open, for a look)
+ *                  [--timeout MS] (for each connect; default 10000)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -94,6 +95,7 @@ int main(int argc, char **argv)
 {
 	const char *name = "echo";
 	long n = 100, rounds = 3, hold = 0;
+	int timeout_ms = 10000;
 	struct ivc_ctx *ctx;
 	struct ivc_chan **c;
 	uint32_t server;
@@ -112,6 +114,8 @@ int main(int argc, char **argv)
 			rounds = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--hold") && i + 1 < argc)
 			hold = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
+			timeout_ms = atoi(argv[++i]);
 		else
 			goto usage;
 	}
@@ -125,7 +129,8 @@ int main(int argc, char **argv)
 	if (!c || !got)
 		return fail("memory", -ENOMEM);
 	for (long i = 0; i < n; i++) {
-		err = ivc_connect(ctx, server, name, &echo_type, IVC_INOUT, NULL, 10000, &c[i]);
+		err =
+		    ivc_connect(ctx, server, name, &echo_type, IVC_INOUT, NULL, timeout_ms, &c[i]);
 		if (err) {
 			fprintf(stderr, "echo-many: channel %ld: ", i);
 			return fail("connect", err);
@@ -162,6 +167,6 @@ int main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: echo-many SERVER_DOMID [--name NAME] [--channels N] "
-			"[--rounds R] [--hold MS]\n");
+			"[--rounds R] [--hold MS] [--timeout MS]\n");
 	return 2;
 }

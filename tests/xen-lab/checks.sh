@@ -6,6 +6,8 @@
 #   IVC_XEN_BULK    bytes each way in the bulk tests (default 16 MiB)
 #   IVC_XEN_BUDGET  seconds the checks may take before a watchdog shows
 #                   where they are and ends them (default: no limit)
+#   IVC_XEN_SCALE   channels in the many-channels section (default 300)
+#   IVC_XEN_PERF    0: no performance section (a benchmark; default 1)
 set -u
 B=$(cd "$1" && pwd)
 PEER=$B/tests/api/api-peer
@@ -718,15 +720,16 @@ on_crash = "preserve"
 on_reboot = "preserve"
 on_poweroff = "preserve"
 EOF
-	rm -f "/var/log/xen/console/guest-$1.log"
+	rm -f "/var/log/xen/console/guest-$1.log" "$T/$1.id"
 	xl create "$T/$1.cfg" >"$T/$1.create" 2>&1 || { show "$T/$1.create"; return 1; }
 	xl domid "$1" >"$T/$1.id" 2>/dev/null
 }
 guest_log() { echo "/var/log/xen/console/guest-$1.log"; }
 # Whether Xen logged a triple fault of one of the guests named (see 8e).
 guest_tf() {
+	xl dmesg >"$T/dmesg" 2>/dev/null
 	for g in "$@"; do
-		xl dmesg | grep -q "d$(cat "$T/$g.id" 2>/dev/null)v[0-9]* Triple fault" && return 0
+		grep -q "d$(cat "$T/$g.id" 2>/dev/null)v[0-9]* Triple fault" "$T/dmesg" && return 0
 	done
 	return 1
 }
@@ -1022,6 +1025,24 @@ if [ -x "$B/examples/guest-stage" ] && [ -x "$RDV" ] && [ -x "$MKR" ]; then
 	# in which Xen logged a stage's triple fault is shown and repeated, at
 	# most three times. (A triple fault is a reboot to Xen: on_reboot =
 	# "preserve" keeps xl from restarting the stage.)
+	stages_with() { # how many stages' consoles have a line matching $1
+		k=0
+		for g in 0 1 2 3 4 5 6 7 8 9; do
+			grep -q "$1" "$(guest_log "gst$g")" 2>/dev/null && k=$((k + 1))
+		done
+		echo $k
+	}
+	# Waits (up to $2 tenths of a second) until every stage's console has
+	# a line matching $1; gives up at once when a stage triple-faulted.
+	stages_until() {
+		i=0
+		until [ "$(stages_with "$1")" = 10 ]; do
+			[ $i -gt "$2" ] && return 1
+			[ $((i % 20)) = 19 ] && guest_tf gst0 gst1 gst2 gst3 gst4 gst5 gst6 gst7 gst8 gst9 && return 1
+			i=$((i + 1))
+			usleep 100000
+		done
+	}
 	pipeline_run() {
 		"$ES" --name gsink --clients 1 >"$T/gsink.out" 2>&1 &
 		sk=$!
@@ -1033,21 +1054,26 @@ if [ -x "$B/examples/guest-stage" ] && [ -x "$RDV" ] && [ -x "$MKR" ]; then
 				break
 			n=$((n + 1))
 		done
-		ready=0
 		ids=""
 		n=0
 		while [ $n -lt 10 ]; do
-			guest_until "gst$n" 900 'echo-stage: dom' && ready=$((ready + 1))
-			ids="$ids $(xl domid "gst$n" 2>/dev/null)"
+			ids="$ids $(cat "$T/gst$n.id" 2>/dev/null)"
 			n=$((n + 1))
 		done
-		"$EC" any --name gs0 --count 100 --max 4096 --timeout 30000 >"$T/gpipe.out" 2>&1
-		echo "@@rc $?" >>"$T/gpipe.out"
+		: >"$T/gpipe.out"
+		# A stage that triple-faulted never answers nor goes (its domain
+		# is preserved): the run ends at once and is repeated.
+		stages_until 'echo-stage: dom' 900
+		ready=$(stages_with 'echo-stage: dom')
+		if [ "$ready" = 10 ]; then
+			"$EC" any --name gs0 --count 100 --max 4096 --timeout 30000 >"$T/gpipe.out" 2>&1
+			echo "@@rc $?" >>"$T/gpipe.out"
+			stages_until '^guest: exit' 600
+		fi
 		n=0
 		exited=0
 		: >"$T/gpipe.bad"
 		while [ $n -lt 10 ]; do
-			guest_until "gst$n" 300 '^guest: exit'
 			if grep -q '^guest: exit 0' "$(guest_log "gst$n")"; then
 				exited=$((exited + 1))
 			else
@@ -1066,7 +1092,7 @@ if [ -x "$B/examples/guest-stage" ] && [ -x "$RDV" ] && [ -x "$MKR" ]; then
 			xl dmesg | grep "d${id}v[0-9]* Triple fault" >>"$T/gpipe.tf"
 		done
 		kill $sk 2>/dev/null
-		wait $sk
+		wait $sk 2>/dev/null
 		n=0
 		while [ $n -lt 10 ]; do
 			xl destroy "gst$n" 2>/dev/null
@@ -1099,7 +1125,7 @@ if [ -x "$B/examples/guest-stage" ] && [ -x "$RDV" ] && [ -x "$MKR" ]; then
 		guest_up gp2 "$B/examples/guest-ping" "$gd --name gmany --count 300 --max 2048 --timeout 30000"
 		# (bounded: a guest that dies without its domain going, as in a
 		# triple fault, never answers)
-		timeout 300 "$EM" "$gd" --name gmany --channels 50 --rounds 20 >"$T/gem.out" 2>&1
+		timeout 150 "$EM" "$gd" --name gmany --channels 50 --rounds 20 --timeout 30000 >"$T/gem.out" 2>&1
 		echo "@@rc $?" >>"$T/gem.out"
 		guest_until gp1 600 '^guest: exit'
 		guest_until gp2 600 '^guest: exit'
@@ -1224,7 +1250,9 @@ section "performance (recorded)"
 IB=$B/tests/bench/ivc-bench
 VB=$B/tests/bench/vchan-bench
 PS="64,4096,65536"
-if [ -x "$VB" ]; then
+if [ "${IVC_XEN_PERF:-1}" = 0 ]; then
+	note "performance: not run (IVC_XEN_PERF=0, as in make check: make xen-check runs it)"
+elif [ -x "$VB" ]; then
 	# Both clients in the domU, both servers in dom0: the same direction.
 	"$IB" serve --ring 1048576 >"$T/ib.s" 2>&1 &
 	ip=$!

@@ -6,6 +6,8 @@
 # usage: xen-check.sh [BUILD_DIR]   (default build/default, already built)
 #   IVC_XEN_LAB_CACHE  image cache (default build/xen-lab)
 #   IVC_XEN_BULK       bytes each way in the bulk tests (default 16 MiB)
+#   IVC_XEN_SCALE      channels in the many-channels section (default 300)
+#   IVC_XEN_PERF       0: no performance section (default 1)
 #   IVC_XEN_TIMEOUT    hard limit on the lab, seconds (default 3600); the
 #                      checks get all but 90 s of it (checks.sh's watchdog)
 set -u
@@ -26,7 +28,8 @@ B=$(cd "$B" && pwd)
 cmd=$(mktemp)
 trap 'rm -f "$cmd"' EXIT
 tmo=${IVC_XEN_TIMEOUT:-3600}
-echo "IVC_XEN_BULK=${IVC_XEN_BULK:-16777216} IVC_XEN_BUDGET=$((tmo - 90)) exec sh $here/checks.sh $B" >"$cmd"
+echo "IVC_XEN_BULK=${IVC_XEN_BULK:-16777216} IVC_XEN_SCALE=${IVC_XEN_SCALE:-300}" \
+	"IVC_XEN_PERF=${IVC_XEN_PERF:-1} IVC_XEN_BUDGET=$((tmo - 90)) exec sh $here/checks.sh $B" >"$cmd"
 "$here/run.sh" -c "$cache" -s "$B" -t "$tmo" "$cmd"
 rc=$?
 if [ $rc -ge 124 ]; then
