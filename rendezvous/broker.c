@@ -330,8 +330,10 @@ static struct partner *partners_of(struct broker *b, uint32_t p, unsigned client
 
 	*n = 0;
 	for (struct lst *l = b->lsts; ok && l; l = l->next)
-		if (l->dom != p && !seen[l->dom]++)
+		if (l->dom != p && !seen[l->dom]) {
+			seen[l->dom] = 1;
 			doms++;
+		}
 	for (struct lst *l = b->lsts; ok && doms < clients && l; l = l->next)
 		if (seen[l->dom] && (ok = partners_in(b, p, l->dom, &v, n)))
 			seen[l->dom] = 0; /* listed */

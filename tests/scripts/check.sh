@@ -4,8 +4,7 @@
 #     a program built against it with pkg-config.
 #  2. clang, -Werror, ASan+UBSan: the core, sim, xenstore and api suites
 #     again, the fault suite's error walks and storms (every cleanup path;
-#     the kill walks only in 1.), and the
-#     fuzz smoke.
+#     the kill walks only in 1.), and the fuzz smoke.
 #  3. the Xen lab (`make xen-check` on the gcc build): real Xen 4.17 in QEMU,
 #     at most IVC_XEN_TIMEOUT seconds (default here 1140);
 #     IVC_SKIP_XEN_LAB=1 skips it (reported as skipped).

@@ -179,10 +179,10 @@ for i in $(seq 100); do IVC_SIM_DIR=$owned "$SIM" ls | grep -q '^3 ' && break; s
 kill -9 $owner
 wait $a; ra=$?
 gone() { for _i in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; return 1; }
+gone_all() { for _i in $(seq 100); do no_procs "$1" && return 0; sleep 0.05; done; return 1; }
 check "owner killed: the host stopped by itself" gone "$simd"
 check "owner killed: its domain died with it (status $ra)" [ $ra = 137 ]
 check "owner killed: no process of the host survives" no_procs "$owned"
-gone_all() { for _i in $(seq 100); do no_procs "$1" && return 0; sleep 0.05; done; return 1; }
 check "owner killed: no socket left" sh -c "! ls '$owned'/admin.sock '$owned'/host/*.sock 2>/dev/null | grep -q ."
 e=$(IVC_SIM_DIR=$owned "$SIM" start --owner 999999999 2>&1)
 rc=$?

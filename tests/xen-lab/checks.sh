@@ -725,14 +725,15 @@ EOF
 	xl domid "$1" >"$T/$1.id" 2>/dev/null
 }
 guest_log() { echo "/var/log/xen/console/guest-$1.log"; }
-# Whether Xen logged a triple fault of one of the guests named (see 8e).
-guest_tf() {
+# Xen's triple-fault lines for the guests named (see 8e), and whether
+# there is one.
+guest_tf_lines() {
 	xl dmesg >"$T/dmesg" 2>/dev/null
 	for g in "$@"; do
-		grep -q "d$(cat "$T/$g.id" 2>/dev/null)v[0-9]* Triple fault" "$T/dmesg" && return 0
+		grep "d$(cat "$T/$g.id" 2>/dev/null)v[0-9]* Triple fault" "$T/dmesg"
 	done
-	return 1
 }
+guest_tf() { [ -n "$(guest_tf_lines "$@")" ]; }
 # Waits (up to $2 tenths of a second) for a line matching $3 in guest
 # $1's console.
 guest_until() {
@@ -1025,10 +1026,11 @@ if [ -x "$B/examples/guest-stage" ] && [ -x "$RDV" ] && [ -x "$MKR" ]; then
 	# in which Xen logged a stage's triple fault is shown and repeated, at
 	# most three times. (A triple fault is a reboot to Xen: on_reboot =
 	# "preserve" keeps xl from restarting the stage.)
+	stages="gst0 gst1 gst2 gst3 gst4 gst5 gst6 gst7 gst8 gst9"
 	stages_with() { # how many stages' consoles have a line matching $1
 		k=0
-		for g in 0 1 2 3 4 5 6 7 8 9; do
-			grep -q "$1" "$(guest_log "gst$g")" 2>/dev/null && k=$((k + 1))
+		for g in $stages; do
+			grep -q "$1" "$(guest_log "$g")" 2>/dev/null && k=$((k + 1))
 		done
 		echo $k
 	}
@@ -1038,7 +1040,7 @@ if [ -x "$B/examples/guest-stage" ] && [ -x "$RDV" ] && [ -x "$MKR" ]; then
 		i=0
 		until [ "$(stages_with "$1")" = 10 ]; do
 			[ $i -gt "$2" ] && return 1
-			[ $((i % 20)) = 19 ] && guest_tf gst0 gst1 gst2 gst3 gst4 gst5 gst6 gst7 gst8 gst9 && return 1
+			[ $((i % 20)) = 19 ] && guest_tf $stages && return 1
 			i=$((i + 1))
 			usleep 100000
 		done
@@ -1052,12 +1054,6 @@ if [ -x "$B/examples/guest-stage" ] && [ -x "$RDV" ] && [ -x "$MKR" ]; then
 			[ $n = 9 ] && out=gsink
 			guest_up "gst$n" "$B/examples/guest-stage" "--in gs$n --out $out --timeout 120000" ||
 				break
-			n=$((n + 1))
-		done
-		ids=""
-		n=0
-		while [ $n -lt 10 ]; do
-			ids="$ids $(cat "$T/gst$n.id" 2>/dev/null)"
 			n=$((n + 1))
 		done
 		: >"$T/gpipe.out"
@@ -1087,10 +1083,7 @@ if [ -x "$B/examples/guest-stage" ] && [ -x "$RDV" ] && [ -x "$MKR" ]; then
 		done
 		same=$(cat /var/log/xen/console/guest-gst[0-9].log | grep -o '100 messages, [0-9]* bytes, fnv [0-9a-f]*; back: 100 messages, [0-9]* bytes, fnv [0-9a-f]*' | sort | uniq -c | awk '{ print $1 }')
 		cp "$(guest_log gst0)" "$T/gst0.log"
-		: >"$T/gpipe.tf"
-		for id in $ids; do
-			xl dmesg | grep "d${id}v[0-9]* Triple fault" >>"$T/gpipe.tf"
-		done
+		guest_tf_lines $stages >"$T/gpipe.tf"
 		kill $sk 2>/dev/null
 		wait $sk 2>/dev/null
 		n=0
