@@ -4,9 +4,9 @@
  *
  * Everything that matters is in XenStore under /rendezvous: a restarted
  * daemon reads it back (broker_start). In memory there is only what can
- * be rebuilt: the registered listeners (for name lookups) with the event
- * channel bound to each one's liveness port, and which domains have an
- * area. Paths:
+ * be rebuilt: the registered listeners (for name lookups), an event
+ * channel bound to the liveness port of every context with a listener or
+ * a channel end, and which domains have an area. Paths:
  *   /rendezvous/<D>/req/<k>        D's requests (D's nodes)
  *   /rendezvous/<D>/ans/<k>        our answers; ans/<lk>/<X>: clients
  *                                  waiting for listener lk
@@ -25,12 +25,21 @@
 #define DOMS (IVC_DOMID_MAX + 1)
 #define PATH 256
 
+/* A context, known by its liveness port (9.11.1 item 5): our end of an
+ * event channel bound to that port stays interdomain while it lives. Kept
+ * until the context or its domain goes. */
+struct own {
+	struct own *next;
+	uint32_t dom, rport, lport;
+	bool suspect; /* found gone: the next tick deals with it */
+};
+
 struct lst {
 	struct lst *next;
 	uint32_t dom;
 	char key[IVC_KEY_LEN];
 	struct ivc_listen_rec rec;
-	uint32_t lport; /* our end of its liveness port */
+	struct own *own;
 };
 
 struct broker {
@@ -39,6 +48,7 @@ struct broker {
 	struct ivc_plat *plat;
 	struct broker_opts o;
 	struct lst *lsts;
+	struct own *owns;
 	unsigned rr;   /* round robin among listeners of one name */
 	uint8_t *area; /* domains with an area */
 	int lost;      /* errno once the XenStore connection is gone */
@@ -228,10 +238,94 @@ static void dom_name(struct broker *b, uint32_t d, char *buf, size_t size)
 	free(v);
 }
 
+/* ---- contexts and their liveness (9.11.1 item 5) ----------------------- */
+
+static bool own_live(struct broker *b, const struct own *o)
+{
+	uint32_t st, rd_, rp;
+
+	return b->ops->evtchn_status(b->plat, o->lport, &st, &rd_, &rp) == 0 &&
+	       st == IVC_PLAT_EVTCHN_INTERDOMAIN && rd_ == o->dom && rp == o->rport;
+}
+
+static void own_unlink(struct broker *b, struct own *o)
+{
+	for (struct own **pp = &b->owns; *pp; pp = &(*pp)->next)
+		if (*pp == o) {
+			*pp = o->next;
+			return;
+		}
+}
+
+static void own_free(struct broker *b, struct own *o)
+{
+	own_unlink(b, o);
+	b->ops->evtchn_unbind(b->plat, o->lport);
+	free(o);
+}
+
+static void own_died(struct broker *b, struct own *o);
+
+/* The context of d whose liveness port is rport: 0, or -ECONNREFUSED when
+ * it has gone (or never held that port for us). A context found gone is
+ * dealt with here if `settle`, else at the next tick: callers in the
+ * middle of a walk of the listeners say no. */
+static int own_get(struct broker *b, uint32_t d, uint32_t rport, bool settle, struct own **out)
+{
+	struct own *o = b->owns;
+
+	while (o && (o->dom != d || o->rport != rport))
+		o = o->next;
+	if (o && own_live(b, o)) {
+		*out = o;
+		return 0;
+	}
+	if (o && !settle) {
+		o->suspect = true;
+		return -ECONNREFUSED;
+	}
+	if (o) /* it went; the number may be another context's now */
+		own_died(b, o);
+	o = calloc(1, sizeof *o);
+	if (!o)
+		return -ENOMEM;
+	if (b->ops->evtchn_bind(b->plat, d, rport, &o->lport)) {
+		free(o);
+		return -ECONNREFUSED;
+	}
+	o->dom = d;
+	o->rport = rport;
+	o->next = b->owns;
+	b->owns = o;
+	*out = o;
+	return 0;
+}
+
+/* The liveness port named in request record v: 0 if none. */
+static uint32_t port_of_request(const char *v)
+{
+	struct ivc_connect_rec c;
+	struct ivc_listen_rec l;
+
+	if (!ivc__parse_connect(v, &c))
+		return c.port;
+	return ivc__parse_listen(v, &l) ? 0 : l.port;
+}
+
+/* The liveness port named in end record v (its owner's): 0 if none. */
+static uint32_t port_of_end(const char *name, const char *v)
+{
+	struct ivc_lend_rec le;
+	struct ivc_cend_rec ce;
+
+	if (name[0] == 'l')
+		return ivc__parse_lend(v, &le) ? 0 : le.port;
+	return name[0] == 'c' && !ivc__parse_cend(v, &ce) ? ce.port : 0;
+}
+
 static void lst_free(struct broker *b, struct lst *l)
 {
-	if (l->lport)
-		b->ops->evtchn_unbind(b->plat, l->lport);
+	(void)b;
 	free(l);
 }
 
@@ -432,6 +526,11 @@ static void domain_gone(struct broker *b, uint32_t p)
 		} else
 			pp = &l->next;
 	}
+	for (struct own *o = b->owns, *next; o; o = next) {
+		next = o->next;
+		if (o->dom == p)
+			own_free(b, o);
+	}
 	rm(b, XBT_NULL, "/rendezvous/%u", p);
 	b->area[p] = 0;
 	logmsg(6,
@@ -511,13 +610,9 @@ static void answer(struct broker *b, uint32_t d, const char *k, const char *err)
 
 /* ---- listeners (9.11.2) ----------------------------------------------- */
 
-/* Its process lives while our end of its liveness port is interdomain. */
 static bool lst_live(struct broker *b, const struct lst *l)
 {
-	uint32_t st, rd_, rp;
-
-	return l->lport && b->ops->evtchn_status(b->plat, l->lport, &st, &rd_, &rp) == 0 &&
-	       st == IVC_PLAT_EVTCHN_INTERDOMAIN && rd_ == l->dom;
+	return l->own && own_live(b, l->own);
 }
 
 /* Refuses the clients waiting for l: their ends' peer nodes go, and the
@@ -591,10 +686,10 @@ static int do_listen(struct broker *b, uint32_t d, const char *k, const char *va
 	l->rec = r;
 	/* Its liveness port: a port it does not hold for us is a lie, and a
 	 * dead one after a restart means it went while we were away. */
-	if (b->ops->evtchn_bind(b->plat, d, r.port, &l->lport)) {
-		l->lport = 0;
+	int err = own_get(b, d, r.port, true, &l->own);
+	if (err) {
 		free(l);
-		return restart ? -ECONNREFUSED : -EPROTO;
+		return err == -ENOMEM ? err : restart ? -ECONNREFUSED : -EPROTO;
 	}
 	l->next = b->lsts;
 	b->lsts = l;
@@ -620,12 +715,13 @@ static bool newchan_body(struct broker *b, xs_transaction_t t, void *arg)
 	uint32_t S = l->dom, C = nc->c;
 	char lend[128], cend[512];
 
-	snprintf(lend, sizeof lend, "role=listener listen=%s peer=%u", l->key, C);
+	snprintf(lend, sizeof lend, "role=listener listen=%s peer=%u port=%u", l->key, C,
+		 l->rec.port);
 	snprintf(cend, sizeof cend,
-		 "role=client peer=%u name=%s type=%s version=%u mode=%s dir=%s ring0-bytes=%u "
-		 "ring1-bytes=%u ring0-max-msg=%u ring1-max-msg=%u",
-		 S, s->name, s->t.type, s->t.version, s->t.mode, s->t.dir, s->ring[0], s->ring[1],
-		 s->max[0], s->max[1]);
+		 "role=client peer=%u port=%u name=%s type=%s version=%u mode=%s dir=%s "
+		 "ring0-bytes=%u ring1-bytes=%u ring0-max-msg=%u ring1-max-msg=%u",
+		 S, nc->want->port, s->name, s->t.type, s->t.version, s->t.mode, s->t.dir,
+		 s->ring[0], s->ring[1], s->max[0], s->max[1]);
 	return wr(b, t, lend, "/rendezvous/%u/chan/l%u-%s", S, C, nc->k) &&
 	       wr(b, t, "", "/rendezvous/%u/chan/l%u-%s/peer", S, C, nc->k) &&
 	       wr(b, t, "", "/rendezvous/%u/chan/l%u-%s/state", S, C, nc->k) &&
@@ -699,6 +795,15 @@ static int do_connect(struct broker *b, uint32_t c, const char *k, const char *v
 
 	if (ivc__parse_connect(val, &want))
 		return -EPROTO;
+	/* Its context, watched for as long as it lives: one that is gone
+	 * (or never held the port for us) gets no answer; its request goes,
+	 * which is a refusal (9.11.5 item 4). First: this may drop
+	 * listeners. */
+	struct own *co;
+	err = own_get(b, c, want.port, true, &co);
+	if (err)
+		return err == -ENOMEM ? err : -ESRCH;
+	err = -ENOENT;
 	for (struct lst *l = b->lsts; l && n < 64; l = l->next)
 		if (!strcmp(l->rec.svc.name, want.name) &&
 		    (want.server == IVC_DOMID_ANY || want.server == l->dom))
@@ -740,12 +845,16 @@ static void do_request(struct broker *b, uint32_t d, const char *k, bool restart
 	}
 	a = rd(b, XBT_NULL, "/rendezvous/%u/ans/%s", d, k);
 	if (a) { /* answered: a listener we knew, if it is one */
-		if (restart && !strcmp(a, "ok") && !strncmp(v, "op=listen ", 10)) {
+		struct own *o;
+		if (restart && !strcmp(a, "ok") && !strncmp(v, "op=listen ", 10))
 			err = do_listen(b, d, k, v, true);
-			if (err) { /* it went while we were away */
-				rm(b, XBT_NULL, "/rendezvous/%u/ans/%s", d, k);
-				rm(b, XBT_NULL, "/rendezvous/%u/req/%s", d, k);
-			}
+		else if (restart && strncmp(a, "ok", 3)) /* a refusal not yet collected */
+			err = own_get(b, d, port_of_request(v), true, &o);
+		else
+			err = 0;
+		if (err && err != -ENOMEM) { /* it went while we were away */
+			rm(b, XBT_NULL, "/rendezvous/%u/ans/%s", d, k);
+			rm(b, XBT_NULL, "/rendezvous/%u/req/%s", d, k);
 		}
 		free(a);
 		free(v);
@@ -758,6 +867,11 @@ static void do_request(struct broker *b, uint32_t d, const char *k, bool restart
 	free(v);
 	if (err == -ENOMEM)
 		return; /* try again on its next event */
+	if (err == -ESRCH) {
+		logmsg(6, "domain %u request %s removed: its context has gone", d, k);
+		rm(b, XBT_NULL, "/rendezvous/%u/req/%s", d, k);
+		return;
+	}
 	answer(b, d, k, err ? ivc__refusal_name(err) : NULL);
 }
 
@@ -900,7 +1014,80 @@ int broker_tick(struct broker *b)
 		if (count_waiting(b, l->dom, l->key) && !lst_live(b, l))
 			lst_drop(b, l, "gone (its liveness port closed)");
 	}
+	/* Contexts that went: their channel ends close (9.11.4 item 4). */
+	for (struct own *o = b->owns; o; o = o->next)
+		o->suspect = o->suspect || !own_live(b, o);
+	for (;;) {
+		struct own *o = b->owns;
+		while (o && !o->suspect)
+			o = o->next;
+		if (!o || b->lost)
+			break;
+		own_died(b, o);
+	}
 	return -b->lost;
+}
+
+/* o's context has gone without closing what it had (9.11.4 item 4): its
+ * listeners are dropped, its channel ends closed as if it had written
+ * `closed`, and its refused requests that it never collected removed.
+ * Listeners one at a time from the start: each drop may change the list. */
+static void own_died(struct broker *b, struct own *o)
+{
+	unsigned n;
+	char **ents, *v;
+	struct lst *l;
+
+	own_unlink(b, o); /* out of sight: a new context may get its port */
+	for (;;) {
+		for (l = b->lsts; l && l->own != o; l = l->next)
+			;
+		if (!l)
+			break;
+		lst_drop(b, l, "gone (its liveness port closed)");
+	}
+	ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/chan", o->dom);
+	for (unsigned i = 0; ents && i < n; i++) {
+		v = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s", o->dom, ents[i]);
+		if (v && port_of_end(ents[i], v) == o->rport) {
+			logmsg(6, "domain %u end %s: its owner has gone (its liveness port closed)",
+			       o->dom, ents[i]);
+			end_closed(b, o->dom, ents[i], false);
+		}
+		free(v);
+	}
+	free(ents);
+	ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/ans", o->dom);
+	for (unsigned i = 0; ents && i < n; i++) {
+		char *a = rd(b, XBT_NULL, "/rendezvous/%u/ans/%s", o->dom, ents[i]);
+		v = a && !strncmp(a, "error=", 6)
+			? rd(b, XBT_NULL, "/rendezvous/%u/req/%s", o->dom, ents[i])
+			: NULL;
+		if (v && port_of_request(v) == o->rport) {
+			rm(b, XBT_NULL, "/rendezvous/%u/req/%s", o->dom, ents[i]);
+			rm(b, XBT_NULL, "/rendezvous/%u/ans/%s", o->dom, ents[i]);
+		}
+		free(a);
+		free(v);
+	}
+	free(ents);
+	b->ops->evtchn_unbind(b->plat, o->lport);
+	free(o);
+}
+
+/* End `name` of d found at a restart: its owner watched again, or, gone
+ * while we were away, its end closed (9.11.4 item 4). */
+static void end_owner(struct broker *b, uint32_t d, const char *name)
+{
+	char *v = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s", d, name);
+	struct own *o;
+	int err = v ? own_get(b, d, port_of_end(name, v), true, &o) : 0;
+
+	free(v);
+	if (err && err != -ENOMEM) {
+		logmsg(6, "domain %u end %s: its owner went while we were away", d, name);
+		end_closed(b, d, name, false);
+	}
 }
 
 /* ---- start and stop ------------------------------------------------------------ */
@@ -979,8 +1166,10 @@ int broker_start(struct broker *b)
 		if (!domid_of(doms[i], &d) || !b->area[d])
 			continue;
 		ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/chan", d);
-		for (unsigned j = 0; ents && j < n; j++)
+		for (unsigned j = 0; ents && j < n; j++) {
 			state_changed(b, d, ents[j]);
+			end_owner(b, d, ents[j]);
+		}
 		free(ents);
 		/* Answers whose request went while we were away. */
 		ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/ans", d);
@@ -1035,6 +1224,8 @@ void broker_close(struct broker *b)
 		b->lsts = l->next;
 		lst_free(b, l);
 	}
+	while (b->owns)
+		own_free(b, b->owns);
 	xs_close(b->xs);
 	b->ops->close(b->plat);
 	policy_free(b->o.policy);

@@ -23,6 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ivc_listen_rec lr;
 	struct ivc_connect_rec cr;
 	struct ivc_cend_rec ce;
+	struct ivc_lend_rec le;
 	struct ivc_offer_rec of;
 	struct ivc_monitor_rec mr;
 	const struct ivc_svc_rec *sv;
@@ -80,20 +81,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			snprintf(server, sizeof server, "%u", cr.server);
 		snprintf(back, sizeof back,
 			 "op=connect server=%s name=%s type=%s version=%u mode=%s dir=%s min0=%u "
-			 "min1=%u min-msg=%u",
+			 "min1=%u min-msg=%u port=%u",
 			 server, cr.name, cr.t.type, cr.t.version, cr.t.mode, cr.t.dir, cr.min[0],
-			 cr.min[1], cr.min_msg);
+			 cr.min[1], cr.min_msg, cr.port);
+		if (cr.port == 0)
+			abort();
 		break;
 	}
-	case 7:
+	case 7: /* the daemon's end records */
+		if (!ivc__parse_lend(s, &le)) {
+			if (le.peer > IVC_DOMID_MAX || le.port == 0)
+				abort();
+			snprintf(back, sizeof back, "role=listener listen=%s peer=%u port=%u",
+				 le.listen, le.peer, le.port);
+			break;
+		}
 		if (ivc__parse_cend(s, &ce))
 			return 0;
+		if (ce.peer > IVC_DOMID_MAX || ce.port == 0)
+			abort();
 		sv = &ce.svc;
 		snprintf(back, sizeof back,
-			 "role=client peer=%u name=%s type=%s version=%u mode=%s dir=%s "
+			 "role=client peer=%u port=%u name=%s type=%s version=%u mode=%s dir=%s "
 			 "ring0-bytes=%u ring1-bytes=%u ring0-max-msg=%u ring1-max-msg=%u",
-			 ce.peer, sv->name, sv->t.type, sv->t.version, sv->t.mode, sv->t.dir,
-			 sv->ring[0], sv->ring[1], sv->max[0], sv->max[1]);
+			 ce.peer, ce.port, sv->name, sv->t.type, sv->t.version, sv->t.mode,
+			 sv->t.dir, sv->ring[0], sv->ring[1], sv->max[0], sv->max[1]);
 		break;
 	case 8:
 		if (ivc__parse_offer(s, &of))

@@ -32,8 +32,6 @@ struct bchan {
 
 struct blistener {
 	char key[IVC_KEY_LEN];
-	uint32_t port; /* liveness port for the daemon (9.11.2 item 5) */
-	bool port_bound;
 	struct ivc_offers offers; /* waiting for their clients */
 };
 
@@ -268,19 +266,13 @@ static int broker_listen(struct ivc_listener *l)
 	/* A client's end going is what tells us of it (domain_alive or not). */
 	bl->offers.ask_rdv = true;
 	l->rdv = bl;
-	/* Our liveness, for the daemon: this port closes when we do, in any
-	 * way (9.11.2 item 5). */
-	err = ctx->ops->evtchn_alloc_unbound(ctx->plat, 0, &bl->port);
-	if (err)
-		goto out;
-	bl->port_bound = true;
 	snprintf(rec, sizeof rec,
 		 "op=listen name=%s type=%s version=%u mode=%s dir=%s ring0-bytes=%u "
 		 "ring1-bytes=%u ring0-max-msg=%u ring1-max-msg=%u backlog=%u port=%u",
 		 l->name, s->type.name, s->type.version,
 		 s->type.mode == IVC_STREAM ? "stream" : "message", ivc__dir_str(s->dir),
 		 s->ring_bytes[0], s->ring_bytes[1], s->params.max_msg[0], s->params.max_msg[1],
-		 l->backlog, bl->port);
+		 l->backlog, ctx->bport);
 	int64_t deadline = ivc__deadline_of(ctx, LISTEN_MS);
 	err = put_request(ctx, bl->key, rec, deadline);
 	if (err)
@@ -294,8 +286,6 @@ static int broker_listen(struct ivc_listener *l)
 	}
 out:
 	if (err) {
-		if (bl->port_bound)
-			ctx->ops->evtchn_unbind(ctx->plat, bl->port);
 		free(bl);
 		l->rdv = NULL;
 	}
@@ -432,7 +422,6 @@ static void broker_unlisten(struct ivc_listener *l)
 	/* The daemon refuses the clients still waiting (9.11.2 item 3). */
 	rm_request(ctx, bl->key);
 	ivc__route_del(ctx, bl->key, &l->obj);
-	ctx->ops->evtchn_unbind(ctx->plat, bl->port);
 	free(bl);
 	l->rdv = NULL;
 }
@@ -500,8 +489,8 @@ static int read_end(struct client *k, const struct ivc_connect_rec *want, struct
 	return 0;
 }
 
-static void connect_rec(const struct conn_req *rq, struct ivc_connect_rec *r, char *buf,
-			size_t size)
+static void connect_rec(const struct ivc_ctx *ctx, const struct conn_req *rq,
+			struct ivc_connect_rec *r, char *buf, size_t size)
 {
 	char server[16];
 
@@ -516,15 +505,16 @@ static void connect_rec(const struct conn_req *rq, struct ivc_connect_rec *r, ch
 	r->min[0] = rq->opts->tx_ring;
 	r->min[1] = rq->opts->rx_ring;
 	r->min_msg = rq->opts->max_msg;
+	r->port = ctx->bport;
 	if (rq->server == IVC_DOMID_ANY)
 		snprintf(server, sizeof server, "any");
 	else
 		snprintf(server, sizeof server, "%u", rq->server);
 	snprintf(buf, size,
 		 "op=connect server=%s name=%s type=%s version=%u mode=%s dir=%s min0=%u min1=%u "
-		 "min-msg=%u",
+		 "min-msg=%u port=%u",
 		 server, r->name, r->t.type, r->t.version, r->t.mode, r->t.dir, r->min[0],
-		 r->min[1], r->min_msg);
+		 r->min[1], r->min_msg, r->port);
 }
 
 static int connect_steps(struct client *k, const struct conn_req *rq,
@@ -557,7 +547,7 @@ static int broker_connect(struct ivc_ctx *ctx, const struct conn_req *rq, int64_
 	char rec[512];
 	int err;
 
-	connect_rec(rq, &want, rec, sizeof rec);
+	connect_rec(ctx, rq, &want, rec, sizeof rec);
 	err = put_request(ctx, k.key, rec, deadline);
 	if (err)
 		return err;

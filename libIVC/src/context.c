@@ -50,6 +50,13 @@ static int choose_rdv(struct ivc_ctx *ctx)
 	err = ctx->ops->store_watch(ctx->xs, ctx->area_path, "b");
 	if (err)
 		return forced ? err : 0;
+	/* Our liveness, for the daemon: this port closes when we do, in any
+	 * way, crashes included (9.11.1 item 5). */
+	err = ctx->ops->evtchn_alloc_unbound(ctx->plat, 0, &ctx->bport);
+	if (err) {
+		ctx->ops->store_unwatch(ctx->xs, ctx->area_path, "b");
+		return forced ? err : 0;
+	}
 	ctx->rdv = &ivc_rdv_brokered;
 	return 0;
 }
@@ -102,8 +109,10 @@ void ivc_close(struct ivc_ctx *ctx)
 		ctx->ops->waitset_free(ctx->ws);
 	if (ctx->ready_note)
 		ctx->ops->note_free(ctx->ready_note);
-	if (ctx->rdv == &ivc_rdv_brokered)
+	if (ctx->rdv == &ivc_rdv_brokered) {
 		ctx->ops->store_unwatch(ctx->xs, ctx->area_path, "b");
+		ctx->ops->evtchn_unbind(ctx->plat, ctx->bport);
+	}
 	ctx->ops->store_close(ctx->xs);
 	ctx->ops->close(ctx->plat);
 	ivc__routes_free(ctx);

@@ -86,6 +86,7 @@ struct ivc_ctx {
 	struct ivc_route **routes; /* ROUTE_BUCKETS chains */
 	struct ivc_obj area;
 	char area_path[32]; /* "/rendezvous/<domid>" */
+	uint32_t bport;     /* our liveness port for the daemon (9.11.1 item 5) */
 	int64_t tick_ms;    /* ivc_wait's last liveness tick */
 	bool no_alive;      /* the platform may not ask (a domU) */
 	bool polling;       /* a thread waits on the platform */
@@ -231,14 +232,14 @@ struct ivc_connect_rec {
 	uint32_t server; /* IVC_DOMID_ANY: "any" */
 	char name[NAME_MAX_LEN + 1];
 	struct ivc_request t; /* dir: the client's */
-	uint32_t min[2], min_msg;
+	uint32_t min[2], min_msg, port;
 };
 struct ivc_lend_rec {
 	char listen[IVC_KEY_LEN];
-	uint32_t peer;
+	uint32_t peer, port; /* port: its owner's liveness port */
 };
 struct ivc_cend_rec {
-	uint32_t peer;
+	uint32_t peer, port;
 	struct ivc_svc_rec svc;
 };
 struct ivc_offer_rec {

@@ -219,9 +219,11 @@ int ivc__parse_connect(const char *s, struct ivc_connect_rec *r)
 		{ "min0", REC_U32, &any_u32, &r->min[0], 0 },
 		{ "min1", REC_U32, &any_u32, &r->min[1], 0 },
 		{ "min-msg", REC_U32, &any_u32, &r->min_msg, 0 },
+		{ "port", REC_U32, &any_u32, &r->port, 0 },
 	};
+	int err = rec_parse(s, f, sizeof f / sizeof f[0]);
 
-	return rec_parse(s, f, sizeof f / sizeof f[0]);
+	return err || r->port == 0 ? -EPROTO : 0;
 }
 
 int ivc__parse_lend(const char *s, struct ivc_lend_rec *r)
@@ -230,9 +232,11 @@ int ivc__parse_lend(const char *s, struct ivc_lend_rec *r)
 		{ "role", REC_LIT, "listener", NULL, 0 },
 		{ "listen", REC_STR, (const void *)ivc__nonce_ok, r->listen, sizeof r->listen },
 		{ "peer", REC_U32, &domid_max, &r->peer, 0 },
+		{ "port", REC_U32, &any_u32, &r->port, 0 },
 	};
+	int err = rec_parse(s, f, sizeof f / sizeof f[0]);
 
-	return rec_parse(s, f, sizeof f / sizeof f[0]);
+	return err || r->port == 0 ? -EPROTO : 0;
 }
 
 int ivc__parse_cend(const char *s, struct ivc_cend_rec *r)
@@ -241,12 +245,14 @@ int ivc__parse_cend(const char *s, struct ivc_cend_rec *r)
 	const struct rec_field f[] = {
 		{ "role", REC_LIT, "client", NULL, 0 },
 		{ "peer", REC_U32, &domid_max, &r->peer, 0 },
+		{ "port", REC_U32, &any_u32, &r->port, 0 },
 		{ "name", REC_STR, (const void *)service_ok, v->name, sizeof v->name },
 		F_TYPE(&v->t),
 		F_GEOMETRY(v),
 	};
+	int err = rec_parse(s, f, sizeof f / sizeof f[0]);
 
-	return rec_parse(s, f, sizeof f / sizeof f[0]);
+	return err || r->port == 0 ? -EPROTO : 0;
 }
 
 /* An answer or an offer's refusal: "error=<word>"; else -EPROTO. */

@@ -5,8 +5,8 @@
 #
 # ivc_ring.pml (one ring, notification protocol, close), peer_state.pml
 # (classification of the peer's side line) and rendezvous.pml (brokered
-# rendezvous: daemon, listener and client with domain deaths and a daemon
-# restart) must verify with no errors over their complete state spaces;
+# rendezvous: daemon, listener and client with domain or process deaths
+# and a daemon restart) must verify with no errors over their complete state spaces;
 # every deliberately broken variant must be rejected, for the expected
 # reason. Exit status: 0 all expectations hold, 1 otherwise,
 # 77 when spin or a C compiler is missing (the automake "skip" code).
@@ -174,6 +174,9 @@ done
 V=rendezvous.pml
 leak='assertion violated \(+ !\(settled\)'
 good $V "rendezvous: good model"
+good $V "rendezvous: good model, process deaths" -DPROCESS_DEATHS
+broken $V "rendezvous: broken NO_OWNER_CHECK" "dead context's end left" \
+	"$leak" -DPROCESS_DEATHS -DNO_OWNER_CHECK
 broken $V "rendezvous: broken MARKER_OFFERED_ONLY" "marker left once open" \
 	"$leak" -DMARKER_OFFERED_ONLY
 broken $V "rendezvous: broken NO_UNATTACHED_REMOVAL" "untaken end left" \
@@ -183,7 +186,7 @@ broken $V "rendezvous: broken RESTART_NO_STATES" "closed end left" \
 broken $V "rendezvous: broken RESTART_NO_DEATHS" "dead domain's area left" \
 	"$leak|$endstate" -DRESTART_NO_DEATHS
 broken $V "rendezvous: broken WITHDRAW_STATE_FIRST" "attach to a removed end" \
-	'assertion violated +(lend|!\(s_alive\))' -DWITHDRAW_STATE_FIRST
+	'assertion violated +(lend|\( *!\(s_alive\)\|\|s_pgone\))' -DWITHDRAW_STATE_FIRST
 broken $V "rendezvous: broken PEER_GONE_ATTACHED" "open without attach" \
 	'assertion violated c_attached' -DPEER_GONE_ATTACHED
 # The text of 9.11 read literally where the model departs from it.

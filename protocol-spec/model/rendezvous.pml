@@ -2,8 +2,9 @@
 /*
  * rendezvous.pml - Promela model of the brokered rendezvous
  * (ivc-protocol.md section 9.11): the daemon, one listener and one client
- * race while the client's domain may die, the listener's domain may die
- * and the daemon may be killed and restarted, each at any point.
+ * race while the client's domain may die, the listener's domain may die,
+ * the client's or the listener's process may die in a living domain, and
+ * the daemon may be killed and restarted, each at any point.
  *
  * XenStore nodes are shared variables (a node's existence and value); a
  * XenStore transaction is an atomic block; a guest's write to a node that
@@ -23,7 +24,11 @@
  * the peer reads them (lside, cside: not up yet, up, closed). A domain's
  * death does not change its side line (6.1 item 4): the survivor learns
  * of it through its `peer` node (9.11.5 item 2) and then finds the side
- * line still up: dead.
+ * line still up: dead. A process's death in a living domain does: its
+ * kernel's unmap notification clears its `live` byte and signals the
+ * peer (6.1 item 3: SL_GONE), but it writes nothing in XenStore; its
+ * context's liveness port closes, which the daemon finds within a second
+ * (9.11.1 item 5) and then closes what the context left (9.11.4 item 4).
  *
  * The daemon watches /rendezvous and @releaseDomain. Its pending watch
  * events are sticky bits, one per kind of event it acts on (ev_req: C's
@@ -37,7 +42,9 @@
  *
  * Nondeterministic choices, made once at the start: which faults occur,
  * each at most once and then at any later point (the client's domain
- * dies, the listener's domain dies, the daemon is killed and restarted);
+ * dies, the listener's domain dies, the daemon is killed and restarted;
+ * with -DPROCESS_DEATHS each side's process may die in its living domain
+ * instead of its domain);
  * whether the client's deadline and the listener's attach bound can
  * expire. In the runs where they cannot, the protocol alone must end
  * every wait. Each side of an established channel may close at any time,
@@ -47,7 +54,8 @@
  * Checked:
  *  (1) no leak: in every terminal state (the client finished, dead or
  *      holding an established channel; the listener idle, dead or holding
- *      it; the daemon idle) there is no marker, no request or answer of
+ *      it; dead: its domain or its process; the daemon idle) there is no
+ *      marker, no request or answer of
  *      the client, no area of a dead domain, and either no end at all or
  *      an established channel that both sides still hold: both ends
  *      there, `open`, each with its `peer`;
@@ -103,6 +111,8 @@
  *   -DPEER_GONE_ATTACHED   the listener takes the loss of its `peer` node as
  *                          "attached and closed since" without looking at
  *                          the side line
+ *   -DNO_OWNER_CHECK       the daemon does not close what a context that
+ *                          went left behind (9.11.4 item 4)
  */
 
 /* An end's state (9.11.9); also what a missing state node reads as. */
@@ -126,11 +136,13 @@
 #define SL_NONE 0 /* not up yet */
 #define SL_UP 1   /* live and attached */
 #define SL_CLOSED 2
+#define SL_GONE 3 /* its process went: `live` cleared, not closed */
 
 /* ---- shared state ------------------------------------------------------ */
 
-/* Domains: introduced or not. */
+/* Domains: introduced or not. Processes (contexts): gone or not. */
 bit s_alive = 1, c_alive = 1;
+bit s_pgone, c_pgone;
 
 /* XenStore. */
 bit area_s = 1, area_c = 1; /* /rendezvous/S, /rendezvous/C */
@@ -149,7 +161,7 @@ bit ev_req, ev_lst, ev_cst, ev_rel;
 bit dkill;
 
 /* Choices made at the start. */
-bit will_cdie, will_sdie, will_kill, c_deadline, l_deadline;
+bit will_cdie, will_sdie, will_cpdie, will_spdie, will_kill, c_deadline, l_deadline;
 
 /* Ghosts, not protocol. */
 bit c_attached; /* the client attached at some time */
@@ -203,9 +215,13 @@ inline set_cstate(v)
 inline d_req()
 {
 	if
-	:: req && ans == NONE ->
+#ifdef PROCESS_DEATHS
+	:: req && ans == NONE && c_pgone ->
+		req = 0 /* its liveness port cannot be bound (9.11.3 item 2.1) */
+#endif
+	:: req && ans == NONE && !c_pgone ->
 		if
-		:: listen_rec && s_alive ->
+		:: listen_rec && s_alive && !s_pgone ->
 			if
 			:: /* every check passes: one transaction */
 				lend = 1; lpeer = 1; lstate = EMPTY;
@@ -351,6 +367,47 @@ inline d_rel_s_area()
 	gone_s = 0
 }
 
+/* A context that went (9.11.4 item 4), found by its liveness port: the
+ * client's ends closed and its refusal removed; the listener dropped
+ * (its waiting client refused, 9.11.2 item 5), then its ends closed.
+ * Guarded by what XenStore holds: a restarted daemon binds the ports it
+ * finds there and sees the same (9.11.7). */
+inline d_client_gone()
+{
+	if
+	:: cend ->
+		dead = 0;
+		rm_cend();
+		RM_MARKER_OF_CLOSED_CLIENT;
+		other_l()
+	:: else -> skip
+	fi;
+	if
+	:: req && ans == REFUSED -> req = 0; ans = NONE
+	:: else -> skip
+	fi
+}
+
+inline d_listener_gone()
+{
+	listen_rec = 0;
+	if
+	:: marker -> marker = 0; rm_lend(); cpeer = 0
+	:: else -> skip
+	fi
+}
+
+inline d_lend_gone()
+{
+	dead = 0;
+	rm_lend();
+	marker = 0;
+	other_c()
+}
+
+#define C_GONE (c_pgone && c_alive)
+#define S_GONE (s_pgone && s_alive)
+
 proctype daemon()
 {
 	bit dead; /* the end that closed said `dead` */
@@ -359,7 +416,7 @@ proctype daemon()
 	bit todo; /* the other end is still to be handled */
 #endif
 
-again:
+end_again:
 	{
 end_wait:
 		do
@@ -369,6 +426,11 @@ end_wait:
 		:: atomic { ev_rel -> ev_rel = 0; d_rel_c_peers() };
 			atomic { d_rel_c_area_s_peers() };
 			atomic { d_rel_s_area() }
+#if defined(PROCESS_DEATHS) && !defined(NO_OWNER_CHECK)
+		:: atomic { C_GONE && (cend || (req && ans == REFUSED)) -> d_client_gone() }
+		:: atomic { S_GONE && listen_rec -> d_listener_gone() }
+		:: atomic { S_GONE && !listen_rec && lend -> d_lend_gone() }
+#endif
 		od
 	} unless { dkill };
 
@@ -400,7 +462,7 @@ end_wait:
 		ev_rel = 1 /* areas of domains no longer there (9.11.6) */
 #endif
 	};
-	goto again
+	goto end_again
 }
 
 /* ---- the client ---------------------------------------------------------- */
@@ -455,7 +517,7 @@ proctype client()
 		};
 
 		/* Established: close, or keep the channel until told that the
-		 * peer went (9.11.5 item 2). */
+		 * peer went (9.11.5 item 2) or signalled by its unmap (6.1). */
 		if
 		:: atomic { /* orderly close (6.2), then the state (9.11.4) */
 				cside = SL_CLOSED;
@@ -466,10 +528,10 @@ proctype client()
 		:: skip ->
 end_c_holds:
 			atomic {
-				!cpeer -> /* (2) told: the side line says how */
+				(!cpeer || lside == SL_GONE) -> /* (2) told: the side line says how */
 				if
 				:: lside == SL_CLOSED -> cside = SL_CLOSED; set_cstate(CLOSED)
-				:: else -> assert(!s_alive); cside = SL_CLOSED; set_cstate(DEAD)
+				:: else -> assert(!s_alive || s_pgone); cside = SL_CLOSED; set_cstate(DEAD)
 				fi;
 				c_est = 0;
 				c_done = 1
@@ -488,7 +550,7 @@ give_up:
 		};
 end_client:
 		skip
-	} unless { !c_alive }
+	} unless { !c_alive || c_pgone }
 }
 
 /* ---- the listener -------------------------------------------------------- */
@@ -549,10 +611,10 @@ end_idle:
 		:: skip ->
 end_l_holds:
 			atomic {
-				!lpeer -> /* (2) told */
+				(!lpeer || cside == SL_GONE) -> /* (2) told */
 				if
 				:: cside == SL_CLOSED -> lside = SL_CLOSED; set_lstate(CLOSED)
-				:: else -> assert(!c_alive); lside = SL_CLOSED; set_lstate(DEAD)
+				:: else -> assert(!c_alive || c_pgone); lside = SL_CLOSED; set_lstate(DEAD)
 				fi;
 				l_est = 0;
 				l_busy = 0
@@ -570,7 +632,7 @@ withdraw:
 #endif
 end_listener:
 		skip
-	} unless { !s_alive }
+	} unless { !s_alive || s_pgone }
 }
 
 /* ---- faults ---------------------------------------------------------------- */
@@ -582,6 +644,24 @@ proctype faults()
 	do
 	:: will_cdie && c_alive -> atomic { c_alive = 0; ev_rel = 1 }
 	:: will_sdie && s_alive -> atomic { s_alive = 0; ev_rel = 1 }
+#ifdef PROCESS_DEATHS
+	:: will_cpdie && c_alive && !c_pgone ->
+		atomic { /* unmap notification (6.1 item 3); nothing in XenStore */
+			c_pgone = 1;
+			if
+			:: cside == SL_UP -> cside = SL_GONE
+			:: else -> skip
+			fi
+		}
+	:: will_spdie && s_alive && !s_pgone ->
+		atomic {
+			s_pgone = 1;
+			if
+			:: lside == SL_UP -> lside = SL_GONE
+			:: else -> skip
+			fi
+		}
+#endif
 	:: will_kill && !killed -> atomic { killed = 1; dkill = 1 }
 	:: else -> break
 	od
@@ -591,8 +671,9 @@ proctype faults()
 
 /* Runs only when nothing else can move. If a party is stuck in a wait
  * that is not an end state, pan reports that; else (1) must hold. */
-#define SETTLED ((c_done || c_est || !c_alive) && (!l_busy || l_est || !s_alive))
-#define HELD (c_est && c_alive && l_est && s_alive)
+#define SETTLED                                                                  \
+	((c_done || c_est || !c_alive || c_pgone) && (!l_busy || l_est || !s_alive || s_pgone))
+#define HELD (c_est && c_alive && !c_pgone && l_est && s_alive && !s_pgone)
 
 proctype monitor()
 {
@@ -616,12 +697,20 @@ proctype monitor()
 init
 {
 	atomic {
+		/* Each side's domain may die, or (with -DPROCESS_DEATHS) its
+		 * process in a living domain instead: one run per choice. */
 		if
 		:: will_cdie = 1
+#ifdef PROCESS_DEATHS
+		:: will_cpdie = 1
+#endif
 		:: skip
 		fi;
 		if
 		:: will_sdie = 1
+#ifdef PROCESS_DEATHS
+		:: will_spdie = 1
+#endif
 		:: skip
 		fi;
 		if

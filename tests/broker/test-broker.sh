@@ -4,7 +4,7 @@
 # each on a host of its own.
 # usage: test-broker.sh IVC_SIM BROKER_PEER IVC_RENDEZVOUSD MKRENDDIR GROUP [EXAMPLES]
 #   GROUP: basic refusals isolation death restart policy scale liveness
-#          pipeline (needs EXAMPLES, the built examples/ directory)
+#          orphans pipeline (needs EXAMPLES, the built examples/ directory)
 set -u
 SIM=$1
 PEER=$2
@@ -106,15 +106,16 @@ group_refusals() {
 	dom 13 "$PEER" connect 4 full -e EBUSY >"$OUT/c13" 2>&1
 	ran "the 17th: listener full, EBUSY" $? "$OUT/c13"
 	wait $c5; ran "the 16 waiting time out" $? "$OUT/c5"
-	# A listener process that crashes in a living domain: the next
-	# client is told it is gone, and its name can be taken again.
-	dom 6 sh -c "$PEER serve crashy -A & p=\$!; sleep 0.5; kill -9 \$p; wait \$p
-		$PEER connect 6 crashy -e ECONNREFUSED || exit 1
+	# A listener process that crashes in a living domain: within a
+	# second its service is gone (its liveness port closed), and its
+	# name can be taken again at once.
+	dom 6 sh -c "$PEER serve crashy -A & p=\$!; sleep 0.5; kill -9 \$p; wait \$p; sleep 1.5
+		$PEER connect 6 crashy -e ENOENT || exit 1
 		$PEER serve crashy -n 1 & sleep 0.5; $PEER connect 6 crashy -c 10 || exit 2
 		$PEER serve crashy2 -A & p=\$!; sleep 0.5; kill -9 \$p; wait \$p
 		$PEER serve crashy2 -n 1 & sleep 0.5; $PEER connect 6 crashy2 -c 10 || exit 3; wait" \
 		>"$OUT/c6" 2>&1
-	ran "crashed listener: ECONNREFUSED, then its name is free; a new listener replaces it" $? "$OUT/c6"
+	ran "crashed listener: gone within a second (ENOENT), its name free; a new listener replaces it" $? "$OUT/c6"
 	# Hostile requests written with the real xenstore tools by a guest.
 	dom 7 sh -c '
 		for i in $(seq 100); do xenstore-exists /rendezvous/7/req && break; sleep 0.05; done
@@ -123,10 +124,10 @@ group_refusals() {
 			[ "$v" = "error=$3" ] || { echo "request \"$2\": answer \"$v\", want error=$3"; exit 1; }
 			xenstore-rm /rendezvous/7/req/$1; }
 		ask a1 "op=connect junk" EPROTO
-		ask a2 "op=connect server=4294967297 name=echo type=org.libivc.test version=1 mode=message dir=inout min0=0 min1=0 min-msg=0" EPROTO
-		ask a3 "op=connect server=01 name=echo type=org.libivc.test version=1 mode=message dir=inout min0=0 min1=0 min-msg=0" EPROTO
-		ask a4 "op=connect server=1 name=echo type=org.libivc.test version=+1 mode=message dir=inout min0=0 min1=0 min-msg=0" EPROTO
-		ask a5 "op=connect server=1 name=echo type=org.libivc.test version=1 mode=message dir=inout min0=0 min1=0 min-msg=0 extra=1" EPROTO
+		ask a2 "op=connect server=4294967297 name=echo type=org.libivc.test version=1 mode=message dir=inout min0=0 min1=0 min-msg=0 port=1" EPROTO
+		ask a3 "op=connect server=01 name=echo type=org.libivc.test version=1 mode=message dir=inout min0=0 min1=0 min-msg=0 port=1" EPROTO
+		ask a4 "op=connect server=1 name=echo type=org.libivc.test version=+1 mode=message dir=inout min0=0 min1=0 min-msg=0 port=1" EPROTO
+		ask a5 "op=connect server=1 name=echo type=org.libivc.test version=1 mode=message dir=inout min0=0 min1=0 min-msg=0 port=1 extra=1" EPROTO
 		ask a6 "op=listen name=x type=t version=1 mode=message dir=inout ring0-bytes=65536 ring1-bytes=65536 ring0-max-msg=65532 ring1-max-msg=65532 backlog=16 port=4294967296" EPROTO
 		ask a7 "op=listen name=x type=t version=1 mode=message dir=inout ring0-bytes=65535 ring1-bytes=65536 ring0-max-msg=65532 ring1-max-msg=65532 backlog=16 port=5" EPROTO
 		ask a8 "op=listen name=x type=t version=1 mode=message dir=inout ring0-bytes=65536 ring1-bytes=65536 ring0-max-msg=65532 ring1-max-msg=65532 backlog=16 port=99" EPROTO
@@ -235,12 +236,14 @@ group_death() {
 	setup
 	dom 1 "$PEER" serve echo -n 2 >"$OUT/s1" 2>&1 & s=$!
 	wait_for "$OUT/s1" serving
-	# A client domain that rings and never attaches, then is destroyed.
-	dom 6 sh -c 'for i in $(seq 100); do xenstore-exists /rendezvous/6/req && break; sleep 0.05; done
-		xenstore-write /rendezvous/6/req/77 "op=connect server=1 name=echo type=org.libivc.test version=1 mode=message dir=inout min0=0 min1=0 min-msg=0"; sleep 30' &
-	check "a ring from dom6 reaches the listener's area" eventually sh -c "XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-list /rendezvous/1/chan | grep -q l6-77"
+	# A client domain that rings and is never taken, then is destroyed.
+	dom 10 "$PEER" serve hs -A >"$OUT/s10" 2>&1 &
+	wait_for "$OUT/s10" serving
+	dom 6 "$PEER" connect 10 hs -T 30000 >/dev/null 2>&1 &
+	check "a ring from dom6 reaches the listener's area" eventually sh -c "XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-list /rendezvous/10/chan | grep -q l6-"
 	"$SIM" destroy 6 >/dev/null
-	check "destroyed mid-handshake: its area and the listener's end go" eventually sh -c "! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /rendezvous/6 && [ -z \"\$(XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-list /rendezvous/1/chan)\" ]"
+	check "destroyed mid-handshake: its area and the listener's end go" eventually sh -c "! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /rendezvous/6 && [ -z \"\$(XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-list /rendezvous/10/chan)\" ]"
+	"$SIM" destroy 10 >/dev/null
 	# Established, then the client's domain is destroyed.
 	dom 7 "$PEER" connect 1 echo -c 10 -H >"$OUT/c7" 2>&1 &
 	wait_for "$OUT/c7" verified
@@ -400,8 +403,85 @@ group_pipeline() {
 	check "nothing left on the host" clean
 }
 
+# Contexts that go without closing what they had, their peers unable to
+# tell (9.11.4 item 4): the daemon closes their ends once their liveness
+# port has closed, and only then.
+group_orphans() {
+	setup
+	ends() { xs0 list "/rendezvous/$1/chan" 2>/dev/null; }
+	none() { for _d; do for _s in chan req ans; do [ -z "$(xs0 list "/rendezvous/$_d/$_s" 2>/dev/null)" ] || return 1; done; done; }
+	only_service() { [ -z "$(ends "$1")" ] && [ "$(xs0 list "/rendezvous/$1/ans" | wc -l)" = 1 ] && [ -z "$(xs0 list "/rendezvous/$1/ans/$(xs0 list "/rendezvous/$1/ans")")" ]; }
+	sig() { pkill "-$1" -f "^$PEER $2"; }
+	# A dom0 client killed, then its listener's domain destroyed before
+	# the listener could notice: nobody but the daemon can end it.
+	dom 1 "$PEER" serve o1 >"$OUT/s1" 2>&1 &
+	wait_for "$OUT/s1" serving
+	dom 0 "$PEER" connect 1 o1 -c 10 -H >"$OUT/c0" 2>&1 &
+	wait_for "$OUT/c0" verified
+	sig STOP "serve o1"
+	sig KILL "connect 1 o1"
+	check "a dom0 client's end is there" [ -n "$(ends 0)" ]
+	"$SIM" destroy 1 >/dev/null
+	check "dom0 client killed, its listener's domain destroyed unaware: the client's end, request and answer go" eventually none 0
+	# Its owner alive: the end stays; the owner killed: it goes.
+	dom 2 "$PEER" serve o2 >"$OUT/s2" 2>&1 &
+	wait_for "$OUT/s2" serving
+	dom 4 sh -c "$PEER connect 2 o2 -c 10 -H; sleep 60" >"$OUT/c4" 2>&1 &
+	wait_for "$OUT/c4" verified
+	sig STOP "serve o2"
+	"$SIM" destroy 2 >/dev/null
+	sleep 2.5
+	check "the listener's domain destroyed: its living client's end stays for it to close" [ -n "$(ends 4)" ]
+	check "... without its peer node" sh -c "! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /rendezvous/4/chan/$(ends 4)/peer"
+	sig KILL "connect 2 o2"
+	check "... and goes once its owner is killed, its domain alive" eventually none 4
+	# A listener killed, then its client's domain destroyed unaware.
+	dom 5 sh -c "$PEER serve o3; sleep 60" >"$OUT/s5" 2>&1 &
+	wait_for "$OUT/s5" serving
+	dom 6 "$PEER" connect 5 o3 -c 10 -H >"$OUT/c6" 2>&1 &
+	wait_for "$OUT/c6" verified
+	sig KILL "serve o3"
+	"$SIM" destroy 6 >/dev/null
+	check "listener killed, its client's domain destroyed unaware: the listener's end and its service go" eventually none 5
+	# A client killed while it waited, its listener alive.
+	dom 10 sh -c "$PEER serve o4 -A; sleep 60" >"$OUT/s10" 2>&1 &
+	wait_for "$OUT/s10" serving
+	dom 7 sh -c "$PEER connect 10 o4 -T 60000; sleep 60" >/dev/null 2>&1 &
+	check "a client waits for a listener that does not accept" eventually sh -c "[ -n \"\$(XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-list /rendezvous/7/chan)\" ]"
+	sig KILL "connect 10 o4"
+	check "a waiting client killed: its end, request and answer go" eventually none 7
+	check "... and so do the listener's end and the marker; the service stays" eventually only_service 10
+	sig KILL "serve o4"
+	check "its listener killed: the service goes" eventually none 10
+	# Both sides of a channel killed, neither having noticed the other.
+	dom 11 sh -c "$PEER serve o6; sleep 60" >"$OUT/s11" 2>&1 &
+	wait_for "$OUT/s11" serving
+	dom 12 sh -c "$PEER connect 11 o6 -c 10 -H; sleep 60" >"$OUT/c12" 2>&1 &
+	wait_for "$OUT/c12" verified
+	sig STOP "serve o6"
+	sig KILL "connect 11 o6"
+	sig KILL "serve o6"
+	check "both sides killed in living domains: both ends and the service go" eventually none 11 12
+	# The same while the daemon is down: found when it is back.
+	dom 8 "$PEER" serve o5 >"$OUT/s8" 2>&1 &
+	wait_for "$OUT/s8" serving
+	dom 9 sh -c "$PEER connect 8 o5 -c 10 -H; sleep 60" >"$OUT/c9" 2>&1 &
+	wait_for "$OUT/c9" verified
+	kill -9 "$(rdvd_pid)"
+	sig STOP "serve o5"
+	sig KILL "connect 8 o5"
+	"$SIM" destroy 8 >/dev/null
+	check "while the daemon was down: the end is still there" [ -n "$(ends 9)" ]
+	rdvd_start || bad "restart"
+	check "... and gone after its restart" eventually none 9
+	for d in 4 5 7 9 10 11 12; do "$SIM" destroy $d >/dev/null 2>&1; done
+	check "no area of a gone domain is left" eventually areas_clean
+	rdvd_stop
+	check "nothing left on the host" clean
+}
+
 case $GROUP in
-basic | refusals | isolation | death | restart | policy | scale | liveness | pipeline) "group_$GROUP" ;;
+basic | refusals | isolation | death | restart | policy | scale | liveness | pipeline | orphans) "group_$GROUP" ;;
 *) echo "unknown group $GROUP"; exit 2 ;;
 esac
 check "no sanitizer report" no_sanitizer_report
