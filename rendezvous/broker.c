@@ -848,8 +848,8 @@ static void do_request(struct broker *b, uint32_t d, const char *k, bool restart
 		struct own *o;
 		if (restart && !strcmp(a, "ok") && !strncmp(v, "op=listen ", 10))
 			err = do_listen(b, d, k, v, true);
-		else if (restart && strncmp(a, "ok", 3)) /* a refusal not yet collected */
-			err = own_get(b, d, port_of_request(v), true, &o);
+		else if (restart && strncmp(a, "ok", 3) && port_of_request(v))
+			err = own_get(b, d, port_of_request(v), true, &o); /* a refusal */
 		else
 			err = 0;
 		if (err && err != -ENOMEM) { /* it went while we were away */
@@ -1014,9 +1014,11 @@ int broker_tick(struct broker *b)
 		if (count_waiting(b, l->dom, l->key) && !lst_live(b, l))
 			lst_drop(b, l, "gone (its liveness port closed)");
 	}
-	/* Contexts that went: their channel ends close (9.11.4 item 4). */
+	/* Contexts that went: their channel ends close (9.11.4 item 4).
+	 * Not those whose domain is going: domain_gone() tells their peers
+	 * with far fewer XenStore requests, all survivors first. */
 	for (struct own *o = b->owns; o; o = o->next)
-		o->suspect = o->suspect || !own_live(b, o);
+		o->suspect = (o->suspect || !own_live(b, o)) && dom_alive(b, o->dom);
 	for (;;) {
 		struct own *o = b->owns;
 		while (o && !o->suspect)
