@@ -31,7 +31,7 @@
 struct own {
 	struct own *next;
 	uint32_t dom, rport, lport;
-	bool suspect; /* found gone: the next tick deals with it */
+	bool suspect; /* broker_tick: found gone */
 };
 
 struct lst {
@@ -267,10 +267,10 @@ static void own_free(struct broker *b, struct own *o)
 static void own_died(struct broker *b, struct own *o);
 
 /* The context of d whose liveness port is rport: 0, or -ECONNREFUSED when
- * it has gone (or never held that port for us). A context found gone is
- * dealt with here if `settle`, else at the next tick: callers in the
- * middle of a walk of the listeners say no. */
-static int own_get(struct broker *b, uint32_t d, uint32_t rport, bool settle, struct own **out)
+ * it has gone (or never held that port for us). A context of that port
+ * found gone is dealt with first (own_died: it may drop listeners, so no
+ * caller walks them). */
+static int own_get(struct broker *b, uint32_t d, uint32_t rport, struct own **out)
 {
 	struct own *o = b->owns;
 
@@ -279,10 +279,6 @@ static int own_get(struct broker *b, uint32_t d, uint32_t rport, bool settle, st
 	if (o && own_live(b, o)) {
 		*out = o;
 		return 0;
-	}
-	if (o && !settle) {
-		o->suspect = true;
-		return -ECONNREFUSED;
 	}
 	if (o) /* it went; the number may be another context's now */
 		own_died(b, o);
@@ -321,12 +317,6 @@ static uint32_t port_of_end(const char *name, const char *v)
 	if (name[0] == 'l')
 		return ivc__parse_lend(v, &le) ? 0 : le.port;
 	return name[0] == 'c' && !ivc__parse_cend(v, &ce) ? ce.port : 0;
-}
-
-static void lst_free(struct broker *b, struct lst *l)
-{
-	(void)b;
-	free(l);
 }
 
 static struct lst **lst_find(struct broker *b, uint32_t d, const char *key)
@@ -522,7 +512,7 @@ static void domain_gone(struct broker *b, uint32_t p)
 		struct lst *l = *pp;
 		if (l->dom == p) {
 			*pp = l->next;
-			lst_free(b, l);
+			free(l);
 		} else
 			pp = &l->next;
 	}
@@ -643,7 +633,7 @@ static void lst_drop(struct broker *b, struct lst *l, const char *why)
 	rm(b, XBT_NULL, "/rendezvous/%u/req/%s", l->dom, l->key);
 	if (*pp == l)
 		*pp = l->next;
-	lst_free(b, l);
+	free(l);
 }
 
 static struct lst *lst_named(struct broker *b, uint32_t d, const char *name)
@@ -686,7 +676,7 @@ static int do_listen(struct broker *b, uint32_t d, const char *k, const char *va
 	l->rec = r;
 	/* Its liveness port: a port it does not hold for us is a lie, and a
 	 * dead one after a restart means it went while we were away. */
-	int err = own_get(b, d, r.port, true, &l->own);
+	int err = own_get(b, d, r.port, &l->own);
 	if (err) {
 		free(l);
 		return err == -ENOMEM ? err : restart ? -ECONNREFUSED : -EPROTO;
@@ -800,7 +790,7 @@ static int do_connect(struct broker *b, uint32_t c, const char *k, const char *v
 	 * which is a refusal (9.11.5 item 4). First: this may drop
 	 * listeners. */
 	struct own *co;
-	err = own_get(b, c, want.port, true, &co);
+	err = own_get(b, c, want.port, &co);
 	if (err)
 		return err == -ENOMEM ? err : -ESRCH;
 	err = -ENOENT;
@@ -846,10 +836,11 @@ static void do_request(struct broker *b, uint32_t d, const char *k, bool restart
 	a = rd(b, XBT_NULL, "/rendezvous/%u/ans/%s", d, k);
 	if (a) { /* answered: a listener we knew, if it is one */
 		struct own *o;
+		uint32_t port = restart && strcmp(a, "ok") ? port_of_request(v) : 0;
 		if (restart && !strcmp(a, "ok") && !strncmp(v, "op=listen ", 10))
 			err = do_listen(b, d, k, v, true);
-		else if (restart && strncmp(a, "ok", 3) && port_of_request(v))
-			err = own_get(b, d, port_of_request(v), true, &o); /* a refusal */
+		else if (port) /* a refusal not yet collected */
+			err = own_get(b, d, port, &o);
 		else
 			err = 0;
 		if (err && err != -ENOMEM) { /* it went while we were away */
@@ -1073,8 +1064,7 @@ static void own_died(struct broker *b, struct own *o)
 		free(v);
 	}
 	free(ents);
-	b->ops->evtchn_unbind(b->plat, o->lport);
-	free(o);
+	own_free(b, o);
 }
 
 /* End `name` of d found at a restart: its owner watched again, or, gone
@@ -1083,7 +1073,7 @@ static void end_owner(struct broker *b, uint32_t d, const char *name)
 {
 	char *v = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s", d, name);
 	struct own *o;
-	int err = v ? own_get(b, d, port_of_end(name, v), true, &o) : 0;
+	int err = v ? own_get(b, d, port_of_end(name, v), &o) : 0;
 
 	free(v);
 	if (err && err != -ENOMEM) {
@@ -1224,7 +1214,7 @@ void broker_close(struct broker *b)
 	while (b->lsts) {
 		struct lst *l = b->lsts;
 		b->lsts = l->next;
-		lst_free(b, l);
+		free(l);
 	}
 	while (b->owns)
 		own_free(b, b->owns);
