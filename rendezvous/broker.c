@@ -644,9 +644,10 @@ static struct lst *lst_named(struct broker *b, uint32_t d, const char *name)
 	return NULL;
 }
 
-/* Registers listener k of d: 0, or the refusal. `restart`: it had been
- * accepted before (9.11.7); only its liveness is looked at again. */
-static int do_listen(struct broker *b, uint32_t d, const char *k, const char *val, bool restart)
+/* Registers listener k of d: 0, the refusal, or -ESRCH (its context has
+ * gone: its request is to be removed). Also for a listener accepted before
+ * a restart (9.11.7), whose policy and liveness are looked at again. */
+static int do_listen(struct broker *b, uint32_t d, const char *k, const char *val)
 {
 	struct ivc_listen_rec r;
 	struct lst *l, *old;
@@ -674,12 +675,13 @@ static int do_listen(struct broker *b, uint32_t d, const char *k, const char *va
 	l->dom = d;
 	snprintf(l->key, sizeof l->key, "%s", k);
 	l->rec = r;
-	/* Its liveness port: a port it does not hold for us is a lie, and a
-	 * dead one after a restart means it went while we were away. */
+	/* Its liveness port. One we cannot bind is a context that went
+	 * before its answer (or while we were away), or a lie: its request
+	 * goes unanswered, as a connect's does (9.11.2 item 2). */
 	int err = own_get(b, d, r.port, &l->own);
 	if (err) {
 		free(l);
-		return err == -ENOMEM ? err : restart ? -ECONNREFUSED : -EPROTO;
+		return err == -ENOMEM ? err : -ESRCH;
 	}
 	l->next = b->lsts;
 	b->lsts = l;
@@ -838,7 +840,7 @@ static void do_request(struct broker *b, uint32_t d, const char *k, bool restart
 		struct own *o;
 		uint32_t port = restart && strcmp(a, "ok") ? port_of_request(v) : 0;
 		if (restart && !strcmp(a, "ok") && !strncmp(v, "op=listen ", 10))
-			err = do_listen(b, d, k, v, true);
+			err = do_listen(b, d, k, v);
 		else if (port) /* a refusal not yet collected */
 			err = own_get(b, d, port, &o);
 		else
@@ -852,7 +854,7 @@ static void do_request(struct broker *b, uint32_t d, const char *k, bool restart
 		return;
 	}
 	if (!strncmp(v, "op=listen ", 10))
-		err = do_listen(b, d, k, v, false);
+		err = do_listen(b, d, k, v);
 	else
 		err = do_connect(b, d, k, v);
 	free(v);

@@ -130,10 +130,15 @@ group_refusals() {
 		ask a5 "op=connect server=1 name=echo type=org.libivc.test version=1 mode=message dir=inout min0=0 min1=0 min-msg=0 port=1 extra=1" EPROTO
 		ask a6 "op=listen name=x type=t version=1 mode=message dir=inout ring0-bytes=65536 ring1-bytes=65536 ring0-max-msg=65532 ring1-max-msg=65532 backlog=16 port=4294967296" EPROTO
 		ask a7 "op=listen name=x type=t version=1 mode=message dir=inout ring0-bytes=65535 ring1-bytes=65536 ring0-max-msg=65532 ring1-max-msg=65532 backlog=16 port=5" EPROTO
-		ask a8 "op=listen name=x type=t version=1 mode=message dir=inout ring0-bytes=65536 ring1-bytes=65536 ring0-max-msg=65532 ring1-max-msg=65532 backlog=16 port=99" EPROTO
+		# A port not ours: removed, never answered (9.11.2 item 2, 9.11.3 item 2.1).
+		unanswered() { xenstore-write /rendezvous/7/req/$1 "$2" || exit 9
+			for i in $(seq 100); do xenstore-exists /rendezvous/7/req/$1 || break; sleep 0.05; done
+			! xenstore-exists /rendezvous/7/req/$1 || { echo "request \"$2\" not removed"; exit 3; }; }
+		unanswered a8 "op=listen name=x type=t version=1 mode=message dir=inout ring0-bytes=65536 ring1-bytes=65536 ring0-max-msg=65532 ring1-max-msg=65532 backlog=16 port=99"
+		unanswered a9 "op=connect server=1 name=echo type=org.libivc.test version=1 mode=message dir=inout min0=0 min1=0 min-msg=0 port=99"
 		sleep 0.3
 		[ -z "$(xenstore-list /rendezvous/7/ans)" ] || { echo "answers left"; exit 2; }' >"$OUT/c7" 2>&1
-	ran "malformed requests (junk, 2^32+1, leading zero, sign, extra field, bad port, bad ring, a port not ours): EPROTO, answers removed with them" $? "$OUT/c7"
+	ran "malformed requests (junk, 2^32+1, leading zero, sign, extra field, bad port, bad ring): EPROTO, answers removed with them; a port not ours: removed unanswered" $? "$OUT/c7"
 	kill $s1 $s2 2>/dev/null
 	for d in 1 4 11; do "$SIM" destroy $d >/dev/null 2>&1; done
 	wait
@@ -463,6 +468,19 @@ group_orphans() {
 	sig KILL "connect 11 o6"
 	sig KILL "serve o6"
 	check "both sides killed in living domains: both ends and the service go" eventually none 11 12
+	# A listener killed before the daemon could answer it: its request
+	# goes unanswered and nothing stays (9.11.2 item 2).
+	has_req() { [ -n "$(xs0 list "/rendezvous/$1/req" 2>/dev/null)" ]; }
+	has_area() { xs0 list "/rendezvous/$1" >/dev/null 2>&1; }
+	dom 13 sh -c "until [ -e $OUT/go13 ]; do sleep 0.05; done; $PEER serve o7; sleep 60" >"$OUT/s13" 2>&1 &
+	check "a new domain's area is made" eventually has_area 13
+	kill -STOP "$(rdvd_pid)"
+	touch "$OUT/go13"
+	check "a listener's request waits for the stopped daemon" eventually has_req 13
+	sig KILL "serve o7"
+	kill -CONT "$(rdvd_pid)"
+	check "... killed before its answer: its request goes, and no answer is left" eventually none 13
+	check "... and the daemon says why" grep -q "domain 13 request .* removed: its context has gone" "$OUT/rdvd.log"
 	# The same while the daemon is down: found when it is back.
 	dom 8 "$PEER" serve o5 >"$OUT/s8" 2>&1 &
 	wait_for "$OUT/s8" serving
@@ -475,7 +493,7 @@ group_orphans() {
 	check "while the daemon was down: the end is still there" has_ends 9
 	rdvd_start || bad "restart"
 	check "... and gone after its restart" eventually none 9
-	for d in 4 5 7 9 10 11 12; do "$SIM" destroy $d >/dev/null 2>&1; done
+	for d in 4 5 7 9 10 11 12 13; do "$SIM" destroy $d >/dev/null 2>&1; done
 	check "no area of a gone domain is left" eventually areas_clean
 	rdvd_stop
 	check "nothing left on the host" clean
