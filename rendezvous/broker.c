@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker.h"
@@ -49,9 +50,10 @@ struct broker {
 	struct broker_opts o;
 	struct lst *lsts;
 	struct own *owns;
-	unsigned rr;   /* round robin among listeners of one name */
-	uint8_t *area; /* domains with an area */
-	int lost;      /* errno once the XenStore connection is gone */
+	unsigned rr;      /* round robin among listeners of one name */
+	uint8_t *area;    /* domains with an area */
+	int lost;         /* errno once the XenStore connection is gone */
+	int64_t released; /* wall clock (ms) of the @releaseDomain being handled, else 0 */
 };
 
 /* ---- XenStore, briefly ------------------------------------------------ */
@@ -191,8 +193,8 @@ static bool area_body(struct broker *b, xs_transaction_t t, void *arg)
 		ok = wr(b, t, "", "/rendezvous/%u", d) &&
 		     perms(b, t, d, XS_PERM_READ, 0, 0, "/rendezvous/%u", d);
 	free(v);
-	static const char *const sub[] = { "req", "ans", "chan" };
-	for (int i = 0; i < 3 && ok; i++) {
+	static const char *const sub[] = { "req", "ans", "chan", "gone" };
+	for (int i = 0; i < 4 && ok; i++) {
 		v = rd(b, t, "/rendezvous/%u/%s", d, sub[i]);
 		if (!v) /* D writes requests; reads the rest */
 			ok = wr(b, t, "", "/rendezvous/%u/%s", d, sub[i]) &&
@@ -213,6 +215,14 @@ static void area_make(struct broker *b, uint32_t d)
 	if (!b->area[d])
 		logmsg(7, "area of domain %u ready", d);
 	b->area[d] = 1;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static bool dom_alive(struct broker *b, uint32_t d)
@@ -453,34 +463,60 @@ static bool partner(struct broker *b, uint32_t p, const char *name, const struct
 	return other_end(b, p, name, q, other, 64, lkey);
 }
 
+/* The other ends of p's ends `ents`: their domains into peer (p: none)
+ * and names into other; each of those domains is told first, with one
+ * write however many channels it had with p (9.11.5 item 2). How many
+ * domains were told. */
+static unsigned survivors_tell(struct broker *b, uint32_t p, char **ents, unsigned n,
+			       uint32_t *peer, char (*other)[64], uint8_t *survivor)
+{
+	unsigned nv = 0, clients = 0, told = 0;
+	struct partner *v;
+
+	for (unsigned i = 0; i < n; i++)
+		clients += ents[i][0] == 'c';
+	v = clients ? partners_of(b, p, clients, &nv) : NULL;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t q = p;
+		if (!partner(b, p, ents[i], v, nv, &q, other[i]) || q >= DOMS)
+			q = p;
+		peer[i] = q;
+		told += q != p && !survivor[q];
+		survivor[q] |= q != p;
+	}
+	free(v);
+	for (uint32_t q = 0; q < DOMS; q++)
+		if (survivor[q])
+			wr(b, XBT_NULL, "", "/rendezvous/%u/gone/%u", q, p);
+	return told;
+}
+
 /* Domain p is gone (9.11.6): every end elsewhere whose peer it was is
  * told, then its area goes. */
 static void domain_gone(struct broker *b, uint32_t p)
 {
-	unsigned n, nv = 0, clients = 0;
+	unsigned n;
 	char **ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/chan", p);
 	unsigned told = ents ? n : 0;
 	int64_t t0 = b->ops->now_ms();
 	uint32_t *peer = ents ? calloc(n ? n : 1, sizeof *peer) : NULL;
-	struct partner *v;
+	char(*oth)[64] = peer ? calloc(n ? n : 1, sizeof *oth) : NULL;
+	uint8_t *survivor = oth ? calloc(DOMS, 1) : NULL;
+	unsigned nsurv;
 
-	for (unsigned i = 0; peer && i < n; i++)
-		clients += ents[i][0] == 'c';
-	v = peer && clients ? partners_of(b, p, clients, &nv) : NULL;
-	/* First every survivor is told, with as few XenStore round trips as
-	 * may be; then what is left of the handshakes under way is cleaned
-	 * up. */
-	for (unsigned i = 0; peer && i < n; i++) {
-		char other[64];
-		uint32_t q = p;
-		if (!partner(b, p, ents[i], v, nv, &q, other))
-			q = p;
-		peer[i] = q;
-		if (q != p)
-			rm(b, XBT_NULL, "/rendezvous/%u/chan/%s/peer", q, other);
+	if (!survivor && ents) { /* nobody is told: their rings and ports still tell */
+		logmsg(3, "domain %u gone: out of memory, its peers not told", p);
+		free(peer);
+		free(oth);
+		peer = NULL;
+		oth = NULL;
 	}
-	free(v);
-	int64_t t1 = b->ops->now_ms();
+	nsurv = peer ? survivors_tell(b, p, ents, n, peer, oth, survivor) : 0;
+	int64_t t1 = b->ops->now_ms(), after = b->released ? wall_ms() - b->released : -1;
+	for (unsigned i = 0; oth && i < n; i++)
+		if (peer[i] != p)
+			rm(b, XBT_NULL, "/rendezvous/%u/chan/%s/peer", peer[i], oth[i]);
+	free(oth);
 	for (unsigned i = 0; peer && i < n; i++) {
 		uint32_t q = peer[i], q2;
 		char other[64], lk2[IVC_KEY_LEN], o2[64];
@@ -508,6 +544,10 @@ static void domain_gone(struct broker *b, uint32_t p)
 	}
 	free(peer);
 	free(ents);
+	for (uint32_t q = 0; survivor && q < DOMS; q++)
+		if (survivor[q])
+			rm(b, XBT_NULL, "/rendezvous/%u/gone/%u", q, p);
+	free(survivor);
 	for (struct lst **pp = &b->lsts; *pp;) {
 		struct lst *l = *pp;
 		if (l->dom == p) {
@@ -524,9 +564,11 @@ static void domain_gone(struct broker *b, uint32_t p)
 	rm(b, XBT_NULL, "/rendezvous/%u", p);
 	b->area[p] = 0;
 	logmsg(6,
-	       "domain %u gone: the peers of its %u channel ends told in %lld ms, all cleaned up "
-	       "in %lld ms",
-	       p, told, (long long)(t1 - t0), (long long)(b->ops->now_ms() - t0));
+	       "domain %u gone: the %u domains of the peers of its %u channel ends told in %lld "
+	       "ms (%lld ms after @releaseDomain), all cleaned up in %lld ms (@releaseDomain seen "
+	       "at %lld, wall clock ms)",
+	       p, nsurv, told, (long long)(t1 - t0), (long long)after,
+	       (long long)(b->ops->now_ms() - t0), (long long)b->released);
 }
 
 /* Areas for the domains XenStore knows; the gone ones' areas removed, and
@@ -547,11 +589,18 @@ static void domains_scan(struct broker *b, bool all)
 		free(present);
 		return;
 	}
+	for (unsigned i = 0; i < n; i++)
+		if (domid_of(ents[i], &d))
+			present[d] = 1;
+	present[0] = 1;
+	/* Areas of domains no longer in /local/domain (the toolstack removes
+	 * a domain's directory when it destroys it), first: their survivors
+	 * are waiting to be told. */
+	for (d = 1; d < DOMS; d++)
+		if (b->area[d] && !present[d] && !dom_alive(b, d))
+			domain_gone(b, d);
 	for (unsigned i = 0; i < n; i++) {
-		if (!domid_of(ents[i], &d))
-			continue;
-		present[d] = 1;
-		if (b->area[d] && !all)
+		if (!domid_of(ents[i], &d) || (b->area[d] && !all))
 			continue;
 		v = rd(b, XBT_NULL, MARK, d);
 		if (v) {
@@ -567,14 +616,8 @@ static void domains_scan(struct broker *b, bool all)
 			area_make(b, d);
 	}
 	free(ents);
-	present[0] = 1;
 	if (!b->area[0])
 		area_make(b, 0);
-	/* Areas of domains no longer in /local/domain (the toolstack removes
-	 * a domain's directory when it destroys it). */
-	for (d = 1; d < DOMS; d++)
-		if (b->area[d] && !present[d] && !dom_alive(b, d))
-			domain_gone(b, d);
 	if (all) { /* also areas we did not know of: left from before a restart */
 		ents = ls(b, XBT_NULL, &n, "/rendezvous");
 		for (unsigned i = 0; ents && i < n; i++)
@@ -987,9 +1030,12 @@ int broker_events(struct broker *b)
 
 	while (!b->lost && (ev = xs_check_watch(b->xs))) {
 		const char *path = ev[XS_WATCH_PATH];
-		if (!strcmp(path, "@releaseDomain"))
+		if (!strcmp(path, "@releaseDomain")) {
+			/* For the log: survivors' reports are compared with it. */
+			b->released = wall_ms();
 			domains_scan(b, true);
-		else if (!strcmp(path, "@introduceDomain"))
+			b->released = 0;
+		} else if (!strcmp(path, "@introduceDomain"))
 			domains_scan(b, false);
 		else if (!strncmp(path, "/rendezvous/", 12))
 			event(b, path);
@@ -1129,6 +1175,26 @@ fail:
 	return err;
 }
 
+/* Notices (9.11.5 item 2) left by a daemon killed while it dealt with a
+ * domain: that is done again by now, so any left is stale, and must go
+ * before a channel is made (a guest reads a notice as true of every end
+ * it had of that domain). */
+static void notices_sweep(struct broker *b)
+{
+	unsigned n;
+	uint32_t d;
+	char **ents;
+
+	for (d = 0; d < DOMS; d++) {
+		if (!b->area[d])
+			continue;
+		ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/gone", d);
+		for (unsigned i = 0; ents && i < n; i++)
+			rm(b, XBT_NULL, "/rendezvous/%u/gone/%s", d, ents[i]);
+		free(ents);
+	}
+}
+
 int broker_start(struct broker *b)
 {
 	unsigned nd, n;
@@ -1139,6 +1205,7 @@ int broker_start(struct broker *b)
 	    !xs_watch(b->xs, "@introduceDomain", "i"))
 		return errno ? -errno : -EIO;
 	domains_scan(b, true);
+	notices_sweep(b);
 	/* Listeners first, then what was asked while we were away, then the
 	 * states that changed meanwhile. */
 	doms = ls(b, XBT_NULL, &nd, "/rendezvous");

@@ -28,6 +28,7 @@
 struct bchan {
 	char x[48];   /* our end's name: "l<X>" or "c<X>", X = "<client>-<key>" */
 	char end[96]; /* <area>/chan/<x> */
+	uint64_t seq; /* when it was made (ctx->bseq) */
 };
 
 struct blistener {
@@ -215,7 +216,42 @@ static struct bchan *bchan_new(struct ivc_ctx *ctx, const char *x)
 		return NULL;
 	snprintf(b->x, sizeof b->x, "%s", x);
 	apath(ctx, b->end, sizeof b->end, "chan/%s", x);
+	ivc__lock(ctx);
+	b->seq = ++ctx->bseq;
+	ivc__unlock(ctx);
 	return b;
+}
+
+/* Whether a notice says that the peer of an end made at `seq` is gone:
+ * one read per gone domain, whatever the number of ends. The notice is
+ * there only while the daemon deals with that domain (9.11.6), and it
+ * makes no channel meanwhile: every end made before the read that names
+ * that domain is of the domain that went (or of a later one gone too). */
+static bool notice_says_gone(struct ivc_ctx *ctx, uint32_t peer, uint64_t seq)
+{
+	char path[64], *v;
+	uint64_t now;
+	int err;
+
+	ivc__lock(ctx);
+	for (unsigned i = 0; i < 8; i++)
+		if (ctx->gone[i].dom == peer && seq < ctx->gone[i].seq) {
+			ivc__unlock(ctx);
+			return true;
+		}
+	now = ctx->bseq + 1; /* every end made so far is older */
+	ivc__unlock(ctx);
+	apath(ctx, path, sizeof path, "gone/%u", peer);
+	v = get(ctx, path, &err);
+	free(v);
+	if (err)
+		return false;
+	ivc__lock(ctx);
+	ctx->gone[ctx->gone_next].dom = peer;
+	ctx->gone[ctx->gone_next].seq = now;
+	ctx->gone_next = (ctx->gone_next + 1) % 8;
+	ivc__unlock(ctx);
+	return true;
 }
 
 /* The daemon removes our `peer` node when the other end goes: closed, or
@@ -227,6 +263,8 @@ static bool peer_gone(struct ivc_chan *c)
 
 	if (!bch(c))
 		return false;
+	if (notice_says_gone(c->ctx, c->peer, bch(c)->seq))
+		return true;
 	snprintf(path, sizeof path, "%s/peer", bch(c)->end);
 	v = get(c->ctx, path, &err);
 	free(v);
@@ -315,7 +353,7 @@ static int offer(struct ivc_listener *l, const char *x, uint32_t client)
 	}
 	c->rdv = b;
 	ivc__obj_kind(ctx, &c->obj, OBJ_OTHER, &l->obj);
-	err = ivc__route_add(ctx, x, &c->obj);
+	err = ivc__route_chan(ctx, x, &c->obj, client);
 	for (uint32_t i = 0; i < nrefs; i++)
 		snprintf(rs + strlen(rs), sizeof rs - strlen(rs), "%s%u", i ? "," : "", refs[i]);
 	snprintf(val, sizeof val, "ring-ref=%s event-channel=%u", rs, c->port);
@@ -566,7 +604,7 @@ static int broker_connect(struct ivc_ctx *ctx, const struct conn_req *rq, int64_
 	}
 	if (c) {
 		c->rdv = b;
-		ivc__route_add(ctx, k.x, &c->obj); /* hands the name on */
+		ivc__route_chan(ctx, k.x, &c->obj, c->peer); /* hands the name on */
 		set_state(ctx, b, "open");
 		c->fired_seen = UINT64_MAX; /* look at the peer node once */
 	} else {

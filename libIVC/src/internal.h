@@ -87,11 +87,20 @@ struct ivc_ctx {
 	struct ivc_obj area;
 	char area_path[32]; /* "/rendezvous/<domid>" */
 	uint32_t bport;     /* our liveness port for the daemon (9.11.1 item 5) */
-	int64_t tick_ms;    /* ivc_wait's last liveness tick */
-	bool no_alive;      /* the platform may not ask (a domU) */
-	bool polling;       /* a thread waits on the platform */
-	bool bg, bg_stop;   /* the pump thread (descriptors) */
-	int dead;           /* the platform's error once its event device is gone */
+	/* Domains that a notice (9.11.5 item 2) showed gone: our ends of
+	 * them made before `seq` lost their peer. A small cache: an end
+	 * not covered reads its `peer` node. */
+	struct {
+		uint32_t dom;
+		uint64_t seq;
+	} gone[8];
+	unsigned gone_next;
+	uint64_t bseq;    /* counts brokered ends made, for `gone` */
+	int64_t tick_ms;  /* ivc_wait's last liveness tick */
+	bool no_alive;    /* the platform may not ask (a domU) */
+	bool polling;     /* a thread waits on the platform */
+	bool bg, bg_stop; /* the pump thread (descriptors) */
+	int dead;         /* the platform's error once its event device is gone */
 };
 
 /* The context's lock: the platform's, held by the pump and around the
@@ -318,6 +327,7 @@ void ivc__unwatch(struct ivc_ctx *ctx, const char *path, int slot);
 /* Brokered mode: events under area_path/ans/<key> and area_path/chan/<key>
  * go to o (a later add of the same key replaces the owner). */
 int ivc__route_add(struct ivc_ctx *ctx, const char *key, struct ivc_obj *o);
+int ivc__route_chan(struct ivc_ctx *ctx, const char *key, struct ivc_obj *o, uint32_t peer);
 void ivc__route_del(struct ivc_ctx *ctx, const char *key, const struct ivc_obj *o);
 void ivc__routes_free(struct ivc_ctx *ctx);
 void ivc__obj_ready(struct ivc_ctx *ctx, struct ivc_obj *o);

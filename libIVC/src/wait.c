@@ -117,8 +117,11 @@ static void all_notes(struct ivc_ctx *ctx)
 struct ivc_route {
 	struct ivc_route *next;
 	struct ivc_obj *o;
+	uint32_t peer; /* a channel end's peer domain, else NO_PEER */
 	char key[48];
 };
+
+#define NO_PEER UINT32_MAX
 
 static struct ivc_route **route_find(struct ivc_ctx *ctx, const char *key, size_t n)
 {
@@ -131,6 +134,11 @@ static struct ivc_route **route_find(struct ivc_ctx *ctx, const char *key, size_
 
 int ivc__route_add(struct ivc_ctx *ctx, const char *key, struct ivc_obj *o)
 {
+	return ivc__route_chan(ctx, key, o, NO_PEER);
+}
+
+int ivc__route_chan(struct ivc_ctx *ctx, const char *key, struct ivc_obj *o, uint32_t peer)
+{
 	size_t n = strlen(key);
 	struct ivc_route **pp, *r;
 	int err = 0;
@@ -141,11 +149,13 @@ int ivc__route_add(struct ivc_ctx *ctx, const char *key, struct ivc_obj *o)
 	if (!ctx->routes)
 		ctx->routes = calloc(ROUTE_BUCKETS, sizeof *ctx->routes);
 	pp = ctx->routes ? route_find(ctx, key, n) : NULL;
-	if (pp && *pp)
+	if (pp && *pp) {
 		(*pp)->o = o;
-	else if (pp && (r = calloc(1, sizeof *r))) {
+		(*pp)->peer = peer;
+	} else if (pp && (r = calloc(1, sizeof *r))) {
 		memcpy(r->key, key, n + 1);
 		r->o = o;
+		r->peer = peer;
 		*pp = r;
 	} else
 		err = -ENOMEM;
@@ -203,6 +213,24 @@ static struct ivc_obj *route_of(struct ivc_ctx *ctx, const char *path)
 	return *pp ? (*pp)->o : &ctx->area;
 }
 
+/* "<area>/gone/<P>" (9.11.5 item 2): domain P is gone, and every end of
+ * ours whose peer it was looks at its own port (ivc__peer_watch_check).
+ * Only a hint: each end checks for itself. Under the lock. */
+static bool gone_notice(struct ivc_ctx *ctx, const char *path)
+{
+	size_t a = strlen(ctx->area_path);
+	uint32_t p;
+
+	if (strncmp(path, ctx->area_path, a) || strncmp(path + a, "/gone/", 6) ||
+	    ivc__parse_u32(path + a + 6, IVC_DOMID_MAX, &p))
+		return false;
+	for (unsigned i = 0; ctx->routes && i < ROUTE_BUCKETS; i++)
+		for (struct ivc_route *r = ctx->routes[i]; r; r = r->next)
+			if (r->peer == p)
+				deliver(ctx, r->o, true);
+	return true;
+}
+
 /* Hands out what has arrived; true if any count moved. */
 static bool pump(struct ivc_ctx *ctx)
 {
@@ -231,7 +259,8 @@ static bool pump(struct ivc_ctx *ctx)
 			deliver(ctx, ctx->watch[n], true);
 			moved = true;
 		} else if (!strcmp(tok, "b")) {
-			deliver(ctx, route_of(ctx, path), true);
+			if (!gone_notice(ctx, path))
+				deliver(ctx, route_of(ctx, path), true);
 			moved = true;
 		}
 	return moved;
@@ -521,6 +550,18 @@ int ivc__kick(struct ivc_chan *c)
 	return c->ctx->ops->evtchn_notify(c->ctx->plat, c->port);
 }
 
+/* An unprivileged domain may not be able to ask about other domains; its
+ * own port can: Xen reverts it to unbound when the peer's end closes,
+ * which a dead domain's does. Read before the shared state, so that an
+ * orderly close (closed flag set, then the port closed) is seen as one. */
+static bool port_reverted(struct ivc_chan *c)
+{
+	uint32_t st, rd, rp;
+
+	return c->ctx->ops->evtchn_status(c->ctx->plat, c->port, &st, &rd, &rp) == 0 &&
+	       st != IVC_PLAT_EVTCHN_INTERDOMAIN;
+}
+
 /* The peer's watch fired: if the rendezvous shows its end gone and the
  * peer's side line still says up, the peer's domain died. The rendezvous
  * is read before the shared state, so an orderly close (closed flag set,
@@ -538,7 +579,8 @@ void ivc__peer_watch_check(struct ivc_chan *c)
 	if (fired == c->fired_seen)
 		return;
 	c->fired_seen = fired;
-	if (rdv->peer_gone(c) && ivc_core_peer(&c->core) == IVC_CORE_PEER_UP)
+	if (ivc_core_peer(&c->core) == IVC_CORE_PEER_UP && rdv->peer_gone(c) &&
+	    ivc_core_peer(&c->core) == IVC_CORE_PEER_UP) /* read after the rendezvous */
 		ivc_core_set_peer_dead(&c->core);
 }
 
@@ -549,7 +591,6 @@ void ivc__check_peer_domain(struct ivc_chan *c)
 {
 	const struct ivc_plat_ops *ops = c->ctx->ops;
 	const struct ivc_rdv_ops *rdv = c->ctx->rdv;
-	uint32_t st, rd, rp;
 	int alive;
 
 	c->checked_ms = ivc__now_ms(c->ctx);
@@ -566,13 +607,8 @@ void ivc__check_peer_domain(struct ivc_chan *c)
 		ivc_core_set_peer_dead(&c->core);
 		return;
 	}
-	/* An unprivileged domain may not be able to ask about other domains;
-	 * its own port can: Xen reverts it to unbound when the peer's end
-	 * closes, which a dead domain's does. (An orderly close is seen
-	 * first: the core reports CLOSED before DEAD.) */
-	if (ivc_core_peer(&c->core) == IVC_CORE_PEER_UP &&
-	    ops->evtchn_status(c->ctx->plat, c->port, &st, &rd, &rp) == 0 &&
-	    st != IVC_PLAT_EVTCHN_INTERDOMAIN)
+	if (ivc_core_peer(&c->core) == IVC_CORE_PEER_UP && port_reverted(c) &&
+	    ivc_core_peer(&c->core) == IVC_CORE_PEER_UP) /* read after the port */
 		ivc_core_set_peer_dead(&c->core);
 }
 

@@ -177,6 +177,8 @@ good $V "rendezvous: good model"
 good $V "rendezvous: good model, process deaths" -DPROCESS_DEATHS
 broken $V "rendezvous: broken NO_OWNER_CHECK" "dead context's end left" \
 	"$leak" -DPROCESS_DEATHS -DNO_OWNER_CHECK
+broken $V "rendezvous: broken NO_NOTICE_RM" "notice left" \
+	"$leak" -DNO_NOTICE_RM
 broken $V "rendezvous: broken MARKER_OFFERED_ONLY" "marker left once open" \
 	"$leak" -DMARKER_OFFERED_ONLY
 broken $V "rendezvous: broken NO_UNATTACHED_REMOVAL" "untaken end left" \

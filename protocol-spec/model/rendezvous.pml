@@ -19,6 +19,7 @@
  *   /rendezvous/C/ans/<k>                   ans: NONE, OK or REFUSED
  *   /rendezvous/C/chan/c<X>, peer, state,   cend, cpeer, cstate,
  *                            offer          offer
+ *   /rendezvous/C/gone/S, /rendezvous/S/gone/C   note_c, note_s
  *
  * The channel's shared memory is reduced to the two side lines (6.1) as
  * the peer reads them (lside, cside: not up yet, up, closed). A domain's
@@ -113,6 +114,7 @@
  *                          the side line
  *   -DNO_OWNER_CHECK       the daemon does not close what a context that
  *                          went left behind (9.11.4 item 4)
+ *   -DNO_NOTICE_RM         the daemon leaves the notices (9.11.5 item 2)
  */
 
 /* An end's state (9.11.9); also what a missing state node reads as. */
@@ -152,6 +154,8 @@ bit lend, lpeer;
 byte lstate;
 bit req, cend, cpeer;
 byte ans, cstate, offer;
+/* Notices (9.11.5 item 2): /rendezvous/C/gone/S, /rendezvous/S/gone/C. */
+bit note_c, note_s;
 
 /* The side lines in the channel's control area. */
 byte lside, cside;
@@ -323,10 +327,24 @@ inline d_cst()
  * each: the `peer` of the ends whose peer it was and its clients'
  * markers, then its area. These are separate writes; the daemon may be
  * killed between them. */
-inline d_rel_c_peers()
+/* The notices first: one per surviving domain with an end whose peer
+ * went. */
+inline d_rel_notes()
 {
 	gone_c = (!c_alive && area_c);
 	gone_s = (!s_alive && area_s);
+	if
+	:: gone_c && lend && area_s -> note_s = 1
+	:: else -> skip
+	fi;
+	if
+	:: gone_s && cend && area_c -> note_c = 1
+	:: else -> skip
+	fi
+}
+
+inline d_rel_c_peers()
+{
 	if
 	:: gone_c ->
 		if
@@ -345,14 +363,35 @@ inline d_rel_c_peers()
 	fi
 }
 
-inline d_rel_c_area_s_peers()
+inline d_rel_s_peers()
 {
 	if
-	:: gone_c -> area_c = 0; rm_cend()
+	:: gone_s -> cpeer = 0
+	:: else -> skip
+	fi
+}
+
+/* The notices of the domains that went go, before their areas. */
+inline d_rel_notes_rm()
+{
+#ifndef NO_NOTICE_RM
+	if
+	:: gone_c -> note_s = 0
 	:: else -> skip
 	fi;
 	if
-	:: gone_s -> cpeer = 0
+	:: gone_s -> note_c = 0
+	:: else -> skip
+	fi
+#else
+	skip
+#endif
+}
+
+inline d_rel_c_area()
+{
+	if
+	:: gone_c -> area_c = 0; rm_cend(); note_c = 0
 	:: else -> skip
 	fi;
 	gone_c = 0
@@ -361,7 +400,7 @@ inline d_rel_c_area_s_peers()
 inline d_rel_s_area()
 {
 	if
-	:: gone_s -> area_s = 0; listen_rec = 0; marker = 0; rm_lend()
+	:: gone_s -> area_s = 0; listen_rec = 0; marker = 0; rm_lend(); note_s = 0
 	:: else -> skip
 	fi;
 	gone_s = 0
@@ -423,8 +462,11 @@ end_wait:
 		:: atomic { ev_req -> ev_req = 0; d_req() }
 		:: atomic { ev_lst -> ev_lst = 0; d_lst() } LATER(other_c)
 		:: atomic { ev_cst -> ev_cst = 0; d_cst() } LATER(other_l)
-		:: atomic { ev_rel -> ev_rel = 0; d_rel_c_peers() };
-			atomic { d_rel_c_area_s_peers() };
+		:: atomic { ev_rel -> ev_rel = 0; d_rel_notes() };
+			atomic { d_rel_c_peers() };
+			atomic { d_rel_s_peers() };
+			atomic { d_rel_notes_rm() };
+			atomic { d_rel_c_area() };
 			atomic { d_rel_s_area() }
 #if defined(PROCESS_DEATHS) && !defined(NO_OWNER_CHECK)
 		:: atomic { C_GONE && (cend || (req && ans == REFUSED)) -> d_client_gone() }
@@ -441,6 +483,11 @@ end_wait:
 		dead = 0;
 		gone_c = 0;
 		gone_s = 0;
+		/* Notices left are removed before anything else (9.11.7);
+		 * here none can be (the rerun removes them), so this only
+		 * follows the text. */
+		note_c = 0;
+		note_s = 0;
 #ifdef SPEC_CLOSE_STEPS
 		todo = 0;
 #endif
@@ -528,7 +575,7 @@ proctype client()
 		:: skip ->
 end_c_holds:
 			atomic {
-				(!cpeer || lside == SL_GONE) -> /* (2) told: the side line says how */
+				(!cpeer || note_c || lside == SL_GONE) -> /* (2) told: the side line says how */
 				if
 				:: lside == SL_CLOSED -> cside = SL_CLOSED; set_cstate(CLOSED)
 				:: else -> assert(!s_alive || s_pgone); cside = SL_CLOSED; set_cstate(DEAD)
@@ -590,7 +637,7 @@ end_idle:
 #ifdef PEER_GONE_ATTACHED
 		:: !lpeer -> skip
 #else
-		:: !lpeer && cside == SL_NONE -> goto withdraw /* client went */
+		:: (!lpeer || note_s) && cside == SL_NONE -> goto withdraw /* client went */
 #endif
 		:: l_deadline -> goto withdraw
 		fi;
@@ -611,7 +658,7 @@ end_idle:
 		:: skip ->
 end_l_holds:
 			atomic {
-				(!lpeer || cside == SL_GONE) -> /* (2) told */
+				(!lpeer || note_s || cside == SL_GONE) -> /* (2) told */
 				if
 				:: cside == SL_CLOSED -> lside = SL_CLOSED; set_lstate(CLOSED)
 				:: else -> assert(!c_alive || c_pgone); lside = SL_CLOSED; set_lstate(DEAD)
@@ -686,6 +733,7 @@ proctype monitor()
 		assert(!settled || !req);
 		assert(!settled || ans == NONE);
 		assert(!settled || !marker);
+		assert(!settled || (!note_c && !note_s));
 		assert(!settled || c_alive || !area_c);
 		assert(!settled || s_alive || !area_s);
 		assert(!settled || held || (!lend && !cend));

@@ -4,27 +4,31 @@
  * run under ivc-sim with the rendezvous daemon up.
  *
  *   broker-peer serve NAME [-t TYPE] [-V VER] [-m MODE] [-d DIR] [-r RING]
- *                          [-n CLIENTS] [-b BACKLOG] [-A] [-D] [-e ERR]
+ *                          [-n CLIENTS] [-b BACKLOG] [-A] [-D] [-C] [-e ERR]
  *   broker-peer connect SERVER|any NAME [-t TYPE] [-V VER] [-m MODE] [-d DIR]
  *                          [-k CHANNELS] [-c MSGS] [-S MS] [-M MINRING]
- *                          [-T TIMEOUT_MS] [-e ERR] [-H | -W] [-L]
+ *                          [-T TIMEOUT_MS] [-e ERR] [-H | -W] [-L] [-C]
  *   broker-peer now
  *
  * serve echoes every message on every channel (ivc_wait) and exits once
  * CLIENTS channels have ended (0: never), printing "ended=N resets=R
- * last_reset_ms=T"; -A listens without ever accepting; -D closes the
- * channels that ended only once all have (and adds "close_ms=C": their
- * closing time), so that T is when the last one was reported. connect opens
- * CHANNELS channels and checks MSGS echoed messages on each (or keeps
- * going for MS milliseconds with -S); -H then holds them open until the
+ * last_reset_ms=T" (monotonic), last_reset_wall_ms and first_reset_wall_ms
+ * (wall clock); -C
+ * answers each message with its wall clock instead; -A listens without ever accepting; -D closes
+ * the channels that ended only once all have (and adds "close_ms=C": their closing time), so that T
+ * is when the last one was reported. connect opens CHANNELS channels and checks MSGS echoed
+ * messages on each (or keeps going for MS milliseconds with -S); -H then holds them open until the
  * process is killed, -W waits until every one reports ECONNRESET; -L
- * prints each connect's latency ("connect_us N"). -e ERR (an errno name): the
+ * prints each connect's latency ("connect_us N"); -C asks a `serve -C`
+ * for its wall clock MSGS times and prints how far ours is ahead
+ * ("clock_offset_us=O rtt_us=R", from the shortest round trip). -e ERR (an errno name): the
  * listen or connect must fail with exactly that error. Exit 0 when every expectation held.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <ivc.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,12 +40,25 @@
 
 static struct ivc_ctx *ctx;
 
-static int64_t now_ms(void)
+static int64_t clock_ms(clockid_t id)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(id, &t);
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static int64_t clock_us(clockid_t id)
+{
+	struct timespec t;
+
+	clock_gettime(id, &t);
+	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static int64_t now_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
 }
 
 __attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt, ...)
@@ -96,7 +113,7 @@ struct opts {
 	enum ivc_mode mode;
 	enum ivc_dir dir;
 	long clients, chans, msgs, hold_ms, timeout_ms;
-	int no_accept, hold, await_reset, latency, defer_close;
+	int no_accept, hold, await_reset, latency, defer_close, clock;
 };
 
 static void parse(int argc, char **argv, int first, struct opts *o)
@@ -114,6 +131,8 @@ static void parse(int argc, char **argv, int first, struct opts *o)
 			o->no_accept = 1;
 		else if (!strcmp(a, "-D"))
 			o->defer_close = 1;
+		else if (!strcmp(a, "-C"))
+			o->clock = 1;
 		else if (!strcmp(a, "-H"))
 			o->hold = 1;
 		else if (!strcmp(a, "-W"))
@@ -162,6 +181,22 @@ static void parse(int argc, char **argv, int first, struct opts *o)
 
 /* ---- serve ---------------------------------------------------------------- */
 
+/* The echo, or with -C our wall clock (us) instead. */
+static int reply(struct ivc_chan *c, const uint8_t *buf, size_t len, int clock)
+{
+	int64_t t = clock_us(CLOCK_REALTIME);
+
+	return clock ? ivc_send(c, &t, sizeof t, 5000) : ivc_send(c, buf, len, 5000);
+}
+
+static bool ended_already(struct ivc_chan *const *v, long n, const struct ivc_chan *c)
+{
+	for (long i = 0; i < n && i < MAXCH; i++)
+		if (v[i] == c)
+			return true;
+	return false;
+}
+
 static int serve(const char *name, const struct opts *o)
 {
 	struct ivc_type t = { o->type, o->version, o->mode };
@@ -170,7 +205,7 @@ static int serve(const char *name, const struct opts *o)
 	struct ivc_ready rd[64];
 	static uint8_t buf[65536];
 	long ended = 0, resets = 0, open = 0;
-	int64_t last_reset = 0, close_ms = 0;
+	int64_t last_reset = 0, last_reset_wall = 0, first_reset_wall = 0, close_ms = 0;
 	static struct ivc_chan *ended_chans[MAXCH];
 	int err = ivc_listen(ctx, name, &t, o->dir, &io, &l);
 
@@ -202,9 +237,11 @@ static int serve(const char *name, const struct opts *o)
 				continue;
 			}
 			c = rd[i].chan;
+			if (o->defer_close && ended_already(ended_chans, ended, c))
+				continue; /* it ended: later events of it say no more */
 			ssize_t r;
 			while ((r = ivc_recv(c, buf, sizeof buf, 0)) >= 0)
-				if ((err = ivc_send(c, buf, (size_t)r, 5000)) && err != -EPIPE &&
+				if ((err = reply(c, buf, (size_t)r, o->clock)) && err != -EPIPE &&
 				    err != -ECONNRESET)
 					fail("echo: %s", err_name(-err));
 			if (r == -EAGAIN)
@@ -212,6 +249,9 @@ static int serve(const char *name, const struct opts *o)
 			if (r == -ECONNRESET) {
 				resets++;
 				last_reset = now_ms();
+				last_reset_wall = clock_ms(CLOCK_REALTIME);
+				if (!first_reset_wall)
+					first_reset_wall = last_reset_wall;
 			} else if (r != -EPIPE)
 				fail("recv: %s", err_name((int)-r));
 			if (o->defer_close && ended < MAXCH)
@@ -229,8 +269,10 @@ static int serve(const char *name, const struct opts *o)
 		close_ms = now_ms() - t0;
 	}
 	ivc_listener_close(l);
-	printf("ended=%ld resets=%ld last_reset_ms=%lld close_ms=%lld\n", ended, resets,
-	       (long long)last_reset, (long long)close_ms);
+	printf("ended=%ld resets=%ld last_reset_ms=%lld close_ms=%lld last_reset_wall_ms=%lld "
+	       "first_reset_wall_ms=%lld\n",
+	       ended, resets, (long long)last_reset, (long long)close_ms,
+	       (long long)last_reset_wall, (long long)first_reset_wall);
 	return 0;
 }
 
@@ -240,6 +282,31 @@ static void msg_fill(uint8_t *b, size_t len, long ch, long i)
 {
 	for (size_t k = 0; k < len; k++)
 		b[k] = (uint8_t)(ch * 131 + i * 7 + (long)k);
+}
+
+/* -C: how far our wall clock is ahead of a `serve -C` peer's, from the
+ * exchange of `n` with the shortest round trip (its error is at most half
+ * that round trip). */
+static int clock_offset(struct ivc_chan *c, long n)
+{
+	int64_t best_rtt = INT64_MAX, best_off = 0, t2;
+
+	for (long i = 0; i < n; i++) {
+		int64_t t1 = clock_us(CLOCK_REALTIME);
+		int err = ivc_send(c, &t1, sizeof t1, 10000);
+		ssize_t r = err ? err : ivc_recv(c, &t2, sizeof t2, 10000);
+		int64_t t3 = clock_us(CLOCK_REALTIME);
+		if (r != (ssize_t)sizeof t2)
+			fail("clock exchange %ld: %s", i,
+			     r < 0 ? err_name((int)-r) : "short reply");
+		if (t3 - t1 < best_rtt) {
+			best_rtt = t3 - t1;
+			best_off = (t1 + t3) / 2 - t2;
+		}
+	}
+	printf("clock_offset_us=%lld rtt_us=%lld\n", (long long)best_off, (long long)best_rtt);
+	ivc_chan_close(c);
+	return 0;
 }
 
 static int connect_(const char *server, const char *name, const struct opts *o)
@@ -273,6 +340,8 @@ static int connect_(const char *server, const char *name, const struct opts *o)
 	}
 	printf("connected %ld to dom%u\n", o->chans, ivc_peer_domid(ch[0]));
 	fflush(stdout);
+	if (o->clock)
+		return clock_offset(ch[0], o->msgs);
 	for (long i = 0; i < o->msgs || (until && now_ms() < until); i++)
 		for (long k = 0; k < o->chans; k++) {
 			size_t len = 1 + (size_t)((i * 37 + k) % (long)sizeof out);

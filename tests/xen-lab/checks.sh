@@ -170,16 +170,17 @@ for s in $SCH; do $PEER connect 0 \$(echo \$s | tr : ' '); echo \"@@rc \$s \$?\"
 # A PVH guest (HVM under QEMU's emulated SVM) now and then triple-faults,
 # in its boot or later (seen in about one lab run in three, during the
 # sizes scenario): a lab flake we have not traced. A failed boot is
-# retried once; the whole run is repeated, at most twice, when Xen logged
+# retried twice; the whole run is repeated, at most twice, when Xen logged
 # the domain's triple fault (shown).
 pvh_run() {
 	t0=$(now)
-	dom=$(lab-domu --pvh -m 256 --start -f "$PEER" pvh "$cmd" 2>"$T/start.err") || {
-		note "PVH domU: first boot failed, retrying:"
+	for _boot in 1 2; do # a failed boot is tried twice more
+		dom=$(lab-domu --pvh -m 256 --start -f "$PEER" pvh "$cmd" 2>"$T/start.err") && break
+		note "PVH domU: boot failed, retrying:"
 		show "$T/start.err"
 		t0=$(now)
-		dom=$(lab-domu --pvh -m 256 --start -f "$PEER" pvh "$cmd" 2>"$T/start.err")
-	}
+	done
+	[ -n "$dom" ] || dom=$(lab-domu --pvh -m 256 --start -f "$PEER" pvh "$cmd" 2>"$T/start.err")
 	[ -n "$dom" ] || return 1
 	up=$(($(now) - t0))
 	for s in $SCH; do
@@ -633,23 +634,32 @@ echo "@@probe $n"'
 			show "$T/start.err"
 			bad "brokered: traffic domU did not start"
 		fi
-		# Liveness at scale, domU to domU (issue 10 asks for 500 channels
-		# told within 100 ms): a listener domU serving 200 channels of a
-		# client domU that is destroyed; dom0 polls the listener's console
-		# every 100 ms for its report. Recorded, with the daemon's own
-		# "told in" figure. The bound is loose: timed from `xl destroy`
-		# it includes the destruction and 200 closes under emulation,
-		# where xenstored takes 4-9 ms a request; seen 3.0-5.1 s (the
-		# daemon's part 0.86-1.74 s of it). The 100 ms of issue 10 is
-		# measured in sim (broker-liveness).
-		NL=${IVC_XEN_LIVENESS:-200}
-		if dom_l=$(lab-domu -m 256 --start -f "$BP" bk-live-l "$BP serve live -n $NL -r 4096" 2>"$T/start.err") &&
-			dom_c=$(lab-domu --start -f "$BP" bk-live-c "sleep 1; $BP connect $dom_l live -k $NL -c 1 -H" 2>>"$T/start.err"); then
+		# Liveness at scale, domU to domU (issue 10: a domU with 500
+		# brokered channels learns of its peer domain's destruction
+		# within 100 ms of the toolstack releasing it): a listener domU
+		# serving $NL channels of a client domU that is destroyed. Timed
+		# from the daemon's receipt of @releaseDomain (dom0's wall clock,
+		# in its log) to the listener's last reset (the domU's wall
+		# clock, corrected by the offset between the two clocks, which
+		# the listener measures before and after: each time the exchange
+		# with dom0 of the shortest round trip, out of 50, over a
+		# channel, whose error is at most half that round trip; seen
+		# 100 ms apart, so it must be measured). Also shown: the first
+		# reset (the rest is the listener's own work on 500 channels), from `xl destroy` (seen by dom0
+		# polling the console every 100 ms; it includes the destruction
+		# itself) and the daemon's own part. The listener closes its ends
+		# only once all have reset (-D): each close is a XenStore write.
+		NL=${IVC_XEN_LIVENESS:-500}
+		"$BP" serve clk -C -n 2 >"$T/clk.out" 2>&1 &
+		clk=$!
+		if dom_l=$(lab-domu -m 256 --start -f "$BP" bk-live-l "$BP connect 0 clk -C -c 50 && $BP serve live -n $NL -r 4096 -D && $BP connect 0 clk -C -c 50" 2>"$T/start.err") &&
+			dom_c=$(lab-domu --start -f "$BP" bk-live-c "sleep 4; $BP connect $dom_l live -k $NL -c 1 -H" 2>>"$T/start.err"); then
 			i=0
-			until lab-domu --output bk-live-c | grep -q '^verified' || [ $i -gt 1200 ]; do
+			until lab-domu --output bk-live-c | grep -q '^verified' || [ $i -gt 3000 ]; do
 				i=$((i + 1))
 				usleep 100000
 			done
+			echo "# lab: $NL brokered channels domU to domU set up in about $((i / 10)) s"
 			t0=$(now)
 			xl destroy bk-live-c
 			te=""
@@ -659,15 +669,38 @@ echo "@@probe $n"'
 			done
 			lab-domu --wait -t 10 bk-live-l >"$T/bll.out" 2>&1
 			grep -q "ended=$NL resets=$NL" "$T/bll.out" || show "$T/bll.out"
-			told=$(sed -n "s/.*domain $dom_c gone: the peers of its [0-9]* channel ends \\(told in [0-9]* ms\\).*/\\1/p" "$T/rdvd.log" | tail -n 1)
-			check "brokered liveness: a domU listener's $NL channels all reset when the client domU is destroyed, seen by dom0 $((${te:-$t0} - t0)) ms after xl destroy began (bound 10000; the daemon: ${told:-no figure})" \
-				sh -c "[ -n '$te' ] && [ $((${te:-$t0} - t0)) -le 10000 ] && grep -q 'ended=$NL resets=$NL' $T/bll.out"
+			gl=$(grep "domain $dom_c gone: " "$T/rdvd.log" | tail -n 1)
+			told=$(echo "$gl" | sed -n 's/.*\(told in [0-9]* ms\).*/\1/p')
+			rel=$(echo "$gl" | sed -n 's/.*@releaseDomain seen at \([0-9]*\),.*/\1/p')
+			lr=$(sed -n 's/.*last_reset_wall_ms=\([0-9]*\).*/\1/p' "$T/bll.out" | tail -n 1)
+			fw=$(sed -n 's/.*first_reset_wall_ms=\([0-9]*\).*/\1/p' "$T/bll.out" | tail -n 1)
+			off1=$(sed -n 's/^clock_offset_us=\(-*[0-9]*\) .*/\1/p' "$T/bll.out" | sed -n 1p)
+			off2=$(sed -n 's/^clock_offset_us=\(-*[0-9]*\) .*/\1/p' "$T/bll.out" | sed -n 2p)
+			ortt=$(sed -n 's/.* rtt_us=\([0-9]*\)$/\1/p' "$T/bll.out" | sort -n | tail -n 1)
+			off=$(((${off1:-0} + ${off2:-${off1:-0}}) / 2))
+			fr=$((${lr:-0} - ${rel:-0} - off / 1000))
+			ff=$((${fw:-0} - ${rel:-0} - off / 1000))
+			echo "# lab: the listener domU's wall clock is ${off1:-?} us ahead of dom0's before, ${off2:-?} us after (round trip up to ${ortt:-?} us); corrected by $off us"
+			echo "# lab: after @releaseDomain: the first of $NL resets at $ff ms, the last at $fr ms; the daemon: $(echo "$gl" | sed -n 's/.*(\([0-9]* ms after @releaseDomain\)).*/\1/p')"
+			echo "# lab: from xl destroy to dom0 seeing the listener's report: $((${te:-$t0} - t0)) ms; the daemon: ${told:-no figure}; then the listener closed all $NL in $(sed -n 's/.*close_ms=\([0-9]*\).*/\1/p' "$T/bll.out") ms"
+			# Bounds against regressions, loose for this emulation: seen on
+			# 2026-12-02 the first reset at 79 ms (the daemon's notice: 40
+			# ms to list the dead domain's 500 ends, 39 to find its peers'
+			# domains and write it) and the last at 242 ms (the listener
+			# working through 500 channels and 500 watch events). Issue
+			# 10's 100 ms holds in sim (broker-liveness), not yet here.
+			check "brokered liveness: a domU listener learns that the client domU is gone $ff ms after the daemon saw @releaseDomain (first reset; bound 300 ms; target 100 ms)" \
+				sh -c "[ -n '$fw' ] && [ -n '$rel' ] && [ -n '$off1' ] && [ -n '$off2' ] && [ $ff -ge 0 ] && [ $ff -le 300 ]"
+			check "brokered liveness: ... and all its $NL channels report the reset by $fr ms (bound 1000 ms)" \
+				sh -c "[ -n '$lr' ] && [ $fr -ge 0 ] && [ $fr -le 1000 ] && grep -q 'ended=$NL resets=$NL' $T/bll.out"
 		else
 			show "$T/start.err"
 			bad "brokered liveness: domUs did not start"
 			xl destroy bk-live-l 2>/dev/null
 			xl destroy bk-live-c 2>/dev/null
 		fi
+		kill $clk 2>/dev/null
+		wait $clk 2>/dev/null
 		wait $s0
 		rs=$?
 		[ $rs = 0 ] || show "$T/bs0.out"
@@ -715,12 +748,17 @@ fi
 section "guest runtime"
 GH=$B/examples/guest-hello
 # Boots guest $1 (image $2) with cmdline $3 in 8 MiB; its console log.
+# tsc_mode native: Xen does not trap the guests' rdtsc. Of the guests'
+# triple faults under this emulation (2-3 a run on 2026-12-02), one was at
+# the instruction after a trapped rdtsc (guest_now_ns) and one in Xen's
+# own code; the next run, with it, had none.
 guest_up() {
 	cat >"$T/$1.cfg" <<EOF
 name = "$1"
 type = "pvh"
 kernel = "$2"
 cmdline = "$3"
+tsc_mode = "native"
 memory = 8
 vcpus = 1
 on_crash = "preserve"
@@ -798,18 +836,36 @@ section "guests on libIVC"
 ES=$B/examples/echo-server
 EC=$B/examples/echo-client
 if [ -x "$B/examples/guest-ping" ] && [ -x "$ES" ]; then
-	IVC_RENDEZVOUS=direct "$ES" --name gecho --clients 1 >"$T/es.out" 2>&1 &
-	es=$!
-	t0=$(now)
-	if guest_up gping "$B/examples/guest-ping" "0 --name gecho --count 300 --max 4096 --timeout 30000"; then
+	# A run in which the guest triple-faulted (the emulation's flake of
+	# section 3 and 8e) is shown and repeated, at most twice.
+	gping_run() {
+		IVC_RENDEZVOUS=direct "$ES" --name gecho --clients 1 >"$T/es.out" 2>&1 &
+		es=$!
+		t0=$(now)
+		guest_up gping "$B/examples/guest-ping" "0 --name gecho --count 300 --max 4096 --timeout 30000" ||
+			return 1
 		guest_until gping 600 '^guest: exit'
 		note "guest-ping: done $(($(now) - t0)) ms after xl create began"
+		i=0
+		while kill -0 $es 2>/dev/null && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+	}
+	gping_run
+	gup=$?
+	for _try in 1 2; do
+		[ $gup = 0 ] && guest_tf gping || break
+		note "guest-ping triple-faulted under emulation; the run is repeated:"
+		guest_tf_lines gping | sed 's/^/#   /'
+		xl destroy gping 2>/dev/null
+		kill $es 2>/dev/null
+		wait $es 2>/dev/null
+		gping_run
+		gup=$?
+	done
+	if [ $gup = 0 ]; then
 		show "$(guest_log gping)"
 		check "guest -> dom0: guest-ping's 300 messages echoed intact by dom0's echo-server" \
 			grep -q 'echo-client: dom[0-9]* <-> dom0 on guest: 300 messages, 0 bad' "$(guest_log gping)"
 		check "guest -> dom0: guest-ping exited 0" grep -q '^guest: exit 0' "$(guest_log gping)"
-		i=0
-		while kill -0 $es 2>/dev/null && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
 		show "$T/es.out"
 		check "guest -> dom0: echo-server saw the guest close after 300 messages" \
 			grep -q 'client dom[0-9]* closed after 300 messages' "$T/es.out"
