@@ -481,8 +481,10 @@ static unsigned survivors_tell(struct broker *b, uint32_t p, char **ents, unsign
 		if (!partner(b, p, ents[i], v, nv, &q, other[i]) || q >= DOMS)
 			q = p;
 		peer[i] = q;
-		told += q != p && !survivor[q];
-		survivor[q] |= q != p;
+		/* Not a domain gone before (its area went, and a write
+		 * would make one again). */
+		told += q != p && b->area[q] && !survivor[q];
+		survivor[q] |= q != p && b->area[q];
 	}
 	free(v);
 	for (uint32_t q = 0; q < DOMS; q++)
@@ -545,8 +547,11 @@ static void domain_gone(struct broker *b, uint32_t p)
 	free(peer);
 	free(ents);
 	for (uint32_t q = 0; survivor && q < DOMS; q++)
-		if (survivor[q])
-			rm(b, XBT_NULL, "/rendezvous/%u/gone/%u", q, p);
+		if (survivor[q] && !rm(b, XBT_NULL, "/rendezvous/%u/gone/%u", q, p))
+			/* It would be read as true of a later domain p, until a
+			 * restart sweeps it (9.11.7). */
+			logmsg(3, "cannot remove the notice of domain %u in domain %u's area: %s",
+			       p, q, strerror(errno));
 	free(survivor);
 	for (struct lst **pp = &b->lsts; *pp;) {
 		struct lst *l = *pp;
@@ -875,6 +880,9 @@ static void do_request(struct broker *b, uint32_t d, const char *k, bool restart
 	int err;
 
 	if (!v || !ivc__nonce_ok(k)) {
+		if (v || errno != ENOENT)
+			logmsg(4, "domain %u request %s ignored: %s", d, k,
+			       v ? "not a key" : strerror(errno));
 		free(v);
 		return;
 	}
@@ -1019,6 +1027,9 @@ static void event(struct broker *b, const char *path)
 			do_request(b, d, comp[2], false);
 		else if (errno == ENOENT)
 			request_gone(b, d, comp[2]);
+		else /* left until a restart: say so */
+			logmsg(4, "domain %u request %s: cannot read it: %s", d, comp[2],
+			       strerror(errno));
 		free(v);
 	} else if (n == 4 && !strcmp(comp[1], "chan") && !strcmp(comp[3], "state"))
 		state_changed(b, d, comp[2]);

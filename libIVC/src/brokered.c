@@ -230,26 +230,30 @@ static struct bchan *bchan_new(struct ivc_ctx *ctx, const char *x)
 static bool notice_says_gone(struct ivc_ctx *ctx, uint32_t peer, uint64_t seq)
 {
 	char path[64], *v;
-	uint64_t now;
+	uint64_t now = 0;
+	unsigned i;
 	int err;
 
 	ivc__lock(ctx);
-	for (unsigned i = 0; i < 8; i++)
-		if (ctx->gone[i].dom == peer && seq < ctx->gone[i].seq) {
-			ivc__unlock(ctx);
-			return true;
-		}
-	now = ctx->bseq + 1; /* every end made so far is older */
+	for (i = 0; i < 8 && ctx->gone[i].dom != peer; i++)
+		;
+	bool known = i < 8 && ctx->gone[i].seq && seq < ctx->gone[i].seq;
+	bool look = i < 8 && !known && ctx->gone[i].heard;
+	if (look) { /* one read per notice heard of */
+		ctx->gone[i].heard = false;
+		now = ctx->bseq + 1; /* every end made so far is older */
+	}
 	ivc__unlock(ctx);
+	if (!look)
+		return known;
 	apath(ctx, path, sizeof path, "gone/%u", peer);
 	v = get(ctx, path, &err);
 	free(v);
 	if (err)
-		return false;
+		return false; /* gone already: the `peer` node tells */
 	ivc__lock(ctx);
-	ctx->gone[ctx->gone_next].dom = peer;
-	ctx->gone[ctx->gone_next].seq = now;
-	ctx->gone_next = (ctx->gone_next + 1) % 8;
+	if (ctx->gone[i].dom == peer && ctx->gone[i].seq < now)
+		ctx->gone[i].seq = now;
 	ivc__unlock(ctx);
 	return true;
 }

@@ -87,12 +87,13 @@ struct ivc_ctx {
 	struct ivc_obj area;
 	char area_path[32]; /* "/rendezvous/<domid>" */
 	uint32_t bport;     /* our liveness port for the daemon (9.11.1 item 5) */
-	/* Domains that a notice (9.11.5 item 2) showed gone: our ends of
-	 * them made before `seq` lost their peer. A small cache: an end
-	 * not covered reads its `peer` node. */
+	/* Domains a notice (9.11.5 item 2) was heard of, and, once read,
+	 * showed gone: our ends of them made before `seq` lost their peer.
+	 * A small cache: an end it does not cover reads its `peer` node. */
 	struct {
 		uint32_t dom;
-		uint64_t seq;
+		uint64_t seq; /* 0: not read yet */
+		bool heard;   /* a notice event came since the last read */
 	} gone[8];
 	unsigned gone_next;
 	uint64_t bseq;    /* counts brokered ends made, for `gone` */
@@ -327,6 +328,8 @@ void ivc__unwatch(struct ivc_ctx *ctx, const char *path, int slot);
 /* Brokered mode: events under area_path/ans/<key> and area_path/chan/<key>
  * go to o (a later add of the same key replaces the owner). */
 int ivc__route_add(struct ivc_ctx *ctx, const char *key, struct ivc_obj *o);
+/* The same for a channel end whose peer is in domain `peer`: a notice that
+ * that domain is gone (9.11.5 item 2) goes to o too. */
 int ivc__route_chan(struct ivc_ctx *ctx, const char *key, struct ivc_obj *o, uint32_t peer);
 void ivc__route_del(struct ivc_ctx *ctx, const char *key, const struct ivc_obj *o);
 void ivc__routes_free(struct ivc_ctx *ctx);

@@ -213,9 +213,24 @@ static struct ivc_obj *route_of(struct ivc_ctx *ctx, const char *path)
 	return *pp ? (*pp)->o : &ctx->area;
 }
 
-/* "<area>/gone/<P>" (9.11.5 item 2): domain P is gone, and every end of
- * ours whose peer it was looks at its own port (ivc__peer_watch_check).
- * Only a hint: each end checks for itself. Under the lock. */
+/* Notes that a notice names p, so that the next end of p to look reads it
+ * (brokered.c); ends read nothing while no notice was heard of. */
+static void gone_heard(struct ivc_ctx *ctx, uint32_t p)
+{
+	for (unsigned i = 0; i < 8; i++)
+		if (ctx->gone[i].dom == p) {
+			ctx->gone[i].heard = true;
+			return;
+		}
+	ctx->gone[ctx->gone_next].dom = p;
+	ctx->gone[ctx->gone_next].seq = 0;
+	ctx->gone[ctx->gone_next].heard = true;
+	ctx->gone_next = (ctx->gone_next + 1) % 8;
+}
+
+/* "<area>/gone/<P>" (9.11.5 item 2): a notice that domain P is gone;
+ * every end of ours whose peer it was looks again (ivc__peer_watch_check:
+ * the notice, then its `peer` node). Under the lock. */
 static bool gone_notice(struct ivc_ctx *ctx, const char *path)
 {
 	size_t a = strlen(ctx->area_path);
@@ -224,6 +239,7 @@ static bool gone_notice(struct ivc_ctx *ctx, const char *path)
 	if (strncmp(path, ctx->area_path, a) || strncmp(path + a, "/gone/", 6) ||
 	    ivc__parse_u32(path + a + 6, IVC_DOMID_MAX, &p))
 		return false;
+	gone_heard(ctx, p);
 	for (unsigned i = 0; ctx->routes && i < ROUTE_BUCKETS; i++)
 		for (struct ivc_route *r = ctx->routes[i]; r; r = r->next)
 			if (r->peer == p)

@@ -483,9 +483,10 @@ end_wait:
 		dead = 0;
 		gone_c = 0;
 		gone_s = 0;
-		/* Notices left are removed before anything else (9.11.7);
-		 * here none can be (the rerun removes them), so this only
-		 * follows the text. */
+		/* Notices left by the killed daemon are removed before any
+		 * channel is made (9.11.7; the daemon does it once it has
+		 * dealt again with the domains that went, which rewrites and
+		 * removes those of a domain it was dealing with). */
 		note_c = 0;
 		note_s = 0;
 #ifdef SPEC_CLOSE_STEPS

@@ -103,6 +103,8 @@ group_refusals() {
 	waiting() { [ "$(xs0 ls /rendezvous/4/ans | grep -c '^  *5-')" = 16 ]; }
 	for _k in $(seq 300); do waiting && break; sleep 0.05; done
 	check "16 clients wait for a listener that never accepts" waiting
+	# A flake seen three times (one request never handled): what is there.
+	waiting || { xs0 ls /rendezvous/5; xs0 ls /rendezvous/4/ans; } 2>&1 | sed 's/^/#   /'
 	dom 13 "$PEER" connect 4 full -e EBUSY >"$OUT/c13" 2>&1
 	ran "the 17th: listener full, EBUSY" $? "$OUT/c13"
 	wait $c5; ran "the 16 waiting time out" $? "$OUT/c5"
@@ -285,11 +287,12 @@ group_restart() {
 	dom 4 "$PEER" serve later -n 1 >"$OUT/s4" 2>&1 & s4=$!
 	# A notice of a gone domain (9.11.5 item 2) as a daemon killed while
 	# it dealt with that domain would leave it: stale once it is back.
-	xs0 write /rendezvous/1/gone/77 ""
+	xs0 write /rendezvous/1/gone/77 "" || bad "cannot write a notice"
+	check "a notice is there while the daemon is down" xs0 exists /rendezvous/1/gone/77
 	sleep 1.5
 	check "while the daemon is down, nothing is answered" sh -c "! grep -q connected $OUT/c3"
 	rdvd_start || bad "restart"
-	check "a notice left by a killed daemon is gone once it is back" sh -c "! XENSTORED_PATH=$IVC_SIM_DIR/xs/dom0.sock xenstore-exists /rendezvous/1/gone/77"
+	check "a notice left by a killed daemon is gone once it is back" test -z "$(xs0 list /rendezvous/1/gone)"
 	wait $c2; ran "SIGKILL and restart of the daemon with traffic flowing: 5 s of echoes checked" $?
 	wait $c3; ran "a connect asked while it was down is answered after the restart" $?
 	dom 5 "$PEER" connect 4 later -c 100 >/dev/null 2>&1; ran "a listen asked while it was down is registered after" $?
@@ -378,6 +381,8 @@ group_liveness() {
 	# went (the notice, 9.11.5 item 2): its channel is not taken for one
 	# of the old domain's.
 	sleep 1
+	no_notice() { [ -z "$(xs0 list "/rendezvous/$1/gone" 2>/dev/null)" ] && xs0 exists "/rendezvous/$1/gone"; }
+	check "the survivor's notice is gone once the daemon is done" no_notice 1
 	dom 2 "$PEER" connect 1 echo -c 100 >"$OUT/c2b" 2>&1
 	ran "a new domain of the same id connects to the same listener: 100 echoes checked" $? "$OUT/c2b"
 	wait $s; ran "the listener saw all 500 reset, and the new client's channel end" $?
@@ -425,7 +430,7 @@ group_orphans() {
 	setup
 	ends() { xs0 list "/rendezvous/$1/chan" 2>/dev/null; }
 	has_ends() { [ -n "$(ends "$1")" ]; }
-	none() { for _d; do for _s in chan req ans; do [ -z "$(xs0 list "/rendezvous/$_d/$_s" 2>/dev/null)" ] || return 1; done; done; }
+	none() { for _d; do for _s in chan req ans gone; do [ -z "$(xs0 list "/rendezvous/$_d/$_s" 2>/dev/null)" ] || return 1; done; done; }
 	only_service() { [ -z "$(ends "$1")" ] && [ "$(xs0 list "/rendezvous/$1/ans" | wc -l)" = 1 ] && [ -z "$(xs0 list "/rendezvous/$1/ans/$(xs0 list "/rendezvous/$1/ans")")" ]; }
 	sig() { pkill "-$1" -f "^$PEER $2"; }
 	# A dom0 client killed, then its listener's domain destroyed before
@@ -488,6 +493,9 @@ group_orphans() {
 	touch "$OUT/go13"
 	check "a listener's request waits for the stopped daemon" eventually has_req 13
 	sig KILL "serve o7"
+	# Dead, and its port closed, before the daemon looks.
+	for _k in $(seq 100); do pgrep -f "^$PEER serve o7" >/dev/null || break; sleep 0.05; done
+	sleep 0.2
 	kill -CONT "$(rdvd_pid)"
 	check "... killed before its answer: its request goes, and no answer is left" eventually none 13
 	check "... and the daemon says why" grep -q "domain 13 request .* removed: its context has gone" "$OUT/rdvd.log"

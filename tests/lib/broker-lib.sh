@@ -31,7 +31,7 @@ rdvd_pid() { xs0 read /rendezvous/daemon 2>/dev/null; }
 areas_clean() {
 	l=$(xs0 list /rendezvous | grep -v -x -e protocol -e daemon -e 0)
 	[ -z "$l" ] || { echo "# areas left: $l"; return 1; }
-	for s in req ans chan; do
+	for s in req ans chan gone; do
 		l=$(xs0 list /rendezvous/0/$s 2>/dev/null)
 		[ -z "$l" ] || { echo "# left in /rendezvous/0/$s: $l"; return 1; }
 	done

@@ -653,7 +653,8 @@ echo "@@probe $n"'
 		"$BP" serve clk -C -n 2 >"$T/clk.out" 2>&1 &
 		clk=$!
 		if dom_l=$(lab-domu -m 256 --start -f "$BP" bk-live-l "$BP connect 0 clk -C -c 50 && $BP serve live -n $NL -r 4096 -D && $BP connect 0 clk -C -c 50" 2>"$T/start.err") &&
-			dom_c=$(lab-domu --start -f "$BP" bk-live-c "sleep 4; $BP connect $dom_l live -k $NL -c 1 -H" 2>>"$T/start.err"); then
+			i=0 && until lab-domu --output bk-live-l | grep -q '^serving live' || [ $i -gt 600 ]; do i=$((i + 1)); usleep 100000; done &&
+			dom_c=$(lab-domu --start -f "$BP" bk-live-c "$BP connect $dom_l live -k $NL -c 1 -H" 2>>"$T/start.err"); then
 			i=0
 			until lab-domu --output bk-live-c | grep -q '^verified' || [ $i -gt 3000 ]; do
 				i=$((i + 1))
