@@ -43,6 +43,13 @@ struct lst {
 	struct own *own;
 };
 
+/* The domains a domain has had channels with: a superset (a closed
+ * channel's pair stays until either domain goes). */
+struct peerset {
+	uint16_t *v;
+	unsigned n, cap;
+};
+
 struct broker {
 	struct xs_handle *xs;
 	const struct ivc_plat_ops *ops;
@@ -50,10 +57,11 @@ struct broker {
 	struct broker_opts o;
 	struct lst *lsts;
 	struct own *owns;
-	unsigned rr;      /* round robin among listeners of one name */
-	uint8_t *area;    /* domains with an area */
-	int lost;         /* errno once the XenStore connection is gone */
-	int64_t released; /* wall clock (ms) of the @releaseDomain being handled, else 0 */
+	unsigned rr;           /* round robin among listeners of one name */
+	uint8_t *area;         /* domains with an area */
+	struct peerset *peers; /* [DOMS]: whom to tell first when one goes */
+	int lost;              /* errno once the XenStore connection is gone */
+	int64_t released;      /* wall clock (ms) of the @releaseDomain being handled, else 0 */
 };
 
 /* ---- XenStore, briefly ------------------------------------------------ */
@@ -239,6 +247,49 @@ static bool domid_of(const char *s, uint32_t *d)
 	return ivc__parse_u32(s, IVC_DOMID_MAX, d) == 0;
 }
 
+static bool peerset_add(struct peerset *s, uint32_t d)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->v[i] == d)
+			return true;
+	if (s->n == s->cap) {
+		unsigned cap = s->cap ? 2 * s->cap : 4;
+		uint16_t *v = realloc(s->v, cap * sizeof *v);
+		if (!v)
+			return false;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = (uint16_t)d;
+	return true;
+}
+
+/* Domains a and c have a channel. Out of memory: the death of either is
+ * told from the listing of its ends, a little later. */
+static void peers_add(struct broker *b, uint32_t a, uint32_t c)
+{
+	if (a == c || a >= DOMS || c >= DOMS)
+		return;
+	if (!peerset_add(&b->peers[a], c) || !peerset_add(&b->peers[c], a))
+		logmsg(4, "out of memory: the death of domain %u or %u will be told later", a, c);
+}
+
+static void peers_forget(struct broker *b, uint32_t p)
+{
+	struct peerset *s = &b->peers[p];
+
+	for (unsigned i = 0; i < s->n; i++) {
+		struct peerset *o = &b->peers[s->v[i]];
+		for (unsigned j = 0; j < o->n; j++)
+			if (o->v[j] == p) {
+				o->v[j] = o->v[--o->n];
+				break;
+			}
+	}
+	free(s->v);
+	*s = (struct peerset){ 0 };
+}
+
 /* A domain's name, for the policy ("" if it has none). */
 static void dom_name(struct broker *b, uint32_t d, char *buf, size_t size)
 {
@@ -318,15 +369,23 @@ static uint32_t port_of_request(const char *v)
 	return ivc__parse_listen(v, &l) ? 0 : l.port;
 }
 
-/* The liveness port named in end record v (its owner's): 0 if none. */
-static uint32_t port_of_end(const char *name, const char *v)
+/* The liveness port named in end record v (its owner's; 0 if none), and
+ * into *peer the peer's domain (DOMS if none). */
+static uint32_t port_of_end(const char *name, const char *v, uint32_t *peer)
 {
 	struct ivc_lend_rec le;
 	struct ivc_cend_rec ce;
 
-	if (name[0] == 'l')
-		return ivc__parse_lend(v, &le) ? 0 : le.port;
-	return name[0] == 'c' && !ivc__parse_cend(v, &ce) ? ce.port : 0;
+	*peer = DOMS;
+	if (name[0] == 'l' && !ivc__parse_lend(v, &le)) {
+		*peer = le.peer;
+		return le.port;
+	}
+	if (name[0] == 'c' && !ivc__parse_cend(v, &ce)) {
+		*peer = ce.peer;
+		return ce.port;
+	}
+	return 0;
 }
 
 static struct lst **lst_find(struct broker *b, uint32_t d, const char *key)
@@ -463,14 +522,36 @@ static bool partner(struct broker *b, uint32_t p, const char *name, const struct
 	return other_end(b, p, name, q, other, 64, lkey);
 }
 
+/* Notices (9.11.5 item 2) in the areas of the domains that had channels
+ * with p as far as we know (b->peers), before anything is listed:
+ * survivor[q] |= NOTICE for each. How many. */
+#define FOUND 1u
+#define NOTICE 2u
+static unsigned survivors_tell_known(struct broker *b, uint32_t p, uint8_t *survivor)
+{
+	const struct peerset *s = &b->peers[p];
+	unsigned told = 0;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		uint32_t q = s->v[i];
+		/* Not a domain gone before (a write would make its area again). */
+		if (q == p || !b->area[q] || (survivor[q] & NOTICE))
+			continue;
+		survivor[q] |= NOTICE;
+		wr(b, XBT_NULL, "", "/rendezvous/%u/gone/%u", q, p);
+		told++;
+	}
+	return told;
+}
+
 /* The other ends of p's ends `ents`: their domains into peer (p: none)
- * and names into other; each of those domains is told first, with one
- * write however many channels it had with p (9.11.5 item 2). How many
- * domains were told. */
+ * and names into other; each of those domains not told yet is told, with
+ * one write however many channels it had with p. How many domains had
+ * channels with p. */
 static unsigned survivors_tell(struct broker *b, uint32_t p, char **ents, unsigned n,
 			       uint32_t *peer, char (*other)[64], uint8_t *survivor)
 {
-	unsigned nv = 0, clients = 0, told = 0;
+	unsigned nv = 0, clients = 0, found = 0;
 	struct partner *v;
 
 	for (unsigned i = 0; i < n; i++)
@@ -481,40 +562,43 @@ static unsigned survivors_tell(struct broker *b, uint32_t p, char **ents, unsign
 		if (!partner(b, p, ents[i], v, nv, &q, other[i]) || q >= DOMS)
 			q = p;
 		peer[i] = q;
-		/* Not a domain gone before (its area went, and a write
-		 * would make one again). */
-		told += q != p && b->area[q] && !survivor[q];
-		survivor[q] |= q != p && b->area[q];
+		if (q == p || !b->area[q] || (survivor[q] & FOUND))
+			continue;
+		survivor[q] |= FOUND;
+		found++;
 	}
 	free(v);
 	for (uint32_t q = 0; q < DOMS; q++)
-		if (survivor[q])
+		if (survivor[q] == FOUND) { /* not known to b->peers */
+			survivor[q] |= NOTICE;
 			wr(b, XBT_NULL, "", "/rendezvous/%u/gone/%u", q, p);
-	return told;
+		}
+	return found;
 }
 
 /* Domain p is gone (9.11.6): every end elsewhere whose peer it was is
  * told, then its area goes. */
 static void domain_gone(struct broker *b, uint32_t p)
 {
+	int64_t t0 = b->ops->now_ms();
+	uint8_t *survivor = calloc(DOMS, 1);
+	/* First, before any listing: the domains it had channels with. */
+	unsigned known = survivor ? survivors_tell_known(b, p, survivor) : 0;
+	int64_t tk = b->ops->now_ms(), after = b->released ? wall_ms() - b->released : -1;
 	unsigned n;
 	char **ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/chan", p);
 	unsigned told = ents ? n : 0;
-	int64_t t0 = b->ops->now_ms();
-	uint32_t *peer = ents ? calloc(n ? n : 1, sizeof *peer) : NULL;
+	uint32_t *peer = ents && survivor ? calloc(n ? n : 1, sizeof *peer) : NULL;
 	char(*oth)[64] = peer ? calloc(n ? n : 1, sizeof *oth) : NULL;
-	uint8_t *survivor = oth ? calloc(DOMS, 1) : NULL;
 	unsigned nsurv;
 
-	if (!survivor && ents) { /* nobody is told: their rings and ports still tell */
+	if (!oth && ents) { /* nobody is told: their rings and ports still tell */
 		logmsg(3, "domain %u gone: out of memory, its peers not told", p);
 		free(peer);
-		free(oth);
 		peer = NULL;
-		oth = NULL;
 	}
-	nsurv = peer ? survivors_tell(b, p, ents, n, peer, oth, survivor) : 0;
-	int64_t t1 = b->ops->now_ms(), after = b->released ? wall_ms() - b->released : -1;
+	nsurv = oth ? survivors_tell(b, p, ents, n, peer, oth, survivor) : 0;
+	int64_t t1 = b->ops->now_ms();
 	for (unsigned i = 0; oth && i < n; i++)
 		if (peer[i] != p)
 			rm(b, XBT_NULL, "/rendezvous/%u/chan/%s/peer", peer[i], oth[i]);
@@ -547,7 +631,7 @@ static void domain_gone(struct broker *b, uint32_t p)
 	free(peer);
 	free(ents);
 	for (uint32_t q = 0; survivor && q < DOMS; q++)
-		if (survivor[q] && !rm(b, XBT_NULL, "/rendezvous/%u/gone/%u", q, p))
+		if ((survivor[q] & NOTICE) && !rm(b, XBT_NULL, "/rendezvous/%u/gone/%u", q, p))
 			/* It would be read as true of a later domain p, until a
 			 * restart sweeps it (9.11.7). */
 			logmsg(3, "cannot remove the notice of domain %u in domain %u's area: %s",
@@ -568,11 +652,12 @@ static void domain_gone(struct broker *b, uint32_t p)
 	}
 	rm(b, XBT_NULL, "/rendezvous/%u", p);
 	b->area[p] = 0;
+	peers_forget(b, p);
 	logmsg(6,
-	       "domain %u gone: the %u domains of the peers of its %u channel ends told in %lld "
-	       "ms (%lld ms after @releaseDomain), all cleaned up in %lld ms (@releaseDomain seen "
-	       "at %lld, wall clock ms)",
-	       p, nsurv, told, (long long)(t1 - t0), (long long)after,
+	       "domain %u gone: %u domains told in %lld ms (%lld ms after @releaseDomain), the %u "
+	       "domains of the peers of its %u channel ends found in %lld ms, all cleaned up in "
+	       "%lld ms (@releaseDomain seen at %lld, wall clock ms)",
+	       p, known, (long long)(tk - t0), (long long)after, nsurv, told, (long long)(t1 - t0),
 	       (long long)(b->ops->now_ms() - t0), (long long)b->released);
 }
 
@@ -855,6 +940,7 @@ static int do_connect(struct broker *b, uint32_t c, const char *k, const char *v
 		int e = try_listener(b, l, c, cname, &want);
 		if (e == 0) {
 			struct newchan nc = { l, c, k, &want };
+			peers_add(b, c, l->dom);
 			if (!txn(b, newchan_body, &nc))
 				return -EIO; /* answered ECONNREFUSED */
 			logmsg(6, "channel %u-%s: domain %u to service %s of domain %u", c, k, c,
@@ -1100,8 +1186,9 @@ static void own_died(struct broker *b, struct own *o)
 	}
 	ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/chan", o->dom);
 	for (unsigned i = 0; ents && i < n; i++) {
+		uint32_t peer;
 		v = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s", o->dom, ents[i]);
-		if (v && port_of_end(ents[i], v) == o->rport) {
+		if (v && port_of_end(ents[i], v, &peer) == o->rport) {
 			logmsg(6, "domain %u end %s: its owner has gone (its liveness port closed)",
 			       o->dom, ents[i]);
 			end_closed(b, o->dom, ents[i], false);
@@ -1127,14 +1214,18 @@ static void own_died(struct broker *b, struct own *o)
 }
 
 /* End `name` of d found at a restart: its owner watched again, or, gone
- * while we were away, its end closed (9.11.4 item 4). */
+ * while we were away, its end closed (9.11.4 item 4); its peer's domain
+ * noted, to be told first if d goes. */
 static void end_owner(struct broker *b, uint32_t d, const char *name)
 {
 	char *v = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s", d, name);
 	struct own *o;
-	int err = v ? own_get(b, d, port_of_end(name, v), &o) : 0;
+	uint32_t peer = DOMS, port = v ? port_of_end(name, v, &peer) : 0;
+	int err = v ? own_get(b, d, port, &o) : 0;
 
 	free(v);
+	if (peer < DOMS)
+		peers_add(b, d, peer);
 	if (err && err != -ENOMEM) {
 		logmsg(6, "domain %u end %s: its owner went while we were away", d, name);
 		end_closed(b, d, name, false);
@@ -1154,10 +1245,12 @@ int broker_open(struct broker **out, const struct broker_opts *o)
 		return -ENOMEM;
 	b->o = *o;
 	b->area = calloc(DOMS, 1);
+	b->peers = calloc(DOMS, sizeof *b->peers);
 	b->ops = plat && *plat ? ivc_plat_named(plat) : ivc_plat_default();
-	err = !b->area ? -ENOMEM : !b->ops ? -ENODEV : b->ops->open(&b->plat);
+	err = !b->area || !b->peers ? -ENOMEM : !b->ops ? -ENODEV : b->ops->open(&b->plat);
 	if (err) {
 		free(b->area);
+		free(b->peers);
 		free(b);
 		return err;
 	}
@@ -1182,6 +1275,7 @@ fail:
 		xs_close(b->xs);
 	b->ops->close(b->plat);
 	free(b->area);
+	free(b->peers);
 	free(b);
 	return err;
 }
@@ -1301,6 +1395,9 @@ void broker_close(struct broker *b)
 	xs_close(b->xs);
 	b->ops->close(b->plat);
 	policy_free(b->o.policy);
+	for (uint32_t d = 0; b->peers && d < DOMS; d++)
+		free(b->peers[d].v);
+	free(b->peers);
 	free(b->area);
 	free(b);
 }

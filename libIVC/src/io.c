@@ -79,11 +79,11 @@ static void want(struct ivc_chan *c, bool tx, size_t need, bool on)
 static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 {
 	bool tx = op == OP_SEND || op == OP_SENDV || op == OP_WRITE || op == OP_RESERVE;
-	int64_t deadline;
+	int64_t deadline = -1;
+	bool timed = false;
 
 	if (!c)
 		return -EINVAL;
-	deadline = ivc__deadline_of(c->ctx, timeout_ms);
 	for (;;) {
 		long r = core_op(c, op, io);
 		uint64_t seen;
@@ -119,6 +119,12 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 			want(c, tx, op == OP_WRITE ? 1 : tx ? io->len : 0, true);
 			other_way(c, tx);
 			return -EAGAIN;
+		}
+		/* From the first sleep on: a call that need not sleep reads no
+		 * clock (a system call on some guests, 40 us under emulation). */
+		if (!timed) {
+			deadline = ivc__deadline_of(c->ctx, timeout_ms);
+			timed = true;
 		}
 		w = ivc__chan_sleep(c, seen, deadline);
 		if (w < 0)

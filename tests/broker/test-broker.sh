@@ -277,10 +277,11 @@ group_death() {
 
 group_restart() {
 	setup
-	dom 1 "$PEER" serve echo -n 3 >"$OUT/s1" 2>&1 & s=$!
+	dom 1 "$PEER" serve echo -n 4 >"$OUT/s1" 2>&1 & s=$!
 	wait_for "$OUT/s1" serving
 	dom 2 "$PEER" connect 1 echo -c 0 -S 5000 >"$OUT/c2" 2>&1 & c2=$!
-	wait_for "$OUT/c2" connected
+	dom 7 "$PEER" connect 1 echo -c 1 -H >"$OUT/c7" 2>&1 &
+	wait_for "$OUT/c2" connected && wait_for "$OUT/c7" verified
 	kill -9 "$(rdvd_pid)"
 	# Asked while the daemon is away: a connect and a listen.
 	dom 3 "$PEER" connect any echo -c 100 -T 20000 >"$OUT/c3" 2>&1 & c3=$!
@@ -293,6 +294,10 @@ group_restart() {
 	check "while the daemon is down, nothing is answered" sh -c "! grep -q connected $OUT/c3"
 	rdvd_start || bad "restart"
 	check "a notice left by a killed daemon is gone once it is back" test -z "$(xs0 list /rendezvous/1/gone)"
+	# Whom to tell first when a domain goes is rebuilt from the ends.
+	"$SIM" destroy 7 >/dev/null
+	told7() { grep -q "domain 7 gone: 1 domains told in" "$OUT/rdvd.log"; }
+	check "a domain gone after the restart: its peer's domain told before any listing" eventually told7
 	wait $c2; ran "SIGKILL and restart of the daemon with traffic flowing: 5 s of echoes checked" $?
 	wait $c3; ran "a connect asked while it was down is answered after the restart" $?
 	dom 5 "$PEER" connect 4 later -c 100 >/dev/null 2>&1; ran "a listen asked while it was down is registered after" $?
@@ -387,7 +392,7 @@ group_liveness() {
 	ran "a new domain of the same id connects to the same listener: 100 echoes checked" $? "$OUT/c2b"
 	wait $s; ran "the listener saw all 500 reset, and the new client's channel end" $?
 	t1=$(sed -n 's/.*last_reset_ms=\([0-9]*\).*/\1/p' "$OUT/s1")
-	check "all 500 told within 1 s of the destruction: $((${t1:-0} - t0)) ms (spec: 100 ms)" test -n "$t1" -a $((${t1:-0} - t0)) -lt 1000
+	check "all 500 told within 100 ms of the destruction (issue 10): $((${t1:-0} - t0)) ms" test -n "$t1" -a $((${t1:-0} - t0)) -le 100
 	echo "# then the listener closed all 500 in $(sed -n 's/.*close_ms=\([0-9]*\).*/\1/p' "$OUT/s1") ms"
 	grep 'domain 2 gone' "$OUT/rdvd.log" | sed 's/^/# daemon: /'
 	check "ended=501 resets=500" grep -q "ended=501 resets=500" "$OUT/s1"

@@ -684,16 +684,16 @@ echo "@@probe $n"'
 			echo "# lab: the listener domU's wall clock is ${off1:-?} us ahead of dom0's before, ${off2:-?} us after (round trip up to ${ortt:-?} us); corrected by $off us"
 			echo "# lab: after @releaseDomain: the first of $NL resets at $ff ms, the last at $fr ms; the daemon: $(echo "$gl" | sed -n 's/.*(\([0-9]* ms after @releaseDomain\)).*/\1/p')"
 			echo "# lab: from xl destroy to dom0 seeing the listener's report: $((${te:-$t0} - t0)) ms; the daemon: ${told:-no figure}; then the listener closed all $NL in $(sed -n 's/.*close_ms=\([0-9]*\).*/\1/p' "$T/bll.out") ms"
-			# Bounds against regressions, loose for this emulation: seen on
-			# 2026-12-02 the first reset at 79 ms (the daemon's notice: 40
-			# ms to list the dead domain's 500 ends, 39 to find its peers'
-			# domains and write it) and the last at 242 ms (the listener
-			# working through 500 channels and 500 watch events). Issue
-			# 10's 100 ms holds in sim (broker-liveness), not yet here.
-			check "brokered liveness: a domU listener learns that the client domU is gone $ff ms after the daemon saw @releaseDomain (first reset; bound 300 ms; target 100 ms)" \
-				sh -c "[ -n '$fw' ] && [ -n '$rel' ] && [ -n '$off1' ] && [ -n '$off2' ] && [ $ff -ge 0 ] && [ $ff -le 300 ]"
-			check "brokered liveness: ... and all its $NL channels report the reset by $fr ms (bound 1000 ms)" \
-				sh -c "[ -n '$lr' ] && [ $fr -ge 0 ] && [ $fr -le 1000 ] && grep -q 'ended=$NL resets=$NL' $T/bll.out"
+			# Issue 10: within 100 ms of the release. Seen on 2026-12-02:
+			# the daemon's notice 19-33 ms after it (it knows the
+			# survivors' domains without listing anything), the first
+			# reset 25-28 ms, the last 29-32 ms. (Before: 79 and 242 ms,
+			# the listing of 500 ends, and, in the listener, a clock read
+			# in every ivc_recv: a system call of 40 us in this PV domU.)
+			check "brokered liveness: a domU listener learns that the client domU is gone $ff ms after the daemon saw @releaseDomain (first reset; target 100 ms)" \
+				sh -c "[ -n '$fw' ] && [ -n '$rel' ] && [ -n '$off1' ] && [ -n '$off2' ] && [ $ff -ge 0 ] && [ $ff -le 100 ]"
+			check "brokered liveness: ... and all its $NL channels report the reset by $fr ms (target 100 ms)" \
+				sh -c "[ -n '$lr' ] && [ $fr -ge 0 ] && [ $fr -le 100 ] && grep -q 'ended=$NL resets=$NL' $T/bll.out"
 		else
 			show "$T/start.err"
 			bad "brokered liveness: domUs did not start"
