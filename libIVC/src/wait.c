@@ -330,17 +330,18 @@ static int poll_once(struct ivc_ctx *ctx, int ms)
 	return r < 0 ? r : 0;
 }
 
-/* Waits until o's count is no longer `seen`, or ms pass (ms >= 0): 0 (the
- * caller looks again either way), or the platform's error. */
-int ivc__wait_obj(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms)
+/* Waits until o's count is no longer `seen`, or ms pass (ms >= 0) from
+ * `now` (the clock when the caller looked): 0 (the caller looks again
+ * either way), or the platform's error. The clock is read again only
+ * when something else woke us: on some guests each read is a system
+ * call. */
+static int wait_obj_from(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms, int64_t now)
 {
-	int64_t until = ivc__now_ms(ctx) + ms;
+	int64_t until = now + ms, left = ms;
 	int err = 0;
 
 	ivc__lock(ctx);
 	for (;;) {
-		int64_t left = until - ivc__now_ms(ctx);
-
 		if (ctx->dead) {
 			err = ctx->dead;
 			break;
@@ -353,11 +354,18 @@ int ivc__wait_obj(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms)
 			err = poll_once(ctx, (int)left);
 		if (err)
 			break;
+		if (o->events + o->fired == seen && !ctx->dead)
+			left = until - ivc__now_ms(ctx);
 	}
 	/* Leaving as a follower may leave nobody polling: let another try. */
 	ctx->ops->cond_broadcast(ctx->plat);
 	ivc__unlock(ctx);
 	return err;
+}
+
+int ivc__wait_obj(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms)
+{
+	return wait_obj_from(ctx, o, seen, ms, ivc__now_ms(ctx));
 }
 
 /* ---- owners ------------------------------------------------------------ */
@@ -629,21 +637,20 @@ void ivc__check_peer_domain(struct ivc_chan *c)
 }
 
 /* Sleeps until an event (the count moved from `seen`), the deadline, or a
- * liveness tick. 0: look again; -ETIMEDOUT: deadline passed. */
+ * liveness tick. 0: look again; -ETIMEDOUT: deadline passed. One clock
+ * read per sleep. */
 int ivc__chan_sleep(struct ivc_chan *c, uint64_t seen, int64_t deadline)
 {
-	int ms = ivc__left_ms(c->ctx, deadline), r;
+	int64_t now = ivc__now_ms(c->ctx), ms = deadline < 0 ? LIVENESS_MS : deadline - now;
 
-	if (ms == 0)
+	if (ms <= 0)
 		return -ETIMEDOUT;
-	if (ms < 0 || ms > LIVENESS_MS)
-		ms = LIVENESS_MS;
-	c->waits++;
-	r = ivc__wait_obj(c->ctx, &c->obj, seen, ms);
-	if (r < 0)
-		return r;
-	/* Also when events keep coming: they must not starve the check. */
-	if (ivc__now_ms(c->ctx) - c->checked_ms >= LIVENESS_MS)
+	/* Every LIVENESS_MS a sleep gives way to the check, also when events
+	 * keep coming (they must not starve it); the caller looks again. */
+	if (now - c->checked_ms >= LIVENESS_MS) {
 		ivc__check_peer_domain(c);
-	return 0;
+		return 0;
+	}
+	c->waits++;
+	return wait_obj_from(c->ctx, &c->obj, seen, ms > LIVENESS_MS ? LIVENESS_MS : (int)ms, now);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -279,11 +280,16 @@ int64_t ivc_linux_wall_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Request nonces must differ between processes of one domain. */
+/* Request nonces must differ between processes of one domain: two that
+ * collide overwrite each other's request. Time and pid only where the
+ * kernel has no random bytes yet. */
 uint64_t ivc_linux_seed(void)
 {
 	struct timespec t;
+	uint64_t r;
 
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) == (ssize_t)sizeof r)
+		return r;
 	clock_gettime(CLOCK_REALTIME, &t);
 	return ((uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec) ^
 	       ((uint64_t)getpid() << 20);
