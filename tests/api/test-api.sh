@@ -117,7 +117,7 @@ group_kill() {
 		wait_ready "$out.1" "$out.2"
 		sleep "0.$(shuf -i 0-3 -n 1)$(shuf -i 0-9 -n 1)"
 		if [ $((i % 2)) = 1 ]; then vd=1 victim=$a survivor=2; else vd=2 victim=$b survivor=1; fi
-		t0=$("$PEER" now)
+		t0=$(nolsan "$PEER" now)
 		kill_dom $vd $victim
 		wait $a; wait $b
 		t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.$survivor")
@@ -142,7 +142,7 @@ group_poller() {
 		wait_ready "$out.1" "$out.2"
 		sleep 0.2
 		if [ $i = 1 ]; then vd=1 victim=$a survivor=2; else vd=2 victim=$b survivor=1; fi
-		t0=$("$PEER" now)
+		t0=$(nolsan "$PEER" now)
 		kill_dom $vd $victim
 		wait $a; wait $b
 		t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.$survivor")
@@ -171,8 +171,8 @@ destroy_case() {
 	[ "$vd" = "$ld" ] && sd=$cd || sd=$ld
 	wsurv=$("$SIM" stats | awk -v d="$sd" '$1 == d { print $6 }')
 	[ "$vd" = "$ld" ] && so=$out.c || so=$out.l
-	t0=$("$PEER" now)
-	"$SIM" destroy "$vd"
+	t0=$(nolsan "$PEER" now)
+	nolsan "$SIM" destroy "$vd"
 	wait $a; wait $b
 	t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$so")
 	if grep -q "error Connection reset by peer" "$so" && [ -n "$t1" ]; then
@@ -323,8 +323,8 @@ group_hoststop() {
 	IVC_TEST_HOST_STOPS=1 LIMIT=30 dom 0 "$PEER" serve victim >"$out.0" 2>&1 & a=$!
 	LIMIT=30 dom 1 "$PEER" connect 0 victim >"$out.1" 2>&1 & b=$!
 	wait_ready "$out.0" "$out.1"
-	t0=$("$PEER" now)
-	"$SIM" stop >/dev/null
+	t0=$(nolsan "$PEER" now)
+	nolsan "$SIM" stop >/dev/null
 	wait $a; ra=$?
 	wait $b
 	t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.0")
@@ -439,9 +439,9 @@ group_hostile() {
 	# Many mismatching requests at once: refusals stay bounded (9.4). All
 	# 150 are answered within far less than the 10 s a refusal lasts, so
 	# the count shows the bound, not the expiry.
-	t0=$("$PEER" now)
+	t0=$(nolsan "$PEER" now)
 	LIMIT=60 dom 3 "$PEER" connect 1 ring hold 3-1 "type=other version=1 mode=message dir=inout" shared 150
-	t1=$("$PEER" now)
+	t1=$(nolsan "$PEER" now)
 	sleep 0.2 # the last answer follows the last removal
 	n=$(xs0 xenstore-list "$B/conn" | wc -l)
 	check "150 refused requests in $((t1 - t0)) ms: $n refusals kept (64 expected)" \
