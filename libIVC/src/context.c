@@ -43,8 +43,8 @@ static int choose_rdv(struct ivc_ctx *ctx)
 		return 0;
 	err = ctx->ops->store_read(ctx->xs, 0, "/rendezvous/daemon", &v);
 	free(v);
-	if (err)
-		return forced ? -ENOENT : 0;
+	if (err) /* forced: ENOENT is no daemon; any other error says itself */
+		return forced ? err : 0;
 	/* One watch for everything brokered: our area, whether or not the
 	 * daemon has made it yet. */
 	err = ctx->ops->store_watch(ctx->xs, ctx->area_path, "b");
