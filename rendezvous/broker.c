@@ -370,22 +370,23 @@ static uint32_t port_of_request(const char *v)
 }
 
 /* The liveness port named in end record v (its owner's; 0 if none), and
- * into *peer the peer's domain (DOMS if none). */
+ * into *peer, if asked, the peer's domain (DOMS if none). */
 static uint32_t port_of_end(const char *name, const char *v, uint32_t *peer)
 {
 	struct ivc_lend_rec le;
 	struct ivc_cend_rec ce;
+	uint32_t port = 0, dom = DOMS;
 
-	*peer = DOMS;
 	if (name[0] == 'l' && !ivc__parse_lend(v, &le)) {
-		*peer = le.peer;
-		return le.port;
+		port = le.port;
+		dom = le.peer;
+	} else if (name[0] == 'c' && !ivc__parse_cend(v, &ce)) {
+		port = ce.port;
+		dom = ce.peer;
 	}
-	if (name[0] == 'c' && !ivc__parse_cend(v, &ce)) {
-		*peer = ce.peer;
-		return ce.port;
-	}
-	return 0;
+	if (peer)
+		*peer = dom;
+	return port;
 }
 
 static struct lst **lst_find(struct broker *b, uint32_t d, const char *key)
@@ -522,25 +523,29 @@ static bool partner(struct broker *b, uint32_t p, const char *name, const struct
 	return other_end(b, p, name, q, other, 64, lkey);
 }
 
-/* Notices (9.11.5 item 2) in the areas of the domains that had channels
- * with p as far as we know (b->peers), before anything is listed:
- * survivor[q] |= NOTICE for each. How many. */
+/* The notice (9.11.5 item 2) that p is gone, in q's area, once
+ * (survivor[q] |= NOTICE); not in p's own, nor in the area of a domain
+ * gone before (a write would make it again). Whether it was written now. */
 #define FOUND 1u
 #define NOTICE 2u
+static bool notice_write(struct broker *b, uint32_t p, uint32_t q, uint8_t *survivor)
+{
+	if (q == p || !b->area[q] || (survivor[q] & NOTICE))
+		return false;
+	survivor[q] |= NOTICE;
+	wr(b, XBT_NULL, "", "/rendezvous/%u/gone/%u", q, p);
+	return true;
+}
+
+/* Notices in the areas of the domains that had channels with p as far as
+ * we know (b->peers), before anything is listed. How many. */
 static unsigned survivors_tell_known(struct broker *b, uint32_t p, uint8_t *survivor)
 {
 	const struct peerset *s = &b->peers[p];
 	unsigned told = 0;
 
-	for (unsigned i = 0; i < s->n; i++) {
-		uint32_t q = s->v[i];
-		/* Not a domain gone before (a write would make its area again). */
-		if (q == p || !b->area[q] || (survivor[q] & NOTICE))
-			continue;
-		survivor[q] |= NOTICE;
-		wr(b, XBT_NULL, "", "/rendezvous/%u/gone/%u", q, p);
-		told++;
-	}
+	for (unsigned i = 0; i < s->n; i++)
+		told += notice_write(b, p, s->v[i], survivor);
 	return told;
 }
 
@@ -569,10 +574,8 @@ static unsigned survivors_tell(struct broker *b, uint32_t p, char **ents, unsign
 	}
 	free(v);
 	for (uint32_t q = 0; q < DOMS; q++)
-		if (survivor[q] == FOUND) { /* not known to b->peers */
-			survivor[q] |= NOTICE;
-			wr(b, XBT_NULL, "", "/rendezvous/%u/gone/%u", q, p);
-		}
+		if (survivor[q] & FOUND) /* those not known to b->peers */
+			notice_write(b, p, q, survivor);
 	return found;
 }
 
@@ -1186,9 +1189,8 @@ static void own_died(struct broker *b, struct own *o)
 	}
 	ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/chan", o->dom);
 	for (unsigned i = 0; ents && i < n; i++) {
-		uint32_t peer;
 		v = rd(b, XBT_NULL, "/rendezvous/%u/chan/%s", o->dom, ents[i]);
-		if (v && port_of_end(ents[i], v, &peer) == o->rport) {
+		if (v && port_of_end(ents[i], v, NULL) == o->rport) {
 			logmsg(6, "domain %u end %s: its owner has gone (its liveness port closed)",
 			       o->dom, ents[i]);
 			end_closed(b, o->dom, ents[i], false);

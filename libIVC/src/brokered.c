@@ -235,8 +235,7 @@ static bool notice_says_gone(struct ivc_ctx *ctx, uint32_t peer, uint64_t seq)
 	int err;
 
 	ivc__lock(ctx);
-	for (i = 0; i < 8 && ctx->gone[i].dom != peer; i++)
-		;
+	i = ivc__gone_slot(ctx, peer);
 	bool known = i < 8 && ctx->gone[i].seq && seq < ctx->gone[i].seq;
 	bool look = i < 8 && !known && ctx->gone[i].heard;
 	if (look) { /* one read per notice heard of */

@@ -332,6 +332,8 @@ int ivc__route_add(struct ivc_ctx *ctx, const char *key, struct ivc_obj *o);
  * that domain is gone (9.11.5 item 2) goes to o too. */
 int ivc__route_chan(struct ivc_ctx *ctx, const char *key, struct ivc_obj *o, uint32_t peer);
 void ivc__route_del(struct ivc_ctx *ctx, const char *key, const struct ivc_obj *o);
+/* Where ctx->gone holds domain dom: its index, or 8 (under the lock). */
+unsigned ivc__gone_slot(const struct ivc_ctx *ctx, uint32_t dom);
 void ivc__routes_free(struct ivc_ctx *ctx);
 void ivc__obj_ready(struct ivc_ctx *ctx, struct ivc_obj *o);
 void ivc__obj_queue(struct ivc_ctx *ctx, struct ivc_obj *o); /* under the lock */

@@ -213,15 +213,26 @@ static struct ivc_obj *route_of(struct ivc_ctx *ctx, const char *path)
 	return *pp ? (*pp)->o : &ctx->area;
 }
 
+/* Where ctx->gone holds domain p: its index, or 8. Under the lock. */
+unsigned ivc__gone_slot(const struct ivc_ctx *ctx, uint32_t p)
+{
+	unsigned i = 0;
+
+	while (i < 8 && ctx->gone[i].dom != p)
+		i++;
+	return i;
+}
+
 /* Notes that a notice names p, so that the next end of p to look reads it
  * (brokered.c); ends read nothing while no notice was heard of. */
 static void gone_heard(struct ivc_ctx *ctx, uint32_t p)
 {
-	for (unsigned i = 0; i < 8; i++)
-		if (ctx->gone[i].dom == p) {
-			ctx->gone[i].heard = true;
-			return;
-		}
+	unsigned i = ivc__gone_slot(ctx, p);
+
+	if (i < 8) {
+		ctx->gone[i].heard = true;
+		return;
+	}
 	ctx->gone[ctx->gone_next].dom = p;
 	ctx->gone[ctx->gone_next].seq = 0;
 	ctx->gone[ctx->gone_next].heard = true;
