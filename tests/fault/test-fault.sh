@@ -185,7 +185,7 @@ retry_round() { # serve|connect RULE...
 	: >"$OUT/rt" # (see server_start)
 	if [ $side = connect ]; then
 		server_start
-		wait_line "$OUT/srv" serving $srv || { bad "$what: no server"; return 1; }
+		wait_line "$OUT/srv" serving $srv || { bad "$what: no server: $(tail -n 3 "$OUT/srv")"; return 1; }
 		dom 2 "$PEER" connect 1 retry >"$OUT/rt" 2>&1 &
 	else
 		dom 1 "$PEER" serve retry >"$OUT/rt" 2>&1 &
@@ -365,8 +365,14 @@ check "$GROUP ($MODE): host starts" sim_start
 if [ "$MODE" = brokered ]; then
 	dom 0 "$MKRD" -q || bad "mkrenddir"
 	rdvd_start || bad "daemon start"
+	rdvd0=$(rdvd_pid)
 fi
 "group_$(echo "$GROUP" | tr - _)"
+# (a daemon killed by a bound of its own made every later step fail)
+daemon_lived() { [ "$(rdvd_pid)" = "$rdvd0" ] && kill -0 "$rdvd0" 2>/dev/null; }
+if [ "$MODE" = brokered ] && [ "$GROUP" != kill-daemon ]; then
+	check "$GROUP: the daemon served the whole run (pid $rdvd0)" daemon_lived
+fi
 "$SIM" stop >/dev/null 2>&1
 check "$GROUP: daemons exited without sanitizer reports" no_sanitizer_report
 finish

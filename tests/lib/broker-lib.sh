@@ -12,9 +12,12 @@ xs0() {
 # Starts the daemon (extra arguments are its own) once /rendezvous is
 # made; returns when it serves: when /rendezvous/daemon names a live
 # process (a daemon that was killed left its own pid there). Its log:
-# $OUT/rdvd.log.
+# $OUT/rdvd.log. The daemon is a service: it lives as long as the test
+# (the host stops it when the script ends), not one scenario's $LIMIT; a
+# whole test run slower than that (a loaded machine, a sanitizer build)
+# had its daemon killed half way and every later step failed.
 rdvd_start() {
-	dom 0 "$RDVD" -f -v "$@" >>"$OUT/rdvd.log" 2>&1 &
+	LIMIT=${IVC_TEST_DAEMON_LIMIT_S:-3600} dom 0 "$RDVD" -f -v "$@" >>"$OUT/rdvd.log" 2>&1 &
 	for _k in $(seq 200); do
 		kill -0 "$(rdvd_pid)" 2>/dev/null && return 0
 		sleep 0.05
