@@ -96,7 +96,7 @@ group_refusals() {
 	dom 12 sh -c "$PEER serve dup & sleep 0.5; $PEER serve dup -e EEXIST; r=\$?; kill \$!; exit \$r" >/dev/null
 	ran "second listener of a name in one domain: EEXIST" $?
 	# Listener full: 16 clients wait for a listener that never accepts.
-	dom 4 "$PEER" serve full -A -b 16 >"$OUT/s4" 2>&1 &
+	dom 4 "$PEER" serve full -A -b 16 >"$OUT/s4" 2>&1 & s4=$!
 	wait_for "$OUT/s4" serving
 	dom 5 sh -c "for i in \$(seq 16); do $PEER connect 4 full -T 20000 -e ETIMEDOUT & done; wait" \
 		>"$OUT/c5" 2>&1 & c5=$!
@@ -143,7 +143,8 @@ group_refusals() {
 	ran "malformed requests (junk, 2^32+1, leading zero, sign, extra field, bad port, bad ring): EPROTO, answers removed with them; a port not ours: removed unanswered" $? "$OUT/c7"
 	kill $s1 $s2 2>/dev/null
 	for d in 1 4 11; do "$SIM" destroy $d >/dev/null 2>&1; done
-	wait
+	# (not a bare wait: the daemon is a job of this shell too)
+	wait $s1 $s2 $s4
 	check "no area of a gone domain is left" eventually areas_clean
 	rdvd_stop
 	check "nothing left on the host" clean
