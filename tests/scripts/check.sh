@@ -1,12 +1,14 @@
 #!/bin/sh
 # `make check`: every test, in two builds.
-#  1. gcc, -Werror: all suites but the fault suite's error walks and
-#     storms; then make install into a scratch DESTDIR and a program built
-#     against it with pkg-config.
-#  2. clang, -Werror, ASan+UBSan: the core, sim, xenstore and api suites
-#     again, the fault suite's error walks and storms (every cleanup path,
-#     run here only, where a leak or a bad free is caught; the kill walks
-#     only in 1.), and the fuzz smoke.
+#  1. gcc, -Werror: every suite but those that 2. runs under the
+#     sanitizers (api, sim, the fault suite's error walks and storms;
+#     core and xenstore, quick, run in both); then make install into a
+#     scratch DESTDIR and a program built against it with pkg-config.
+#  2. clang, -Werror, ASan+UBSan: the core, sim, xenstore and api suites,
+#     the fault suite's error walks and storms (every cleanup path, where
+#     a leak or a bad free is caught; the kill walks run in 1.), and the
+#     fuzz smoke.
+# (Each sim test runs once: CI has 40 minutes on 2 cores.)
 #  3. the Xen lab's smoke part (`make xen-check`'s short run on the gcc
 #     build): real Xen 4.17 in QEMU, at most IVC_XEN_TIMEOUT seconds
 #     (default here 900);
@@ -72,7 +74,7 @@ run_build() { # name, cc, test args..., -- meson options
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 
-run_build gcc gcc --no-suite fault-san -- -Dwerror=true
+run_build gcc gcc --no-suite fault-san --no-suite api --no-suite sim -- -Dwerror=true
 echo "==> gcc: install and build against the installed library"
 if tests/scripts/check-install.sh build/check-gcc; then
 	extra="$extra --extra install=pass"
