@@ -172,7 +172,7 @@ destroy_case() {
 	wsurv=$("$SIM" stats | awk -v d="$sd" '$1 == d { print $6 }')
 	[ "$vd" = "$ld" ] && so=$out.c || so=$out.l
 	t0=$(nolsan "$PEER" now)
-	nolsan "$SIM" destroy "$vd"
+	simc destroy "$vd"
 	wait $a; wait $b
 	t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$so")
 	if grep -q "error Connection reset by peer" "$so" && [ -n "$t1" ]; then
@@ -324,7 +324,7 @@ group_hoststop() {
 	LIMIT=30 dom 1 "$PEER" connect 0 victim >"$out.1" 2>&1 & b=$!
 	wait_ready "$out.0" "$out.1"
 	t0=$(nolsan "$PEER" now)
-	nolsan "$SIM" stop >/dev/null
+	simc stop >/dev/null
 	wait $a; ra=$?
 	wait $b
 	t1=$(sed -n 's/^error .* at \([0-9]*\)$/\1/p' "$out.0")

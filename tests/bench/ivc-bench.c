@@ -235,6 +235,15 @@ static void add(const char *test, const char *unit, uint32_t size, double v, con
 
 /* ---- baselines ------------------------------------------------------------- */
 
+/* How many operations of `size` bytes a timed loop does between two
+ * clock reads: a MiB's worth (at least one). Where a clock read is a
+ * system call (40 us in the lab's PV domUs) reading it more often would
+ * be part of what is measured. */
+static int per_mib(uint32_t size)
+{
+	return size == 0 ? 32 : size >= 1048576 ? 1 : (int)(1048576 / size);
+}
+
 /* memcpy bandwidth, one thread, GB/s. */
 static double bl_memcpy(uint32_t size, int64_t ms)
 {
@@ -242,14 +251,11 @@ static double bl_memcpy(uint32_t size, int64_t ms)
 	uint8_t *a = malloc(n), *b = malloc(n);
 	uint64_t bytes = 0;
 	int64_t t0 = now_ns(), t;
+	/* (a clock read every 64 small copies made this a measure of the clock) */
+	int batch = per_mib(size) > 64 ? per_mib(size) : 64;
 
 	if (!a || !b)
 		die("memory", -ENOMEM);
-	/* The clock once per MiB copied, as ivc-msg does: on the lab's PV
-	 * domains a clock read is a 40 us system call, and one per 64 small
-	 * copies made this ceiling a measure of the clock. */
-	int batch = size >= 16384 ? 64 : (int)(1048576 / size);
-
 	memset(a, 1, n);
 	do {
 		for (int i = 0; i < batch; i++) {
@@ -415,10 +421,9 @@ static double ivc_msg_tput(struct bench *b, uint32_t size, double ex[4])
 	n0 = notify_tx(b->m);
 	t0 = now_ns();
 	until = t0 + b->ms * 1000000;
-	/* The clock once per MiB: where a clock read is a system call (40 us
-	 * in a PV domU under the lab's emulation) one per 32 small messages
-	 * was a third of the time measured, and vchan-bench reads none. */
-	int batch = size == 0 ? 32 : size >= 1048576 ? 1 : (int)(1048576 / size);
+	/* (one clock read per 32 small messages was a third of the time
+	 * measured in the lab, and vchan-bench reads none) */
+	int batch = per_mib(size);
 	do {
 		for (int i = 0; i < batch; i++) {
 			if ((r = ivc_send(b->m, b->buf, size, -1)) < 0)

@@ -76,10 +76,11 @@ status_text() {
 # exit took 200 ms on 2026-12-02's machine, and a timed step that runs a
 # helper (a clock read, the kill itself) must not count that.
 nolsan() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" "$@"; }
-# The sim's command line for a look or an order (stats, fault, kill),
-# without its leak scan: 60-200 ms a call in the ASan build, and the
-# fault walks make thousands. (Not for start or run: the host's daemons
-# and the domains' programs keep theirs.)
+# The sim's command line for a look or an order (stats, fault, kill,
+# destroy, stop), without its leak scan: 60-200 ms a call in the ASan
+# build, which a timed step must not count, and the fault walks make
+# thousands. (Not for start or run: the host's daemons and the domains'
+# programs keep theirs.)
 simc() { nolsan "$SIM" "$@"; }
 
 # kill_dom DOMID PID: SIGKILLs the processes of domain DOMID (a crash in
@@ -87,7 +88,7 @@ simc() { nolsan "$SIM" "$@"; }
 # `dom` job, whose end means there is nothing left to kill. 0 if killed.
 kill_dom() {
 	for _k in $(seq 300); do
-		nolsan "$SIM" kill "$1" 2>/dev/null && return 0
+		simc kill "$1" 2>/dev/null && return 0
 		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.01
 	done
