@@ -57,6 +57,7 @@ static void test_wrap(void)
 	open_pair(IVC_WIRE_MODE_MESSAGE, 12, 12, 4092, 4092);
 	struct ivc_wire_ctrl *w = pair.ctrl;
 	a.core.tx.idx = b.core.rx.idx = 0xfffff000u - 2;
+	a.core.tx.peer_idx = b.core.rx.peer_idx = 0xfffff000u - 2; /* as last loaded */
 	w->ring[0].p.prod = w->ring[0].c.cons = 0xfffff000u - 2;
 	for (int i = 0; i < 3000; i++)
 		roundtrip(&a.core, &b.core, (uint64_t)i, (size_t)(i * 13) % 3000);

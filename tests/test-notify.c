@@ -7,7 +7,10 @@
  *  - threads: a saturated stream sends far fewer signals than messages,
  *    and never more signals than the peer asked for;
  *  - threads: blocked readers and blocked writers are always woken
- *    (ping-pong and a tiny ring; a lost wake-up times out and fails).
+ *    (ping-pong and a tiny ring; a lost wake-up times out and fails);
+ *  - side-line requests (spec 8.2): offered, accepted, and read where
+ *    they are in use: the side line between two cores of today, the
+ *    index lines with a peer that predates the feature on either side.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -173,9 +176,75 @@ static void threaded(int sc, long n, uint32_t order, size_t len)
 		TH_CHECK((long)(a.signals + b.signals) < n / 4);
 }
 
+/* Side 1 asks for data; whether side 0 answers when only the copy in
+ * `keep` holds the request (the other copy put back to 0). */
+static bool answered_from(bool keep_side_line)
+{
+	struct ivc_wire_ctrl *w = pair.ctrl;
+	uint8_t buf[8] = { 0 };
+
+	TH_EQ(ivc_core_prepare_wait(&b.core, IVC_CORE_WAIT_RX, 0), 1);
+	TH_EQ(w->ring[0].c.data_req, 1u); /* both copies written */
+	TH_EQ(w->side[1].req[0], 1u);
+	if (keep_side_line)
+		w->ring[0].c.data_req = 0;
+	else
+		w->side[1].req[0] = 0;
+	TH_EQ(ivc_core_send(&a.core, buf, sizeof buf), 0);
+	return ivc_core_notify_check(&a.core);
+}
+
+static void side_requests(void)
+{
+	struct ivc_core_params p = { IVC_WIRE_MODE_MESSAGE, { 12, 12 }, { 100, 100 }, 0 };
+	struct ivc_wire_ctrl *w;
+
+	/* Both sides implement it: offered, accepted, in use on both. */
+	open_pair(12, 100);
+	w = pair.ctrl;
+	TH_EQ(w->hdr.features, IVC_WIRE_FEATURE_SIDE_REQ);
+	TH_EQ(w->side[1].features, IVC_WIRE_FEATURE_SIDE_REQ);
+	TH_EQ(b.core.features, IVC_WIRE_FEATURE_SIDE_REQ);
+	TH_EQ(ivc_core_peer(&a.core), IVC_CORE_PEER_UP); /* side 0 learns here */
+	TH_EQ(a.core.features, IVC_WIRE_FEATURE_SIDE_REQ);
+	TH_CHECK(answered_from(true));
+	open_pair(12, 100);
+	TH_EQ(ivc_core_peer(&a.core), IVC_CORE_PEER_UP);
+	TH_CHECK(!answered_from(false)); /* the index line is no longer read */
+
+	/* Side 1 predates it (accepts nothing): side 0 reads the index line. */
+	th_pair_destroy(&pair);
+	TH_EQ(th_pair_create(&pair, &p), 0);
+	TH_EQ(th_end_open(&a, &pair, 0), 0);
+	TH_EQ(th_end_open(&b, &pair, 1), 0);
+	w = pair.ctrl;
+	w->side[1].features = 0;
+	TH_EQ(ivc_core_peer(&a.core), IVC_CORE_PEER_UP);
+	TH_EQ(a.core.features, 0u);
+	TH_CHECK(answered_from(false));
+
+	/* Side 0 predates it (offers nothing): side 1 accepts nothing and
+	 * reads side 0's requests from the index line. */
+	th_pair_destroy(&pair);
+	TH_EQ(th_pair_create(&pair, &p), 0);
+	TH_EQ(th_end_open(&a, &pair, 0), 0);
+	w = pair.ctrl;
+	w->hdr.features = 0;
+	TH_EQ(th_end_open(&b, &pair, 1), 0);
+	TH_EQ(w->side[1].features, 0u);
+	uint8_t buf[100] = { 0 };
+	while (ivc_core_send(&a.core, buf, sizeof buf) == 0)
+		;
+	TH_EQ(ivc_core_prepare_wait(&a.core, IVC_CORE_WAIT_TX, sizeof buf), 1);
+	w->side[0].req[0] = 0; /* as a side 0 of before would have it */
+	TH_EQ(ivc_core_recv(&b.core, buf, sizeof buf), (long long)sizeof buf);
+	TH_CHECK(ivc_core_notify_check(&b.core));
+}
+
 int main(void)
 {
 	scripted();
+	side_requests();
 	threaded(SATURATE, 1000000, 16, 32);
 	threaded(PINGPONG, 20000, 12, 64);
 	threaded(TINY, 100000, 12, 1900); /* two per ring: the writer blocks all the time */

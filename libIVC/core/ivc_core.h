@@ -63,6 +63,7 @@ struct ivc_core_ring {
 	uint8_t *data;
 	uint32_t size, mask, max_msg;
 	uint32_t idx;           /* our index: prod (tx) or cons (rx) */
+	uint32_t peer_idx;      /* the peer's index as last loaded and checked */
 	uint32_t req;           /* our notification-request counter */
 	uint32_t peer_req_seen; /* peer's request counter last answered */
 	bool moved;             /* idx published since the last notify check */
@@ -73,8 +74,9 @@ struct ivc_core_ring {
 	uint64_t msgs, bytes; /* cumulative, mirrored into shared memory */
 	/* Fields in shared memory; addresses computed from validated local
 	 * values, never from anything the peer wrote. */
-	uint32_t *sh_idx, *sh_req;                 /* ours */
+	uint32_t *sh_idx, *sh_req, *sh_req_side;   /* ours (requests: both places) */
 	const uint32_t *sh_peer_idx, *sh_peer_req; /* the peer's */
+	const uint32_t *sh_peer_req_side;          /* ...with SIDE_REQ in use */
 	uint64_t *sh_msgs, *sh_bytes;              /* ours */
 };
 
@@ -99,8 +101,8 @@ struct ivc_core {
 	bool features_known;
 };
 
-/* The optional features this core implements (spec 8.1): none yet. */
-#define IVC_CORE_FEATURES IVC_WIRE_FEATURES_V1
+/* The optional features this core implements (spec 8.1). */
+#define IVC_CORE_FEATURES IVC_WIRE_FEATURE_SIDE_REQ
 
 enum ivc_core_peer {
 	IVC_CORE_PEER_WAITING = 0, /* side 1 has not attached yet */

@@ -185,14 +185,19 @@ int ivc_core_params_check(struct ivc_core_params *p)
 	return 0;
 }
 
-static void ring_setup(struct ivc_core_ring *r, struct ivc_wire_ring *w, void *data, uint32_t order,
-		       uint32_t max_msg, bool producer)
+/* Ring n of the control area ctl, as side `side` sees it. */
+static void ring_setup(struct ivc_core_ring *r, struct ivc_wire_ctrl *ctl, unsigned n,
+		       unsigned side, void *data, uint32_t order, uint32_t max_msg)
 {
+	struct ivc_wire_ring *w = &ctl->ring[n];
+	bool producer = n == side;
+
 	r->data = order == IVC_WIRE_ORDER_NONE ? (uint8_t *)0 : (uint8_t *)data;
 	r->size = order == IVC_WIRE_ORDER_NONE ? 0u : 1u << order;
 	r->mask = r->size ? r->size - 1 : 0;
 	r->max_msg = max_msg;
 	r->idx = 0;
+	r->peer_idx = 0;
 	r->req = 0;
 	r->peer_req_seen = 0;
 	r->moved = false;
@@ -217,6 +222,21 @@ static void ring_setup(struct ivc_core_ring *r, struct ivc_wire_ring *w, void *d
 		r->sh_msgs = &w->c.msgs;
 		r->sh_bytes = &w->c.bytes;
 	}
+	r->sh_req_side = &ctl->side[side].req[n];
+	r->sh_peer_req_side = &ctl->side[side ^ 1u].req[n];
+}
+
+/* Features now in use (spec 8.1 item 4): from here on the peer's requests
+ * are read where SIDE_REQ puts them. Both copies hold the same count, so
+ * the switch loses none. */
+static void features_in_use(struct ivc_core *c, uint32_t f)
+{
+	c->features = f & IVC_CORE_FEATURES;
+	c->features_known = true;
+	if (c->features & IVC_WIRE_FEATURE_SIDE_REQ) {
+		c->tx.sh_peer_req = c->tx.sh_peer_req_side;
+		c->rx.sh_peer_req = c->rx.sh_peer_req_side;
+	}
 }
 
 static void core_setup(struct ivc_core *c, void *ctrl, unsigned side,
@@ -240,8 +260,8 @@ static void core_setup(struct ivc_core *c, void *ctrl, unsigned side,
 	c->features = 0;
 	c->features_known = false;
 	/* Ring `side` carries our data to the peer; ring `peer` the reverse. */
-	ring_setup(&c->tx, &w->ring[side], data[side], p->order[side], p->max_msg[side], true);
-	ring_setup(&c->rx, &w->ring[peer], data[peer], p->order[peer], p->max_msg[peer], false);
+	ring_setup(&c->tx, w, side, side, data[side], p->order[side], p->max_msg[side]);
+	ring_setup(&c->rx, w, peer, side, data[peer], p->order[peer], p->max_msg[peer]);
 }
 
 static bool ctrl_ok(const void *ctrl, size_t ctrl_len, uint32_t pages)
@@ -343,8 +363,7 @@ int ivc_core_attach(struct ivc_core *c, void *ctrl, size_t ctrl_len,
 	c->peer_was_live = true;
 	/* Accepted: what side 0 offers and we implement. The release store
 	 * of `attached` below publishes it. */
-	c->features = load_hdr_word(&w->hdr.features) & IVC_CORE_FEATURES;
-	c->features_known = true;
+	features_in_use(c, load_hdr_word(&w->hdr.features));
 	store_own_word(&w->side[1].features, c->features);
 	store_own_byte(&w->side[1].live, IVC_WIRE_LIVE_UP);
 	store_own_byte(&w->side[1].attached, IVC_WIRE_ATTACHED_YES);
@@ -373,10 +392,8 @@ int ivc_core_peer(struct ivc_core *c)
 	/* Side 0: what side 1 accepted, once it has attached (the acquire
 	 * load of `attached` orders this load after its store). A bit we did
 	 * not offer is ignored. */
-	if (attached && !c->features_known) {
-		c->features = load_peer_word(&s->features) & IVC_CORE_FEATURES;
-		c->features_known = true;
-	}
+	if (attached && !c->features_known)
+		features_in_use(c, load_peer_word(&s->features));
 	if (closed)
 		return c->peer_final = IVC_CORE_PEER_CLOSED;
 	if (live) {
@@ -419,14 +436,23 @@ static int tx_begin(struct ivc_core *c, uint32_t mode)
 }
 
 /* Free bytes in the tx ring, or -EPROTO if the peer's cons is impossible. */
-static int64_t tx_space(struct ivc_core *c)
+/* Free bytes in our ring. The peer's cons as last seen serves while it
+ * leaves `want` bytes: its line is written by the peer on every message,
+ * and loading it on every send would pull that line across each time.
+ * Safe because the peer's cons only grows: a stale one shows less room.
+ * -EPROTO if the peer's index is impossible. */
+static int64_t tx_space(struct ivc_core *c, uint64_t want)
 {
 	struct ivc_core_ring *r = &c->tx;
-	uint32_t cons = load_peer_idx(r->sh_peer_idx);
-	uint32_t used = r->idx - cons;
+	uint32_t used = r->idx - r->peer_idx, cons;
 
+	if (r->size - used >= want)
+		return r->size - used;
+	cons = load_peer_idx(r->sh_peer_idx);
+	used = r->idx - cons;
 	if (used > r->size)
 		return fail(c, -IVC_CORE_EPROTO);
+	r->peer_idx = cons;
 	return r->size - used;
 }
 
@@ -446,7 +472,7 @@ int ivc_core_sendv(struct ivc_core *c, const struct ivc_core_seg *seg, unsigned 
 			return -IVC_CORE_EMSGSIZE;
 		total += seg[i].len;
 	}
-	space = tx_space(c);
+	space = tx_space(c, IVC_WIRE_MSG_HDR + total);
 	if (space < 0)
 		return (int)space;
 	if ((uint64_t)space < IVC_WIRE_MSG_HDR + total)
@@ -481,7 +507,7 @@ int ivc_core_reserve(struct ivc_core *c, size_t len, struct ivc_core_span span[2
 		return err;
 	if (len > r->max_msg)
 		return -IVC_CORE_EMSGSIZE;
-	space = tx_space(c);
+	space = tx_space(c, IVC_WIRE_MSG_HDR + len);
 	if (space < 0)
 		return (int)space;
 	if ((uint64_t)space < IVC_WIRE_MSG_HDR + len)
@@ -521,7 +547,7 @@ int ivc_core_write(struct ivc_core *c, const void *buf, size_t len)
 		return err;
 	if (len == 0)
 		return 0;
-	space = tx_space(c);
+	space = tx_space(c, len);
 	if (space < 0)
 		return (int)space;
 	if (space == 0)
@@ -546,14 +572,22 @@ static int rx_begin(struct ivc_core *c, uint32_t mode)
 }
 
 /* Bytes readable, or -EPROTO if the peer's prod is impossible. */
-static int64_t rx_avail(struct ivc_core *c)
+/* As tx_space: the peer's prod as last seen serves while it shows `want`
+ * bytes (at least one: message mode publishes whole messages, so any
+ * prod the peer wrote ends one). The acquire load that brought it made
+ * those bytes visible. */
+static int64_t rx_avail(struct ivc_core *c, uint64_t want)
 {
 	struct ivc_core_ring *r = &c->rx;
-	uint32_t prod = load_peer_idx(r->sh_peer_idx);
-	uint32_t avail = prod - r->idx;
+	uint32_t avail = r->peer_idx - r->idx, prod;
 
+	if (avail && avail >= want)
+		return avail;
+	prod = load_peer_idx(r->sh_peer_idx);
+	avail = prod - r->idx;
 	if (avail > r->size)
 		return fail(c, -IVC_CORE_EPROTO);
+	r->peer_idx = prod;
 	return avail;
 }
 
@@ -569,16 +603,16 @@ static int64_t rx_empty(struct ivc_core *c)
 		return st;
 	if (st == IVC_CORE_PEER_UP || st == IVC_CORE_PEER_WAITING)
 		return -IVC_CORE_EAGAIN;
-	avail = rx_avail(c);
+	avail = rx_avail(c, 1);
 	if (avail)
 		return avail;
 	return st == IVC_CORE_PEER_CLOSED ? -IVC_CORE_EPIPE : -IVC_CORE_ECONNRESET;
 }
 
 /* Bytes readable now, or a negative code when there are none. */
-static int64_t rx_ready(struct ivc_core *c)
+static int64_t rx_ready(struct ivc_core *c, uint64_t want)
 {
-	int64_t avail = rx_avail(c);
+	int64_t avail = rx_avail(c, want);
 
 	return avail ? avail : rx_empty(c);
 }
@@ -597,7 +631,7 @@ static int rx_next(struct ivc_core *c)
 		return err;
 	if (r->have_hdr)
 		return (int)r->hdr_len;
-	avail = rx_ready(c);
+	avail = rx_ready(c, 1);
 	if (avail < 0)
 		return (int)avail;
 	if (avail < IVC_WIRE_MSG_HDR)
@@ -669,7 +703,7 @@ int ivc_core_read(struct ivc_core *c, void *buf, size_t cap)
 		return err;
 	if (cap == 0)
 		return 0;
-	avail = rx_ready(c);
+	avail = rx_ready(c, cap);
 	if (avail < 0)
 		return (int)avail;
 	n = (uint64_t)avail < cap ? (uint32_t)avail : (uint32_t)cap;
@@ -719,14 +753,14 @@ unsigned ivc_core_poll(struct ivc_core *c, unsigned events, size_t need)
 	if (c->error || c->closed)
 		return events; /* the next call reports it */
 	if (events & IVC_CORE_WAIT_RX) {
-		if (!c->rx.data || c->rx.have_hdr || rx_ready(c) != -IVC_CORE_EAGAIN)
+		if (!c->rx.data || c->rx.have_hdr || rx_ready(c, 1) != -IVC_CORE_EAGAIN)
 			ready |= IVC_CORE_WAIT_RX;
 	}
 	if (events & IVC_CORE_WAIT_TX) {
 		size_t want =
 		    c->mode == IVC_WIRE_MODE_MESSAGE ? IVC_WIRE_MSG_HDR + need : (need ? need : 1);
 		int st = ivc_core_peer(c);
-		int64_t space = c->tx.data ? tx_space(c) : -1;
+		int64_t space = c->tx.data ? tx_space(c, want) : -1;
 
 		/* A request larger than the ring can never be met: report it
 		 * ready so that the caller's next send fails with EMSGSIZE. */
@@ -741,10 +775,16 @@ int ivc_core_prepare_wait(struct ivc_core *c, unsigned events, size_t need)
 {
 	if (c->error)
 		return c->error;
-	if ((events & IVC_CORE_WAIT_RX) && c->rx.data)
+	/* Both places, whatever is in use: side 0 may not know yet, and
+	 * the peer reads one of them (spec 8.2). */
+	if ((events & IVC_CORE_WAIT_RX) && c->rx.data) {
 		store_own_word(c->rx.sh_req, ++c->rx.req);
-	if ((events & IVC_CORE_WAIT_TX) && c->tx.data)
+		store_own_word(c->rx.sh_req_side, c->rx.req);
+	}
+	if ((events & IVC_CORE_WAIT_TX) && c->tx.data) {
 		store_own_word(c->tx.sh_req, ++c->tx.req);
+		store_own_word(c->tx.sh_req_side, c->tx.req);
+	}
 	full_fence(); /* our request stores before the re-check of the peer's indexes */
 	if (ivc_core_poll(c, events, need))
 		return 0;

@@ -13,7 +13,8 @@
  *   prod  ring 0's prod index beyond what the ring can hold
  *   len   a message header whose length is above max-msg
  *   cons  ring 1's cons index beyond what the client produced, then a
- *         message "now" (the client's next send meets it)
+ *         message "now" (the client sends until it meets it: when the
+ *         room it knew of runs out and it loads the cons)
  * The client reads "hello", answers "go", and the attack follows.
  */
 #define _GNU_SOURCE
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ORDER 13 /* 8 KiB rings */
 
@@ -90,10 +92,19 @@ int main(int argc, char **argv)
 	}
 	printf("ring-hostile: %s: attacked\n", attack);
 	fflush(stdout);
-	/* Until the client goes (EPIPE, or ECONNRESET): it sends nothing
-	 * more, so our cons, which a receive would write, stays bent. */
-	for (int i = 0; i < 600 && (err = ivc_recv(c, b, sizeof b, 100)) == -ETIMEDOUT; i++)
-		;
+	/* Until the client goes (EPIPE, or ECONNRESET). After the cons
+	 * attack a receive would write our cons and undo it: a send tells
+	 * that the client went as well. */
+	for (int i = 0; i < 600; i++) {
+		if (strcmp(attack, "cons"))
+			err = ivc_recv(c, b, sizeof b, 100);
+		else if ((err = ivc_send(c, "x", 1, 0)) == 0 || err == -EAGAIN) {
+			usleep(100000);
+			err = -ETIMEDOUT;
+		}
+		if (err != -ETIMEDOUT)
+			break;
+	}
 	printf("ring-hostile: %s: the client went (%s)\n", attack, strerror((int)-err));
 	ivc_chan_close(c);
 	ivc_close(ctx);

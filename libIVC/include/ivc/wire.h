@@ -63,10 +63,17 @@ struct ivc_wire_ring_cfg {
 
 /* Optional features (spec 8.1): side 0 offers bits in hdr.features, side
  * 1 accepts a subset in side[1].features before it sets `attached`; a
- * feature is in use only when offered and accepted. Version 1 defines
- * none, so a peer that knows no feature (or treats the words as reserved)
+ * feature is in use only when offered and accepted. A peer that knows no
+ * feature (or treats the words as reserved) offers and accepts none, and
  * stays compatible. */
 #define IVC_WIRE_FEATURES_V1 0u
+/* Bit 0, side-line requests (spec 8.2): each side also keeps its request
+ * counters in its side line (ivc_wire_side.req), which it writes only
+ * when it sleeps or signals, and the peer reads them there. In the
+ * index lines they share a line with an index that moves on every
+ * message, so a check of the peer's request cost a cache-line transfer
+ * per message. */
+#define IVC_WIRE_FEATURE_SIDE_REQ 0x1u
 
 /* Line 0: immutable header (side 0 writes before publishing). */
 struct ivc_wire_header {
@@ -99,7 +106,12 @@ struct ivc_wire_side {
 	/* Monitoring only (spec 11): event-channel signals side N has sent
 	 * on this channel. The peer never reads it. */
 	uint64_t notifies;
-	uint8_t reserved[IVC_WIRE_LINE - 16];
+	/* Side N's request counters (spec 8.2): req[N] its space_req of
+	 * ring N, req[1 - N] its data_req of the other ring, always equal
+	 * to those. Read by the peer only while IVC_WIRE_FEATURE_SIDE_REQ
+	 * is in use; zero where a side does not implement it. */
+	uint32_t req[2];
+	uint8_t reserved[IVC_WIRE_LINE - 24];
 };
 
 /* Producer line of a ring (the producing side writes it). */
@@ -184,7 +196,8 @@ _Static_assert(offsetof(struct ivc_wire_side, attached) == 2, "side.attached");
 _Static_assert(offsetof(struct ivc_wire_side, pad) == 3, "side.pad");
 _Static_assert(offsetof(struct ivc_wire_side, features) == 4, "side.features");
 _Static_assert(offsetof(struct ivc_wire_side, notifies) == 8, "side.notifies");
-_Static_assert(offsetof(struct ivc_wire_side, reserved) == 16, "side.reserved");
+_Static_assert(offsetof(struct ivc_wire_side, req) == 16, "side.req");
+_Static_assert(offsetof(struct ivc_wire_side, reserved) == 24, "side.reserved");
 
 _Static_assert(sizeof(struct ivc_wire_prod) == IVC_WIRE_LINE, "prod line size");
 _Static_assert(offsetof(struct ivc_wire_prod, prod) == 0, "prod.prod");
