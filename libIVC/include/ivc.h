@@ -182,6 +182,15 @@ int ivc_consume(struct ivc_chan *c);
  * platform without descriptors. */
 int ivc_chan_fd(const struct ivc_chan *c);
 
+/* Spin-then-block: a blocking call (timeout not 0) that finds nothing to
+ * do polls the ring for up to spin_us microseconds, without asking the
+ * peer for a wake-up, before it sleeps. A peer that answers within that
+ * time costs no signal and no sleep, at the price of the CPU spent
+ * spinning (counted in ivc_stats). 0 (the default): sleep at once.
+ * -EINVAL: spin_us over IVC_SPIN_MAX_US. */
+#define IVC_SPIN_MAX_US 10000u
+int ivc_chan_set_spin(struct ivc_chan *c, unsigned spin_us);
+
 /* Orderly close: the peer can still read everything sent, then sees end of
  * stream. Releases everything: grants, mappings, event channel, XenStore
  * keys. Returns 0, or the first error met while releasing (everything is
@@ -227,7 +236,9 @@ struct ivc_stats {
 	uint32_t tx_ring, rx_ring;  /* ring sizes (0: direction absent) */
 	uint32_t tx_used, rx_used;  /* bytes queued now */
 	uint32_t max_msg_tx, max_msg_rx;
-	uint64_t reserved[8]; /* zero */
+	uint64_t spin_won;    /* spins that found the ring ready (ivc_chan_set_spin) */
+	uint64_t spin_lost;   /* spins that ran their whole time, then slept */
+	uint64_t reserved[6]; /* zero */
 };
 
 int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st);

@@ -167,9 +167,10 @@ struct ivc_plat_ops {
 	int (*thread_start)(struct ivc_plat *p, void (*fn)(void *), void *arg);
 	void (*thread_join)(struct ivc_plat *p);
 
-	/* A monotonic clock in milliseconds; a seed that differs between
-	 * processes (request nonces); a mutex per handle. */
-	int64_t (*now_ms)(void);
+	/* A monotonic clock in nanoseconds (bounded spinning needs better
+	 * than milliseconds); a seed that differs between processes
+	 * (request nonces); a mutex per handle. */
+	int64_t (*now_ns)(void);
 	/* Unix time in ms, 0 where the platform has no wall clock. */
 	int64_t (*wall_ms)(void);
 	uint64_t (*seed)(void);

@@ -837,7 +837,7 @@ int ivc_mon_scan(struct ivc_mon *m, struct ivc_mon_snap *snap)
 				       m->svcs.n,
 				       m->chans.v,
 				       m->chans.n,
-				       m->ctx->ops->now_ms(),
+				       m->ctx->ops->now_ns() / 1000000,
 				       m->ctx->ops->wall_ms() };
 	return 0;
 }

@@ -8,7 +8,7 @@
 /* The platform's monotonic clock, in milliseconds. */
 int64_t ivc__now_ms(const struct ivc_ctx *ctx)
 {
-	return ctx->ops->now_ms();
+	return ctx->ops->now_ns() / 1000000;
 }
 
 /* Milliseconds left before deadline (-1: forever). */

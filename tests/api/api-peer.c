@@ -818,6 +818,74 @@ static void sc_duplex(void)
 	CHECK_EQ(ivc_chan_close(c), 0);
 }
 
+/* spin: ivc_chan_set_spin. The client spins (10 ms, the most) in its
+ * receives of a ping-pong with an echoing listener that answers within
+ * microseconds, then in sends into a full 4 KiB ring that the listener
+ * drains. The spins must find the ring ready (spin_won) and spare the
+ * sleeps: a receive that sleeps counts a wait, and without spinning
+ * every receive of the ping-pong would. Bad arguments, timeout 0 and a
+ * spin cut short by the call's timeout are checked on the way. */
+static void sc_spin(void)
+{
+	struct ivc_type t = { "test.spin", 1, IVC_MESSAGE };
+	struct ivc_opts o = { .tx_ring = 4096, .rx_ring = 4096 };
+	struct ivc_chan *c = rendezvous("spin", &t, IVC_INOUT, server ? &o : NULL);
+	enum { N = 300, M = 200 };
+	struct ivc_stats s0, s1, s2;
+	uint8_t buf[1024];
+	ssize_t r;
+
+	if (server) {
+		for (int i = 0; i < N; i++) {
+			CHECK_EQ(r = ivc_recv(c, buf, sizeof buf, IO_MS), 64);
+			CHECK_EQ(ivc_send(c, buf, (size_t)r, IO_MS), 0);
+		}
+		for (int i = 0; i < M; i++) {
+			CHECK_EQ(ivc_recv(c, buf, sizeof buf, IO_MS), 1000);
+			if (buf[0] != (uint8_t)i || buf[999] != (uint8_t)i)
+				fail("message %d: wrong bytes", i);
+		}
+		CHECK_EQ(ivc_recv(c, buf, sizeof buf, IO_MS), -EPIPE);
+		CHECK_EQ(ivc_chan_close(c), 0);
+		return;
+	}
+	CHECK_EQ(ivc_chan_set_spin(NULL, 0), -EINVAL);
+	CHECK_EQ(ivc_chan_set_spin(c, IVC_SPIN_MAX_US + 1), -EINVAL);
+	CHECK_EQ(ivc_chan_set_spin(c, IVC_SPIN_MAX_US), 0);
+	CHECK_EQ(ivc_stats(c, &s0), 0);
+	CHECK_EQ(ivc_recv(c, buf, sizeof buf, 0), -EAGAIN);    /* timeout 0: no spin */
+	CHECK_EQ(ivc_recv(c, buf, sizeof buf, 5), -ETIMEDOUT); /* spins 5 ms only */
+	CHECK_EQ(ivc_stats(c, &s1), 0);
+	CHECK_EQ(s1.spin_won, s0.spin_won);
+	CHECK_EQ(s1.spin_lost, s0.spin_lost + 1);
+	for (int i = 0; i < N; i++) {
+		memset(buf, i & 0xff, 64);
+		CHECK_EQ(ivc_send(c, buf, 64, IO_MS), 0);
+		CHECK_EQ(ivc_recv(c, buf, sizeof buf, IO_MS), 64);
+		if (buf[0] != (uint8_t)i || buf[63] != (uint8_t)i)
+			fail("echo %d: wrong bytes", i);
+	}
+	CHECK_EQ(ivc_stats(c, &s2), 0);
+	printf("spin: ping-pong: %llu won, %llu lost, %llu sleeps for %d receives\n",
+	       (unsigned long long)(s2.spin_won - s1.spin_won),
+	       (unsigned long long)(s2.spin_lost - s1.spin_lost),
+	       (unsigned long long)(s2.waits - s1.waits), N);
+	if (s2.spin_won - s1.spin_won < N / 3 || s2.waits - s1.waits > N / 2)
+		fail("spinning did not spare the sleeps");
+	for (int i = 0; i < M; i++) {
+		memset(buf, i & 0xff, 1000);
+		CHECK_EQ(ivc_send(c, buf, 1000, IO_MS), 0);
+	}
+	CHECK_EQ(ivc_stats(c, &s1), 0);
+	printf("spin: full ring: %llu won, %llu lost for %d sends\n",
+	       (unsigned long long)(s1.spin_won - s2.spin_won),
+	       (unsigned long long)(s1.spin_lost - s2.spin_lost), M);
+	if (s1.spin_won == s2.spin_won)
+		fail("no send spun into room");
+	fflush(stdout);
+	CHECK_EQ(ivc_chan_close(c), 0);
+}
+
 /* ghost: a client that rings the doorbell by hand and dies before it
  * attaches. The listener must withdraw its offer, release the channel and
  * go on: accept ends at its deadline, nothing left behind. */
@@ -1307,6 +1375,7 @@ static const struct {
 	{ "inflight", sc_inflight }, { "timeouts", sc_timeouts }, { "victim", sc_victim },
 	{ "ghost", sc_ghost },       { "bigwrite", sc_bigwrite }, { "poller", sc_poller },
 	{ "threads", sc_threads },   { "retry", sc_retry },       { "duplex", sc_duplex },
+	{ "spin", sc_spin },
 };
 
 /* A scenario that has not ended after IVC_TEST_LIMIT_S seconds fails by

@@ -5,7 +5,7 @@
 # usage: test-api.sh IVC_SIM API_PEER GROUP [BULK_BYTES]
 #   GROUP: dirmode sizes bulk mismatch inflight timeouts ghost dom0-client
 #          bigwrite many kill poller destroy anytime watch-quota hoststop
-#          hostile scale threads, or all
+#          hostile scale threads spin, or all
 set -u
 SIM=$1
 PEER=$2
@@ -70,6 +70,7 @@ group_ghost() {
 		[ $ra = 0 -a $rb = 0 ]
 	check "the same, dom0 serving with an ivc_wait loop: nothing left" clean
 }
+group_spin() { pair "spin-then-block: spins find the ring ready and spare sleeps, both ways" spin; }
 group_threads() { pair "threads blocked on channels of one context: no lost wake-up" threads; }
 group_duplex() { pair "a sender that also receives, timeout-0 calls and poll() only: no wake-up lost" duplex; }
 group_bigwrite() { pair "stream write larger than the ring: timeouts honoured, then delivered" bigwrite; }
@@ -456,7 +457,7 @@ group_hostile() {
 }
 
 ALL="dirmode sizes bulk mismatch inflight timeouts ghost dom0-client bigwrite duplex many kill poller destroy
-anytime watch-quota hoststop hostile scale threads"
+anytime watch-quota hoststop hostile scale threads spin"
 [ "$GROUP" = all ] && groups=$ALL || groups=$GROUP
 for g in $groups; do
 	case " $(echo $ALL) " in

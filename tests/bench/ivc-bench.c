@@ -86,18 +86,14 @@ static uint64_t notify_tx(struct ivc_chan *c)
 	return st.notify_tx;
 }
 
-/* Receives one message, spinning with timeout 0 for spin_us first. */
-static ssize_t recv_spin(struct ivc_chan *c, void *buf, size_t cap, uint32_t spin_us)
+/* Blocking calls on both channels spin for spin_us before they sleep
+ * (spin-then-block, done by the library: ivc_chan_set_spin). */
+static void set_spin(struct ivc_chan *m, struct ivc_chan *s, uint32_t spin_us)
 {
-	if (spin_us) {
-		int64_t until = now_ns() + (int64_t)spin_us * 1000;
-		do {
-			ssize_t r = ivc_recv(c, buf, cap, 0);
-			if (r != -EAGAIN)
-				return r;
-		} while (now_ns() < until);
-	}
-	return ivc_recv(c, buf, cap, -1);
+	int err;
+
+	if ((err = ivc_chan_set_spin(m, spin_us)) || (err = ivc_chan_set_spin(s, spin_us)))
+		die("--spin-us", err);
 }
 
 /* ---- the server ---------------------------------------------------------- */
@@ -109,9 +105,10 @@ static void serve_cmd(struct ivc_chan *m, struct ivc_chan *s, const struct cmd *
 	struct reply rp = { 0 };
 	ssize_t r;
 
+	set_spin(m, s, k->spin_us);
 	switch (k->op) {
 	case OP_SINK: /* messages until an empty one */
-		while ((r = recv_spin(m, buf, cap, k->spin_us)) > 0)
+		while ((r = ivc_recv(m, buf, cap, -1)) > 0)
 			rp.bytes += (uint64_t)r;
 		if (r < 0)
 			die("sink: recv", r);
@@ -126,7 +123,7 @@ static void serve_cmd(struct ivc_chan *m, struct ivc_chan *s, const struct cmd *
 		break;
 	case OP_ECHO:
 		for (uint64_t i = 0; i < k->count; i++) {
-			r = recv_spin(m, buf, cap, k->spin_us);
+			r = ivc_recv(m, buf, cap, -1);
 			if (r < 0)
 				die("echo: recv", r);
 			if ((r = ivc_send(m, buf, (size_t)r, -1)) < 0)
@@ -484,7 +481,7 @@ static double ivc_rtt(struct bench *b, uint32_t size, int n, double ex[4])
 		int64_t t0 = now_ns();
 		if ((r = ivc_send(b->m, b->buf, size, -1)) < 0)
 			die("send", r);
-		if ((r = recv_spin(b->m, b->buf, b->ring, b->spin_us)) != (long)size)
+		if ((r = ivc_recv(b->m, b->buf, b->ring, -1)) != (long)size)
 			die("echo", r < 0 ? r : -EPROTO);
 		rt[i] = (double)(now_ns() - t0) / 1000.0;
 	}
@@ -615,6 +612,7 @@ static int run(int argc, char **argv)
 	if ((err = ivc_connect(ctx, peer, name, &msg_type, IVC_INOUT, NULL, 10000, &b.m)) ||
 	    (err = ivc_connect(ctx, peer, sname, &str_type, IVC_INOUT, NULL, 10000, &b.s)))
 		die("connect", err);
+	set_spin(b.m, b.s, b.spin_us);
 	fprintf(stderr, "ivc-bench: dom%u -> dom%u on %s, rings %u bytes, %d repetitions\n",
 		ivc_domid(ctx), peer, ivc_platform(ctx), b.ring, reps);
 	for (int rep = 0; rep < reps; rep++)

@@ -767,9 +767,9 @@ static int g_thread_start(struct ivc_plat *p, void (*fn)(void *), void *arg)
 	return -ENOSYS;
 }
 
-static int64_t g_now_ms(void)
+static int64_t g_now_ns(void)
 {
-	return (int64_t)(guest_now_ns() / 1000000u);
+	return (int64_t)guest_now_ns();
 }
 
 static int64_t g_wall_ms(void)
@@ -837,7 +837,7 @@ const struct ivc_plat_ops ivc_plat_guest = {
 	.waitset_fd = g_waitset_fd,
 	.thread_start = g_thread_start,
 	.thread_join = g_nop,
-	.now_ms = g_now_ms,
+	.now_ns = g_now_ns,
 	.wall_ms = g_wall_ms,
 	.seed = g_seed,
 	.lock = g_nop,

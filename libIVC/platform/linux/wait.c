@@ -264,12 +264,12 @@ void ivc_linux_thread_join(struct ivc_plat *p)
 	b->thread_on = false;
 }
 
-int64_t ivc_linux_now_ms(void)
+int64_t ivc_linux_now_ns(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 int64_t ivc_linux_wall_ms(void)
