@@ -99,17 +99,37 @@ static int fail(struct ivc_core *c, int err)
 	return c->error;
 }
 
-static uint32_t get_le32(const uint8_t b[4])
+/* The little-endian length header of the message at idx, byte by byte
+ * (it may straddle the ring's end): four stores or loads, where a copy
+ * through a buffer cost two calls per message. Each byte is read once;
+ * the caller checks the assembled value. */
+static void hdr_put(struct ivc_core_ring *r, uint32_t idx, uint32_t v)
 {
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	uint32_t off = idx & r->mask;
+	uint8_t *p = r->data + off;
+
+	if (off <= r->size - IVC_WIRE_MSG_HDR) { /* compilers make this one store */
+		p[0] = (uint8_t)v;
+		p[1] = (uint8_t)(v >> 8);
+		p[2] = (uint8_t)(v >> 16);
+		p[3] = (uint8_t)(v >> 24);
+		return;
+	}
+	for (unsigned i = 0; i < IVC_WIRE_MSG_HDR; i++)
+		r->data[(idx + i) & r->mask] = (uint8_t)(v >> (8 * i));
 }
 
-static void put_le32(uint8_t b[4], uint32_t v)
+static uint32_t hdr_get(const struct ivc_core_ring *r, uint32_t idx)
 {
-	b[0] = (uint8_t)v;
-	b[1] = (uint8_t)(v >> 8);
-	b[2] = (uint8_t)(v >> 16);
-	b[3] = (uint8_t)(v >> 24);
+	uint32_t off = idx & r->mask, v = 0;
+	const uint8_t *p = r->data + off;
+
+	if (off <= r->size - IVC_WIRE_MSG_HDR) /* one load */
+		return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		       (uint32_t)p[3] << 24;
+	for (unsigned i = 0; i < IVC_WIRE_MSG_HDR; i++)
+		v |= (uint32_t)r->data[(idx + i) & r->mask] << (8 * i);
+	return v;
 }
 
 /* Copies in and out of ring memory at a free-running index, wrapping. */
@@ -459,7 +479,6 @@ static int64_t tx_space(struct ivc_core *c, uint64_t want)
 int ivc_core_sendv(struct ivc_core *c, const struct ivc_core_seg *seg, unsigned nseg)
 {
 	struct ivc_core_ring *r = &c->tx;
-	uint8_t hdr[IVC_WIRE_MSG_HDR];
 	size_t total = 0;
 	int64_t space;
 	uint32_t idx;
@@ -479,8 +498,7 @@ int ivc_core_sendv(struct ivc_core *c, const struct ivc_core_seg *seg, unsigned 
 		return -IVC_CORE_EAGAIN;
 
 	r->reserved = false;
-	put_le32(hdr, (uint32_t)total);
-	ring_put(r, r->idx, hdr, sizeof hdr);
+	hdr_put(r, r->idx, (uint32_t)total);
 	idx = r->idx + IVC_WIRE_MSG_HDR;
 	for (unsigned i = 0; i < nseg; i++) {
 		ring_put(r, idx, seg[i].base, (uint32_t)seg[i].len);
@@ -521,7 +539,6 @@ int ivc_core_reserve(struct ivc_core *c, size_t len, struct ivc_core_span span[2
 int ivc_core_commit(struct ivc_core *c)
 {
 	struct ivc_core_ring *r = &c->tx;
-	uint8_t hdr[IVC_WIRE_MSG_HDR];
 	int err = tx_begin(c, IVC_WIRE_MODE_MESSAGE);
 
 	if (err)
@@ -530,8 +547,7 @@ int ivc_core_commit(struct ivc_core *c)
 		return -IVC_CORE_EINVAL;
 	/* The space was ours at reserve time and only we can shrink it. */
 	r->reserved = false;
-	put_le32(hdr, r->resv_len);
-	ring_put(r, r->idx, hdr, sizeof hdr);
+	hdr_put(r, r->idx, r->resv_len);
 	publish(r, IVC_WIRE_MSG_HDR + r->resv_len, r->resv_len);
 	return 0;
 }
@@ -622,7 +638,6 @@ static int64_t rx_ready(struct ivc_core *c, uint64_t want)
 static int rx_next(struct ivc_core *c)
 {
 	struct ivc_core_ring *r = &c->rx;
-	uint8_t hdr[IVC_WIRE_MSG_HDR];
 	uint32_t len;
 	int64_t avail;
 	int err = rx_begin(c, IVC_WIRE_MODE_MESSAGE);
@@ -636,8 +651,7 @@ static int rx_next(struct ivc_core *c)
 		return (int)avail;
 	if (avail < IVC_WIRE_MSG_HDR)
 		return fail(c, -IVC_CORE_EPROTO); /* partial header published */
-	ring_get(r, r->idx, hdr, sizeof hdr);
-	len = get_le32(hdr);
+	len = hdr_get(r, r->idx);
 	if (len > r->max_msg || len > avail - IVC_WIRE_MSG_HDR)
 		return fail(c, -IVC_CORE_EPROTO);
 	r->have_hdr = true;
