@@ -103,7 +103,7 @@ static int fail(struct ivc_core *c, int err)
  * (it may straddle the ring's end): four stores or loads, where a copy
  * through a buffer cost two calls per message. Each byte is read once;
  * the caller checks the assembled value. */
-static void hdr_put(struct ivc_core_ring *r, uint32_t idx, uint32_t v)
+static inline void hdr_put(struct ivc_core_ring *r, uint32_t idx, uint32_t v)
 {
 	uint32_t off = idx & r->mask;
 	uint8_t *p = r->data + off;
@@ -119,7 +119,7 @@ static void hdr_put(struct ivc_core_ring *r, uint32_t idx, uint32_t v)
 		r->data[(idx + i) & r->mask] = (uint8_t)(v >> (8 * i));
 }
 
-static uint32_t hdr_get(const struct ivc_core_ring *r, uint32_t idx)
+static inline uint32_t hdr_get(const struct ivc_core_ring *r, uint32_t idx)
 {
 	uint32_t off = idx & r->mask, v = 0;
 	const uint8_t *p = r->data + off;
@@ -133,7 +133,7 @@ static uint32_t hdr_get(const struct ivc_core_ring *r, uint32_t idx)
 }
 
 /* Copies in and out of ring memory at a free-running index, wrapping. */
-static void ring_put(struct ivc_core_ring *r, uint32_t idx, const void *src, uint32_t n)
+static inline void ring_put(struct ivc_core_ring *r, uint32_t idx, const void *src, uint32_t n)
 {
 	uint32_t off = idx & r->mask;
 	uint32_t first = r->size - off < n ? r->size - off : n;
@@ -144,7 +144,7 @@ static void ring_put(struct ivc_core_ring *r, uint32_t idx, const void *src, uin
 		memcpy(r->data, (const uint8_t *)src + first, n - first);
 }
 
-static void ring_get(const struct ivc_core_ring *r, uint32_t idx, void *dst, uint32_t n)
+static inline void ring_get(const struct ivc_core_ring *r, uint32_t idx, void *dst, uint32_t n)
 {
 	uint32_t off = idx & r->mask;
 	uint32_t first = r->size - off < n ? r->size - off : n;
@@ -168,7 +168,7 @@ static void ring_spans(const struct ivc_core_ring *r, uint32_t idx, uint32_t n,
 }
 
 /* Advance our index by `adv` ring bytes carrying `payload` bytes. */
-static void publish(struct ivc_core_ring *r, uint32_t adv, uint32_t payload)
+static inline void publish(struct ivc_core_ring *r, uint32_t adv, uint32_t payload)
 {
 	r->msgs++;
 	r->bytes += payload;
@@ -435,7 +435,7 @@ void ivc_core_set_peer_dead(struct ivc_core *c)
 
 /* ---- transmit --------------------------------------------------------- */
 
-static int tx_begin(struct ivc_core *c, uint32_t mode)
+static inline int tx_begin(struct ivc_core *c, uint32_t mode)
 {
 	int st;
 
@@ -461,7 +461,7 @@ static int tx_begin(struct ivc_core *c, uint32_t mode)
  * and loading it on every send would pull that line across each time.
  * Safe because the peer's cons only grows: a stale one shows less room.
  * -EPROTO if the peer's index is impossible. */
-static int64_t tx_space(struct ivc_core *c, uint64_t want)
+static inline int64_t tx_space(struct ivc_core *c, uint64_t want)
 {
 	struct ivc_core_ring *r = &c->tx;
 	uint32_t used = r->idx - r->peer_idx, cons;
@@ -476,27 +476,39 @@ static int64_t tx_space(struct ivc_core *c, uint64_t want)
 	return r->size - used;
 }
 
-int ivc_core_sendv(struct ivc_core *c, const struct ivc_core_seg *seg, unsigned nseg)
+/* Whether a message of `total` payload bytes can be sent now: 0, or the
+ * error to return (the peer's state first, then the size, then room). */
+static inline int msg_room(struct ivc_core *c, size_t total)
 {
-	struct ivc_core_ring *r = &c->tx;
-	size_t total = 0;
 	int64_t space;
-	uint32_t idx;
 	int err = tx_begin(c, IVC_WIRE_MODE_MESSAGE);
 
 	if (err)
 		return err;
-	for (unsigned i = 0; i < nseg; i++) {
-		if (seg[i].len > r->max_msg - total)
-			return -IVC_CORE_EMSGSIZE;
-		total += seg[i].len;
-	}
+	if (total > c->tx.max_msg)
+		return -IVC_CORE_EMSGSIZE;
 	space = tx_space(c, IVC_WIRE_MSG_HDR + total);
 	if (space < 0)
 		return (int)space;
-	if ((uint64_t)space < IVC_WIRE_MSG_HDR + total)
-		return -IVC_CORE_EAGAIN;
+	return (uint64_t)space < IVC_WIRE_MSG_HDR + total ? -IVC_CORE_EAGAIN : 0;
+}
 
+int ivc_core_sendv(struct ivc_core *c, const struct ivc_core_seg *seg, unsigned nseg)
+{
+	struct ivc_core_ring *r = &c->tx;
+	size_t total = 0;
+	uint32_t idx;
+	int err;
+
+	for (unsigned i = 0; i < nseg; i++) {
+		if (seg[i].len > r->max_msg - total) {
+			total = (size_t)r->max_msg + 1; /* too long, whatever follows */
+			break;
+		}
+		total += seg[i].len;
+	}
+	if ((err = msg_room(c, total)))
+		return err;
 	r->reserved = false;
 	hdr_put(r, r->idx, (uint32_t)total);
 	idx = r->idx + IVC_WIRE_MSG_HDR;
@@ -508,28 +520,28 @@ int ivc_core_sendv(struct ivc_core *c, const struct ivc_core_seg *seg, unsigned 
 	return 0;
 }
 
+/* sendv of one piece, without its loops: the commonest call. */
 int ivc_core_send(struct ivc_core *c, const void *buf, size_t len)
 {
-	struct ivc_core_seg s = { buf, len };
+	struct ivc_core_ring *r = &c->tx;
+	int err = msg_room(c, len);
 
-	return ivc_core_sendv(c, &s, 1);
+	if (err)
+		return err;
+	r->reserved = false;
+	hdr_put(r, r->idx, (uint32_t)len);
+	ring_put(r, r->idx + IVC_WIRE_MSG_HDR, buf, (uint32_t)len);
+	publish(r, IVC_WIRE_MSG_HDR + (uint32_t)len, (uint32_t)len);
+	return 0;
 }
 
 int ivc_core_reserve(struct ivc_core *c, size_t len, struct ivc_core_span span[2])
 {
 	struct ivc_core_ring *r = &c->tx;
-	int64_t space;
-	int err = tx_begin(c, IVC_WIRE_MODE_MESSAGE);
+	int err = msg_room(c, len);
 
 	if (err)
 		return err;
-	if (len > r->max_msg)
-		return -IVC_CORE_EMSGSIZE;
-	space = tx_space(c, IVC_WIRE_MSG_HDR + len);
-	if (space < 0)
-		return (int)space;
-	if ((uint64_t)space < IVC_WIRE_MSG_HDR + len)
-		return -IVC_CORE_EAGAIN;
 	ring_spans(r, r->idx + IVC_WIRE_MSG_HDR, (uint32_t)len, span);
 	r->reserved = true;
 	r->resv_len = (uint32_t)len;
@@ -576,7 +588,7 @@ int ivc_core_write(struct ivc_core *c, const void *buf, size_t len)
 
 /* ---- receive ---------------------------------------------------------- */
 
-static int rx_begin(struct ivc_core *c, uint32_t mode)
+static inline int rx_begin(struct ivc_core *c, uint32_t mode)
 {
 	if (c->error)
 		return c->error;
@@ -592,7 +604,7 @@ static int rx_begin(struct ivc_core *c, uint32_t mode)
  * bytes (at least one: message mode publishes whole messages, so any
  * prod the peer wrote ends one). The acquire load that brought it made
  * those bytes visible. */
-static int64_t rx_avail(struct ivc_core *c, uint64_t want)
+static inline int64_t rx_avail(struct ivc_core *c, uint64_t want)
 {
 	struct ivc_core_ring *r = &c->rx;
 	uint32_t avail = r->peer_idx - r->idx, prod;
@@ -626,7 +638,7 @@ static int64_t rx_empty(struct ivc_core *c)
 }
 
 /* Bytes readable now, or a negative code when there are none. */
-static int64_t rx_ready(struct ivc_core *c, uint64_t want)
+static inline int64_t rx_ready(struct ivc_core *c, uint64_t want)
 {
 	int64_t avail = rx_avail(c, want);
 
