@@ -385,10 +385,12 @@ struct bench {
 	uint64_t stream_bytes;
 };
 
+/* Every command carries the spin time: the server sets it for its side. */
 static void command(struct bench *b, struct cmd k)
 {
 	long r;
 
+	k.spin_us = b->spin_us;
 	if ((r = ivc_send(b->m, &k, sizeof k, -1)) < 0)
 		die("command", r);
 }
@@ -412,7 +414,7 @@ static double ivc_msg_tput(struct bench *b, uint32_t size, double ex[4])
 	struct reply rp;
 	long r;
 
-	command(b, (struct cmd){ .op = OP_SINK, .spin_us = b->spin_us });
+	command(b, (struct cmd){ .op = OP_SINK });
 	memset(b->buf, 3, size);
 	c0 = cpu_ns();
 	n0 = notify_tx(b->m);
@@ -475,7 +477,7 @@ static double ivc_rtt(struct bench *b, uint32_t size, int n, double ex[4])
 
 	if (!rt)
 		die("memory", -ENOMEM);
-	command(b, (struct cmd){ .op = OP_ECHO, .count = (uint64_t)n, .spin_us = b->spin_us });
+	command(b, (struct cmd){ .op = OP_ECHO, .count = (uint64_t)n });
 	memset(b->buf, 9, size);
 	for (int i = 0; i < n; i++) {
 		int64_t t0 = now_ns();
