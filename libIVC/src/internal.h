@@ -147,6 +147,8 @@ struct ivc_chan {
 	uint32_t spin_us;             /* ivc_chan_set_spin */
 	uint64_t spin_won, spin_lost; /* what the spins came to */
 	int64_t checked_ms;           /* last liveness check */
+	unsigned clockless;           /* sleeps since the clock was last read */
+	bool quiet;                   /* the last sleep ended with nothing for us */
 	/* What the last non-blocking call of each direction could not do
 	 * (want_tx: bytes of room, 0 none): one descriptor serves both, so
 	 * a call of one direction that clears it looks for the other's. */
