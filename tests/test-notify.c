@@ -239,6 +239,13 @@ static void side_requests(void)
 	w->side[0].req[0] = 0; /* as a side 0 of before would have it */
 	TH_EQ(ivc_core_recv(&b.core, buf, sizeof buf), (long long)sizeof buf);
 	TH_CHECK(ivc_core_notify_check(&b.core));
+	/* ...and, the feature not in use, writes nothing in its side line's
+	 * words, reserved to such a side 0 (spec 2.1 item 7). */
+	while (ivc_core_recv(&b.core, buf, sizeof buf) >= 0)
+		;
+	TH_EQ(ivc_core_prepare_wait(&b.core, IVC_CORE_WAIT_RX, 0), 1);
+	TH_EQ(w->ring[0].c.data_req, 1u);
+	TH_EQ(w->side[1].req[0], 0u);
 }
 
 int main(void)

@@ -3,8 +3,10 @@
  * ring.c - the freestanding ring core (protocol-spec/ivc-protocol.md).
  *
  * Rules kept throughout, because the peer may be hostile:
- *  - every value the peer writes is loaded exactly once per operation into
- *    a local, through the helpers below, and validated before use;
+ *  - every value the peer writes is loaded at most once per operation
+ *    into a local, through the helpers below (the length header through
+ *    volatile bytes), and validated before use; the peer's index may be
+ *    the one loaded and validated earlier (spec 4 item 8);
  *  - our own indexes live in local state and are only ever stored to
  *    shared memory, never read back from it;
  *  - geometry (size, mask, max_msg) comes from the validated local copy
@@ -119,16 +121,15 @@ static inline void hdr_put(struct ivc_core_ring *r, uint32_t idx, uint32_t v)
 		r->data[(idx + i) & r->mask] = (uint8_t)(v >> (8 * i));
 }
 
+/* Volatile: the compiler may not load a byte again later (the peer can
+ * change it between two loads; only the value checked may be used). */
 static inline uint32_t hdr_get(const struct ivc_core_ring *r, uint32_t idx)
 {
-	uint32_t off = idx & r->mask, v = 0;
-	const uint8_t *p = r->data + off;
+	const volatile uint8_t *d = r->data;
+	uint32_t v = 0;
 
-	if (off <= r->size - IVC_WIRE_MSG_HDR) /* one load */
-		return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		       (uint32_t)p[3] << 24;
 	for (unsigned i = 0; i < IVC_WIRE_MSG_HDR; i++)
-		v |= (uint32_t)r->data[(idx + i) & r->mask] << (8 * i);
+		v |= (uint32_t)d[(idx + i) & r->mask] << (8 * i);
 	return v;
 }
 
@@ -455,7 +456,6 @@ static inline int tx_begin(struct ivc_core *c, uint32_t mode)
 	return 0;
 }
 
-/* Free bytes in the tx ring, or -EPROTO if the peer's cons is impossible. */
 /* Free bytes in our ring. The peer's cons as last seen serves while it
  * leaves `want` bytes: its line is written by the peer on every message,
  * and loading it on every send would pull that line across each time.
@@ -599,8 +599,7 @@ static inline int rx_begin(struct ivc_core *c, uint32_t mode)
 	return 0;
 }
 
-/* Bytes readable, or -EPROTO if the peer's prod is impossible. */
-/* As tx_space: the peer's prod as last seen serves while it shows `want`
+/* As tx_space, for bytes readable: the peer's prod as last seen serves while it shows `want`
  * bytes (at least one: message mode publishes whole messages, so any
  * prod the peer wrote ends one). The acquire load that brought it made
  * those bytes visible. */
@@ -801,15 +800,19 @@ int ivc_core_prepare_wait(struct ivc_core *c, unsigned events, size_t need)
 {
 	if (c->error)
 		return c->error;
-	/* Both places, whatever is in use: side 0 may not know yet, and
-	 * the peer reads one of them (spec 8.2). */
+	/* The side-line copy too (spec 8.2) where the peer may read it: side
+	 * 0 does not know yet whether side 1 will. */
+	bool side = c->side == 0 || (c->features & IVC_WIRE_FEATURE_SIDE_REQ);
+
 	if ((events & IVC_CORE_WAIT_RX) && c->rx.data) {
 		store_own_word(c->rx.sh_req, ++c->rx.req);
-		store_own_word(c->rx.sh_req_side, c->rx.req);
+		if (side)
+			store_own_word(c->rx.sh_req_side, c->rx.req);
 	}
 	if ((events & IVC_CORE_WAIT_TX) && c->tx.data) {
 		store_own_word(c->tx.sh_req, ++c->tx.req);
-		store_own_word(c->tx.sh_req_side, c->tx.req);
+		if (side)
+			store_own_word(c->tx.sh_req_side, c->tx.req);
 	}
 	full_fence(); /* our request stores before the re-check of the peer's indexes */
 	if (ivc_core_poll(c, events, need))

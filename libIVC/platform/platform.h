@@ -90,7 +90,9 @@ struct ivc_plat_ops {
 
 	/* Event channels. The fd polls readable when a port is pending;
 	 * pending() returns one (-EAGAIN if none), which stays masked until
-	 * unmask(). */
+	 * unmask(). -EAGAIN may also end a batch while ports are still
+	 * pending (xen: after a short read of the device): callers poll the
+	 * fd again before they sleep, and the fd still polls readable. */
 	int (*evtchn_fd)(struct ivc_plat *p);
 	int (*evtchn_alloc_unbound)(struct ivc_plat *p, uint32_t remote, uint32_t *port);
 	int (*evtchn_bind)(struct ivc_plat *p, uint32_t remote, uint32_t remote_port,

@@ -150,9 +150,12 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 		if (r != -EAGAIN)
 			return finish(c, tx, r);
 		/* Once per call, before anything that costs a lock or a
-		 * wake-up: the peer may answer in a moment. */
+		 * wake-up: the peer may answer in a moment. The deadline runs
+		 * from before the spin, so the call keeps to its timeout. */
 		if (timeout_ms != 0 && c->spin_us && !spun) {
 			spun = true;
+			deadline = ivc__deadline_of(c->ctx, timeout_ms);
+			timed = true;
 			if (spin(c, ev, need, timeout_ms))
 				continue;
 		}

@@ -672,24 +672,26 @@ int ivc__chan_sleep(struct ivc_chan *c, uint64_t seen, int64_t deadline)
 	int err;
 
 	if (clockless(c, deadline)) {
-		c->waits++;
 		/* `now` only bounds re-sleeps after others' events: a stale
 		 * one ends them early, and the caller looks again. */
-		err = wait_obj_from(c->ctx, &c->obj, seen, LIVENESS_MS, c->checked_ms);
-		c->quiet = ivc__obj_seq(c->ctx, &c->obj) == seen;
-		return err;
-	}
-	now = ivc__now_ms(c->ctx);
-	ms = deadline < 0 ? LIVENESS_MS : deadline - now;
-
-	if (ms <= 0)
-		return -ETIMEDOUT;
-	/* Every LIVENESS_MS a sleep gives way to the check, also when events
-	 * keep coming (they must not starve it); the caller looks again. */
-	if (now - c->checked_ms >= LIVENESS_MS) {
-		ivc__check_peer_domain(c);
-		return 0;
+		now = c->checked_ms;
+		ms = LIVENESS_MS;
+	} else {
+		now = ivc__now_ms(c->ctx);
+		ms = deadline < 0 ? LIVENESS_MS : deadline - now;
+		if (ms <= 0)
+			return -ETIMEDOUT;
+		/* Every LIVENESS_MS a sleep gives way to the check, also when
+		 * events keep coming (they must not starve it); the caller
+		 * looks again. */
+		if (now - c->checked_ms >= LIVENESS_MS) {
+			ivc__check_peer_domain(c);
+			return 0;
+		}
 	}
 	c->waits++;
-	return wait_obj_from(c->ctx, &c->obj, seen, ms > LIVENESS_MS ? LIVENESS_MS : (int)ms, now);
+	err = wait_obj_from(c->ctx, &c->obj, seen, ms > LIVENESS_MS ? LIVENESS_MS : (int)ms, now);
+	/* Nothing came: the tick may be due by the next sleep. */
+	c->quiet = ivc__obj_seq(c->ctx, &c->obj) == seen;
+	return err;
 }

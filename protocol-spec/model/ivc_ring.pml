@@ -9,8 +9,19 @@
  *   ring[SIZE]             the data area
  *   prod, space_req        the producer line (only the producer writes)
  *   cons, data_req         the consumer line (only the consumer writes)
- *   closed                 the producer's side line: closed
+ *   closed, space_req_side the producer's side line
+ *   data_req_side          the consumer's side line
  *   pending[P], pending[C] the sticky event-channel pending bit of each side
+ *
+ * Two refinements of section 4 item 8 and section 8.2:
+ *  - each side keeps the peer's index as last loaded (pc, pp) and loads it
+ *    again only when the cached one shows too little room or data, and in
+ *    the re-check before sleeping;
+ *  - each request counter is written in both places, the index line and
+ *    the side line (SIDE_REQ), both before the fence; each reader reads
+ *    the index-line copy until, at a moment of spin's choosing, it
+ *    switches to the side-line copy for good (side 0 learns that the
+ *    feature is in use only when side 1 has attached).
  *
  * Abstractions (see README.md):
  *  - Indexes are free-running modulo IDXMOD (8), a power of two larger than
@@ -53,6 +64,10 @@
  *   -DNO_CLOSE_SIGNAL       close does not signal unconditionally
  *   -DEOF_NO_REREAD         consumer decides end-of-stream without re-reading
  *                           prod after seeing closed (no drain)
+ *   -DSTALE_RECHECK         consumer re-checks its cached prod, not a fresh
+ *                           load, before sleeping (section 4 item 8)
+ *   -DSIDE_COPY_LATE        consumer writes the side-line copy of data_req
+ *                           after its re-check (section 8.2 item 2)
  */
 
 #ifndef NMSG
@@ -81,6 +96,8 @@ byte space_req; /* producer line: space_req */
 byte cons;      /* consumer line: cons */
 byte data_req;  /* consumer line: data_req */
 bit closed;     /* producer's side line: closed */
+byte space_req_side; /* producer's side line: copy of space_req */
+byte data_req_side;  /* consumer's side line: copy of data_req */
 
 /* Event channel: one sticky pending bit per side. Signalling sets the
  * peer's bit, whether or not the peer sleeps. A sleeper blocks until its
@@ -129,6 +146,8 @@ active proctype producer()
 	byte sreq = 0; /* authoritative local copy of space_req */
 	byte seen = 0; /* peer_req_seen: the data_req value last answered */
 	byte i = 0;    /* sequence number of the message being sent */
+	byte pc = 0;   /* cons as last loaded and checked */
+	bit side = 0;  /* reads the consumer's request from its side line */
 	byte mlen, k, c, used, d;
 
 	do
@@ -137,17 +156,24 @@ active proctype producer()
 
 		/* Wait until HDR + mlen bytes are free. */
 		do
-		:: d_step { /* acquire load of cons, read once */
-				c = cons;
-				used = USED(p, c);
-				assert(used <= SIZE); /* producer-side overflow check */
-				c = 0
-			}
+		:: used = USED(p, pc); /* the cached cons first */
+			if
+			:: SIZE - used < HDR + mlen ->
+				d_step { /* acquire load of cons, read once */
+					c = cons;
+					used = USED(p, c);
+					assert(used <= SIZE); /* producer-side overflow check */
+					pc = c;
+					c = 0
+				}
+			:: else -> skip
+			fi;
 			if
 			:: SIZE - used >= HDR + mlen -> break
 			:: else ->
-				/* prepare_wait(TX): ask for a wake-up ... */
+				/* prepare_wait(TX): ask for a wake-up, both copies ... */
 				d_step { sreq++; space_req = sreq }
+				space_req_side = sreq;
 				/* ... full fence ... */
 #ifndef NO_SPACE_RECHECK
 				/* ... then re-check before sleeping. */
@@ -155,6 +181,7 @@ active proctype producer()
 					c = cons;
 					used = USED(p, c);
 					assert(used <= SIZE);
+					pc = c;
 					c = 0
 				}
 				if
@@ -197,8 +224,16 @@ active proctype producer()
 		prod = p; /* release store: publishes the whole message */
 
 #ifndef NOTIFY_BEFORE_PUBLISH
-		/* notify_check: full fence, then read data_req once. */
-		d = data_req;
+		/* notify_check: full fence, then read data_req once, from the
+		 * copy in use (the switch to the side line comes at any time). */
+		if
+		:: !side -> side = 1
+		:: true -> skip
+		fi;
+		if
+		:: side -> d = data_req_side
+		:: else -> d = data_req
+		fi;
 		if
 		:: d != seen -> d_step { seen = d; pending[C] = 1 } /* signal */
 		:: else -> skip
@@ -224,14 +259,23 @@ active proctype consumer()
 	byte dreq = 0;   /* authoritative local copy of data_req */
 	byte seen = 0;   /* peer_req_seen: the space_req value last answered */
 	byte expect = 0; /* sequence number of the next message */
+	byte pp = 0;     /* prod as last loaded and checked */
+	bit side = 0;    /* reads the producer's request from its side line */
 	byte p, avail, mlen, k, b;
 
 	do
-	:: d_step { /* acquire load of prod, read once */
-			p = prod;
-			avail = USED(p, c);
-			assert(avail <= SIZE) /* consumer-side overflow check */
-		}
+	:: avail = USED(pp, c); /* the cached prod first: it ends a message */
+		if
+		:: avail == 0 ->
+			d_step { /* acquire load of prod, read once */
+				p = prod;
+				avail = USED(p, c);
+				assert(avail <= SIZE); /* consumer-side overflow check */
+				pp = p;
+				p = 0
+			}
+		:: else -> skip
+		fi;
 		if
 		:: avail > 0 ->
 			/* (With a one-byte header, 0 < avail < HDR cannot occur; on
@@ -242,8 +286,7 @@ active proctype consumer()
 				assert(HDR + mlen <= avail);  /* partial publication */
 				assert(expect < NMSG);        /* nothing after the last */
 				assert(mlen == MSGLEN(expect)); /* FIFO: the right message */
-				avail = 0;
-				p = 0
+				avail = 0
 			}
 			k = 0;
 			do
@@ -259,8 +302,16 @@ active proctype consumer()
 			cons = c; /* release store: frees the space */
 			expect++;
 
-			/* notify_check: full fence, then read space_req once. */
-			b = space_req;
+			/* notify_check: full fence, then read space_req once,
+			 * from the copy in use. */
+			if
+			:: !side -> side = 1
+			:: true -> skip
+			fi;
+			if
+			:: side -> b = space_req_side
+			:: else -> b = space_req
+			fi;
 			if
 			:: b != seen -> d_step { seen = b; pending[P] = 1 } /* signal */
 			:: else -> skip
@@ -272,24 +323,38 @@ active proctype consumer()
 			:: closed -> /* acquire */
 #ifndef EOF_NO_REREAD
 				p = prod; /* re-read: drain before end-of-stream */
+				pp = p;
+#else
+				p = pp;
 #endif
 				if
 				:: USED(p, c) == 0 -> break /* end-of-stream */
 				:: else -> p = 0 /* more data: deliver it first */
 				fi
 			:: else ->
-				/* prepare_wait(RX): ask for a wake-up ... */
+				/* prepare_wait(RX): ask for a wake-up, both copies ... */
 				d_step { dreq++; data_req = dreq }
+#ifndef SIDE_COPY_LATE
+				data_req_side = dreq;
+#endif
 				/* ... full fence ... */
 #ifndef NO_RECHECK
 				/* ... then re-check prod and closed. */
+#ifndef STALE_RECHECK
 				p = prod;
+				pp = p;
+#else
+				p = pp; /* BROKEN: the cached prod */
+#endif
 				if
 				:: p != c || closed -> p = 0 /* ready: do not sleep */
 				:: else ->
 					p = 0;
 					sleep(C)
-				fi
+				fi;
+#ifdef SIDE_COPY_LATE
+				data_req_side = dreq; /* BROKEN: after the re-check */
+#endif
 #else
 				/* BROKEN: sleeps without re-checking prod. */
 				p = 0;

@@ -40,7 +40,8 @@
  *    libIVC reads the peer's presence node in XenStore instead (spec 9.8).
  *  - If the kernel's queue of pending ports overflows (poll() reports
  *    POLLERR on evtchn_fd()), evtchn_pending() resets it and reports every
- *    port this handle holds once: call it on POLLERR as on POLLIN.
+ *    port this handle holds once: call it on POLLERR as on POLLIN (it may
+ *    first say -EAGAIN once, ending the batch of its last short read).
  */
 #ifndef IVC_PLATFORM_XEN_H
 #define IVC_PLATFORM_XEN_H
