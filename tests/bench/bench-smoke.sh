@@ -24,6 +24,17 @@ for t in spin-rtt eventfd-rtt; do
 	check "results.csv: $t" sh -c "awk -F, '\$1 == \"$t\" && \$3 > 0' '$out/results.csv' | grep -q ."
 done
 check "results.md: the table" grep -q '^| ivc-msg | 64 |' "$out/results.md"
+# --tests: those rows and no others; an unknown name is refused.
+"$(dirname "$0")/bench.sh" "$1" "$out/some" --reps 1 --ms 20 --sizes 64 --rtts 20 \
+	--tests ivc-msg,unix >"$out/some.out" 2>&1
+rc=$?
+check "--tests ivc-msg,unix ran (status $rc)" [ $rc = 0 ]
+check "--tests ivc-msg,unix: those two rows only" \
+	[ "$(cut -d, -f1 "$out/some/results.csv" 2>/dev/null | grep -v '^test$' | sort | tr '\n' ' ')" = "ivc-msg unix " ]
+"$1/tests/bench/ivc-bench" run 1 --tests ivc-msg,nosuch >"$out/bad.out" 2>&1
+rc=$?
+check "--tests with an unknown name: usage (status $rc)" \
+	[ $rc = 2 -a "$(grep -c 'unknown test "nosuch"' "$out/bad.out")" = 1 ]
 if command -v gnuplot >/dev/null; then
 	check "results.png: a PNG" sh -c "head -c 8 '$out/results.png' | od -c | grep -q 'P   N   G'"
 else

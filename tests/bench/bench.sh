@@ -35,9 +35,15 @@ cp "$IVC_SIM_DIR/results.csv" "$OUT/results.csv"
 	cat "$OUT/results.md.tmp"
 } >"$OUT/results.md"
 rm -f "$OUT/results.md.tmp"
-if command -v gnuplot >/dev/null; then
-	"$(dirname "$0")/plot.sh" "$OUT/results.csv" "$OUT/results.png"
-else
+# The plot is a view of the table: a sweep it cannot draw (one size, or
+# only some tests: --tests) still has its results.
+png=
+if ! command -v gnuplot >/dev/null; then
 	echo "bench.sh: gnuplot not installed: no plot" >&2
+elif "$(dirname "$0")/plot.sh" "$OUT/results.csv" "$OUT/results.png" 2>"$OUT/plot.log"; then
+	png=", results.png"
+else
+	rm -f "$OUT/results.png"
+	echo "bench.sh: no plot (gnuplot could not draw these results: $OUT/plot.log)" >&2
 fi
-echo "bench.sh: results in $OUT (results.md, results.csv$(command -v gnuplot >/dev/null && echo ', results.png'))"
+echo "bench.sh: results in $OUT (results.md, results.csv$png)"

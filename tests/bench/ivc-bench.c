@@ -504,8 +504,39 @@ static void usage(void)
 		"usage: ivc-bench serve [--name NAME] [--ring BYTES]\n"
 		"       ivc-bench run PEER_DOMID [--name NAME] [--ring BYTES] [--sizes S,S,...]\n"
 		"                 [--reps N] [--ms MS] [--rtts N] [--stream-bytes N]\n"
-		"                 [--spin-us US] [--csv FILE] [--cpu N]\n");
+		"                 [--spin-us US] [--csv FILE] [--cpu N] [--tests T,T,...]\n");
 	exit(2);
+}
+
+/* The test names ivc-bench knows, for --tests. */
+static const char *const test_names[] = { "ivc-msg", "ivc-stream", "ivc-rtt",  "memcpy",
+					  "unix",    "pipe",       "spin-rtt", "eventfd-rtt" };
+
+/* Whether `name` is in the comma-separated `list` (NULL: every test). */
+static bool on(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, n) && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return !list;
+}
+
+/* --tests: every name known, else usage. */
+static const char *check_tests(const char *list)
+{
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		size_t len = strcspn(p, ","), k = 0;
+		while (k < sizeof test_names / sizeof *test_names &&
+		       (strlen(test_names[k]) != len || strncmp(p, test_names[k], len)))
+			k++;
+		if (k == sizeof test_names / sizeof *test_names) {
+			fprintf(stderr, "ivc-bench: --tests: unknown test \"%.*s\"\n", (int)len, p);
+			usage();
+		}
+	}
+	return list;
 }
 
 static int parse_sizes(const char *s, uint32_t *out)
@@ -561,7 +592,7 @@ static int run(int argc, char **argv)
 {
 	uint32_t sizes[MAX_SIZES] = { 64, 512, 4096, 65536, 1048576 };
 	int nsizes = 5, reps = 5, rtts = 2000;
-	const char *name = "bench", *csvpath = NULL;
+	const char *name = "bench", *csvpath = NULL, *tests = NULL;
 	struct bench b = { .ring = 4u << 20, .ms = 300, .stream_bytes = 64u << 20 };
 	struct ivc_ctx *ctx;
 	uint32_t peer;
@@ -594,6 +625,8 @@ static int run(int argc, char **argv)
 			b.spin_us = (uint32_t)atoi(v);
 		else if (!strcmp(a, "--csv"))
 			csvpath = v;
+		else if (!strcmp(a, "--tests"))
+			tests = check_tests(v);
 		else if (!strcmp(a, "--cpu")) {
 			cpu_set_t set;
 			CPU_ZERO(&set);
@@ -622,18 +655,22 @@ static int run(int argc, char **argv)
 			uint32_t sz = sizes[i];
 			double e1[4] = { 0 }, e2[4] = { 0 }, e3[4] = { 0 };
 			int n = sz >= 65536 ? rtts / 10 : rtts;
-			if (sz <= b.ring / 2) {
+			if (sz <= b.ring / 2 && on(tests, "ivc-msg"))
 				add("ivc-msg", "GB/s", sz, ivc_msg_tput(&b, sz, e1), e1);
+			if (sz <= b.ring / 2 && on(tests, "ivc-stream"))
 				add("ivc-stream", "GB/s", sz, ivc_stream_tput(&b, sz, e2), e2);
+			if (sz <= b.ring / 2 && on(tests, "ivc-rtt"))
 				add("ivc-rtt", "us", sz, ivc_rtt(&b, sz, n, e3), e3);
-			}
-			add("memcpy", "GB/s", sz, bl_memcpy(sz, b.ms), NULL);
-			add("unix", "GB/s", sz, bl_unix(sz, b.ms), NULL);
-			add("pipe", "GB/s", sz, bl_pipe(sz, b.ms), NULL);
-			if (i == 0) {
+			if (on(tests, "memcpy"))
+				add("memcpy", "GB/s", sz, bl_memcpy(sz, b.ms), NULL);
+			if (on(tests, "unix"))
+				add("unix", "GB/s", sz, bl_unix(sz, b.ms), NULL);
+			if (on(tests, "pipe"))
+				add("pipe", "GB/s", sz, bl_pipe(sz, b.ms), NULL);
+			if (i == 0 && on(tests, "spin-rtt"))
 				add("spin-rtt", "us", 8, bl_pingpong(true, rtts), NULL);
+			if (i == 0 && on(tests, "eventfd-rtt"))
 				add("eventfd-rtt", "us", 8, bl_pingpong(false, rtts), NULL);
-			}
 			fprintf(stderr, "ivc-bench: repetition %d, %u bytes done\n", rep + 1, sz);
 		}
 	command(&b, (struct cmd){ .op = OP_QUIT });
