@@ -225,6 +225,12 @@ static void area_make(struct broker *b, uint32_t d)
 	b->area[d] = 1;
 }
 
+/* The platform's monotonic clock in ms (timings in the log). */
+static int64_t mono_ms(const struct broker *b)
+{
+	return b->ops->now_ns() / 1000000;
+}
+
 static int64_t wall_ms(void)
 {
 	struct timespec t;
@@ -583,11 +589,11 @@ static unsigned survivors_tell(struct broker *b, uint32_t p, char **ents, unsign
  * told, then its area goes. */
 static void domain_gone(struct broker *b, uint32_t p)
 {
-	int64_t t0 = b->ops->now_ns() / 1000000;
+	int64_t t0 = mono_ms(b);
 	uint8_t *survivor = calloc(DOMS, 1);
 	/* First, before any listing: the domains it had channels with. */
 	unsigned known = survivor ? survivors_tell_known(b, p, survivor) : 0;
-	int64_t tk = b->ops->now_ns() / 1000000, after = b->released ? wall_ms() - b->released : -1;
+	int64_t tk = mono_ms(b), after = b->released ? wall_ms() - b->released : -1;
 	unsigned n;
 	char **ents = ls(b, XBT_NULL, &n, "/rendezvous/%u/chan", p);
 	unsigned told = ents ? n : 0;
@@ -601,7 +607,7 @@ static void domain_gone(struct broker *b, uint32_t p)
 		peer = NULL;
 	}
 	nsurv = oth ? survivors_tell(b, p, ents, n, peer, oth, survivor) : 0;
-	int64_t t1 = b->ops->now_ns() / 1000000;
+	int64_t t1 = mono_ms(b);
 	for (unsigned i = 0; oth && i < n; i++)
 		if (peer[i] != p)
 			rm(b, XBT_NULL, "/rendezvous/%u/chan/%s/peer", peer[i], oth[i]);
@@ -661,7 +667,7 @@ static void domain_gone(struct broker *b, uint32_t p)
 	       "domains of the peers of its %u channel ends found in %lld ms, all cleaned up in "
 	       "%lld ms (@releaseDomain seen at %lld, wall clock ms)",
 	       p, known, (long long)(tk - t0), (long long)after, nsurv, told, (long long)(t1 - t0),
-	       (long long)(b->ops->now_ns() / 1000000 - t0), (long long)b->released);
+	       (long long)(mono_ms(b) - t0), (long long)b->released);
 }
 
 /* Areas for the domains XenStore knows; the gone ones' areas removed, and

@@ -75,8 +75,7 @@ struct ivc_core_ring {
 	/* Fields in shared memory; addresses computed from validated local
 	 * values, never from anything the peer wrote. */
 	uint32_t *sh_idx, *sh_req, *sh_req_side;   /* ours (requests: both places) */
-	const uint32_t *sh_peer_idx, *sh_peer_req; /* the peer's */
-	const uint32_t *sh_peer_req_side;          /* ...with SIDE_REQ in use */
+	const uint32_t *sh_peer_idx, *sh_peer_req; /* the peer's (req: where read) */
 	uint64_t *sh_msgs, *sh_bytes;              /* ours */
 };
 

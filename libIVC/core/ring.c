@@ -244,7 +244,6 @@ static void ring_setup(struct ivc_core_ring *r, struct ivc_wire_ctrl *ctl, unsig
 		r->sh_bytes = &w->c.bytes;
 	}
 	r->sh_req_side = &ctl->side[side].req[n];
-	r->sh_peer_req_side = &ctl->side[side ^ 1u].req[n];
 }
 
 /* Features now in use (spec 8.1 item 4): from here on the peer's requests
@@ -255,8 +254,10 @@ static void features_in_use(struct ivc_core *c, uint32_t f)
 	c->features = f & IVC_CORE_FEATURES;
 	c->features_known = true;
 	if (c->features & IVC_WIRE_FEATURE_SIDE_REQ) {
-		c->tx.sh_peer_req = c->tx.sh_peer_req_side;
-		c->rx.sh_peer_req = c->rx.sh_peer_req_side;
+		const uint32_t *peer = c->ctrl->side[c->side ^ 1u].req;
+
+		c->tx.sh_peer_req = &peer[c->side];
+		c->rx.sh_peer_req = &peer[c->side ^ 1u];
 	}
 }
 

@@ -236,8 +236,8 @@ struct ivc_stats {
 	uint32_t tx_ring, rx_ring;  /* ring sizes (0: direction absent) */
 	uint32_t tx_used, rx_used;  /* bytes queued now */
 	uint32_t max_msg_tx, max_msg_rx;
-	uint64_t spin_won;    /* spins that found the ring ready (ivc_chan_set_spin) */
-	uint64_t spin_lost;   /* spins that ran their whole time, then slept */
+	uint64_t spin_won;    /* spins after which the call went on (ivc_chan_set_spin) */
+	uint64_t spin_lost;   /* spins that ran out, then asked for a wake-up */
 	uint64_t reserved[6]; /* zero */
 };
 

@@ -831,14 +831,10 @@ int ivc_mon_scan(struct ivc_mon *m, struct ivc_mon_snap *snap)
 	peeks_sweep(m);
 	if (err)
 		return err;
-	*snap = (struct ivc_mon_snap){ m->doms.v,
-				       m->doms.n,
-				       m->svcs.v,
-				       m->svcs.n,
-				       m->chans.v,
-				       m->chans.n,
-				       m->ctx->ops->now_ns() / 1000000,
-				       m->ctx->ops->wall_ms() };
+	*snap = (struct ivc_mon_snap){ m->doms.v,           m->doms.n,
+				       m->svcs.v,           m->svcs.n,
+				       m->chans.v,          m->chans.n,
+				       ivc__now_ms(m->ctx), m->ctx->ops->wall_ms() };
 	return 0;
 }
 
