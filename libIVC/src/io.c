@@ -51,15 +51,20 @@ static bool poll_tick(struct ivc_chan *c, bool tx)
 	return ivc_core_poll(&c->core, tx ? IVC_CORE_WAIT_TX : IVC_CORE_WAIT_RX, 1);
 }
 
-/* The channel's descriptor was just cleared for one direction: set it
- * again if the other direction's last -EAGAIN is over already (its
- * wake-up may be what was cleared). */
+/* The channel's descriptor was just cleared for one direction, and with
+ * it maybe the other direction's wake-up. Set it again if that direction's
+ * last -EAGAIN is over already; if not, ask the peer again: the wake-up
+ * cleared may have answered the request, and the peer signals once per
+ * request (a sender waiting for more room than one signal made would
+ * sleep for ever). */
 static void other_way(struct ivc_chan *c, bool tx)
 {
-	bool ready = tx ? c->want_rx && ivc_core_poll(&c->core, IVC_CORE_WAIT_RX, 0)
-			: c->want_tx && ivc_core_poll(&c->core, IVC_CORE_WAIT_TX, c->want_tx);
+	unsigned ev = tx ? IVC_CORE_WAIT_RX : IVC_CORE_WAIT_TX;
+	size_t need = tx ? 0 : c->want_tx;
 
-	if (!ready)
+	if (tx ? !c->want_rx : !c->want_tx)
+		return;
+	if (!ivc_core_poll(&c->core, ev, need) && ivc_core_prepare_wait(&c->core, ev, need) == 1)
 		return;
 	ivc__lock(c->ctx);
 	if (c->obj.note)
