@@ -13,6 +13,15 @@
  *
  * One thread, one poll loop. A connection's domain is the socket it came
  * in on, never something the client says.
+ *
+ * Events have a fast path that skips this daemon. Each event channel
+ * handle has a doorbell (an eventfd) and a page of pending bits, one per
+ * port; a peer that asks (SIMD_EVT_BELL) gets both, sets the bit of the
+ * port it notifies and rings the doorbell when the bit was clear. Each
+ * domain has a read-only table of binding generations, bumped whenever a
+ * port's binding changes, so that a sender knows when to ask again; word 0
+ * set means every notify comes here (fault rules count them, or
+ * IVC_SIM_SLOW_EVENTS=1 in the environment).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -64,6 +74,8 @@ struct conn {
 	 * its file, and so must we (one socket serves a whole context). */
 	uint32_t *backlog;
 	unsigned nback;
+	int bell, bits;  /* C_EVT: the doorbell eventfd and pending bits' memfd */
+	uint32_t evt_id; /* C_EVT: names the handle to senders (never reused) */
 };
 
 struct notify {
@@ -110,6 +122,8 @@ struct domain {
 	struct conn *listen;
 	struct alloc **grefs; /* by gref */
 	struct port *ports;   /* by port number, [0] unused */
+	uint32_t *gen;        /* binding generations by port; [0] slow events */
+	int genfd;            /* gen's memfd */
 	struct domain *next;
 };
 
@@ -124,6 +138,8 @@ static pid_t xenstored_pid;
 static FILE *logfp;
 static bool stopping;
 static struct simd_msg *req, *rsp;
+static bool slow_env;    /* IVC_SIM_SLOW_EVENTS=1: never the fast path */
+static bool fault_rules; /* host fault rules are set: they count notifies */
 
 __attribute__((format(printf, 1, 2))) static void logmsg(const char *fmt, ...)
 {
@@ -221,16 +237,26 @@ static struct domain *dom_new(uint32_t domid, const char *name)
 		return NULL;
 	d->grefs = calloc(MAX_GREFS, sizeof *d->grefs);
 	d->ports = calloc(MAX_PORTS, sizeof *d->ports);
+	d->gen = MAP_FAILED;
+	d->genfd = memfd_create("ivc-sim-evtgen", MFD_CLOEXEC);
+	if (d->genfd >= 0 && ftruncate(d->genfd, MAX_PORTS * sizeof *d->gen) == 0)
+		d->gen = mmap(NULL, MAX_PORTS * sizeof *d->gen, PROT_READ | PROT_WRITE, MAP_SHARED,
+			      d->genfd, 0);
 	host_sock_path(path, sizeof path, domid);
-	fd = listen_at(path);
+	fd = d->gen == MAP_FAILED ? -1 : listen_at(path);
 	if (!d->grefs || !d->ports || fd < 0 || !(d->listen = conn_add(fd, C_LISTEN_HOST, domid))) {
 		if (fd >= 0)
 			close(fd);
+		if (d->gen != MAP_FAILED)
+			munmap(d->gen, MAX_PORTS * sizeof *d->gen);
+		if (d->genfd >= 0)
+			close(d->genfd);
 		free(d->grefs);
 		free(d->ports);
 		free(d);
 		return NULL;
 	}
+	d->gen[0] = slow_env || fault_rules;
 	d->domid = domid;
 	d->live = true;
 	d->since = time(NULL);
@@ -241,6 +267,25 @@ static struct domain *dom_new(uint32_t domid, const char *name)
 }
 
 /* ---- event channels --------------------------------------------------- */
+
+/* Port's binding changed: a sender holding its peer's doorbell asks again.
+ * The release orders the new binding before the bump for a client that
+ * reads the table and then asks (the daemon itself is one thread). */
+static void port_bump(uint32_t domid, uint32_t port)
+{
+	struct domain *d = dom_find(domid);
+
+	if (d && port && port < MAX_PORTS)
+		__atomic_store_n(&d->gen[port], d->gen[port] + 1, __ATOMIC_RELEASE);
+}
+
+/* Word 0 of every table: notifies through the daemon (fault rules count
+ * them), or by doorbell. */
+static void slow_events_set(void)
+{
+	for (struct domain *d = domains; d; d = d->next)
+		__atomic_store_n(&d->gen[0], slow_env || fault_rules, __ATOMIC_RELEASE);
+}
 
 static struct port *port_get(uint32_t domid, uint32_t port)
 {
@@ -317,9 +362,11 @@ static void port_close(uint32_t domid, uint32_t port)
 			q->state = P_UNBOUND;
 			q->remote_dom = domid;
 			q->remote_port = 0;
+			port_bump(p->remote_dom, p->remote_port);
 		}
 	}
 	memset(p, 0, sizeof *p);
+	port_bump(domid, port);
 }
 
 static int port_alloc(uint32_t domid, struct conn *evt, uint32_t *out)
@@ -718,6 +765,8 @@ static void domain_destroy(struct domain *d)
 		if (al->domid == d->domid)
 			for (uint32_t i = 0; i < al->npages; i++)
 				al->grefs[i] = ~0u;
+	munmap(d->gen, MAX_PORTS * sizeof *d->gen);
+	close(d->genfd);
 	free(d->grefs);
 	free(d->ports);
 	free(d);
@@ -748,6 +797,10 @@ static void conn_close(struct conn *c)
 	}
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->kind == C_EVT) {
+		close(c->bell);
+		close(c->bits);
+	}
 	free(c->backlog);
 	free(c);
 }
@@ -1049,27 +1102,75 @@ static int op_gnt_unmap(struct conn *c, struct out *o)
 	return 0;
 }
 
+/* The fast path's parts of a new handle: its doorbell and a zeroed page
+ * of pending bits; 0 or -errno (nothing left open). */
+static int evt_parts(int *bell, int *bits)
+{
+	*bell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	*bits = memfd_create("ivc-sim-pending", MFD_CLOEXEC);
+	if (*bell >= 0 && *bits >= 0 && ftruncate(*bits, PAGE) == 0)
+		return 0;
+	int err = -errno;
+	if (*bell >= 0)
+		close(*bell);
+	if (*bits >= 0)
+		close(*bits);
+	return err;
+}
+
+/* -> fds: the device (a socket), the domain's generation table read-only,
+ * the handle's doorbell and pending bits (simd-proto.h). */
 static int op_evt_open(struct conn *c, struct out *o)
 {
-	int sv[2];
+	static uint32_t next_evt_id;
+	struct domain *d = dom_find(c->domid);
+	int sv[2], gfd, bell, bits, err;
+	char p[64];
 	struct conn *e;
 
 	if (c->evt)
 		return -EBUSY;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+	if (!d)
+		return -ESRCH;
+	snprintf(p, sizeof p, "/proc/self/fd/%d", d->genfd);
+	gfd = open(p, O_RDONLY | O_CLOEXEC);
+	if (gfd < 0)
 		return -errno;
+	err = evt_parts(&bell, &bits);
+	if (err) {
+		close(gfd);
+		return err;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		err = -errno;
+		goto fail;
+	}
 	e = conn_add(sv[0], C_EVT, c->domid);
 	if (!e) {
 		close(sv[0]);
 		close(sv[1]);
-		return -EMFILE;
+		err = -EMFILE;
+		goto fail;
 	}
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	e->host = c;
+	e->bell = bell;
+	e->bits = bits;
+	e->evt_id = ++next_evt_id;
 	c->evt = e;
 	o->fds[0] = sv[1];
-	o->nfds = 1;
+	o->fds[1] = gfd;
+	o->fds[2] = dup(bell);
+	o->fds[3] = dup(bits);
+	o->nfds = 4;
+	if (o->fds[2] < 0 || o->fds[3] < 0)
+		return -errno; /* handle() closes what it has; e goes with c */
 	return 0;
+fail:
+	close(gfd);
+	close(bell);
+	close(bits);
+	return err;
 }
 
 static int op_evt_alloc_unbound(struct conn *c, struct out *o)
@@ -1087,6 +1188,7 @@ static int op_evt_alloc_unbound(struct conn *c, struct out *o)
 		p = port_get(c->domid, rsp->a[0]);
 		p->state = P_UNBOUND;
 		p->remote_dom = req->a[0];
+		port_bump(c->domid, rsp->a[0]);
 	}
 	return err;
 }
@@ -1113,6 +1215,8 @@ static int op_evt_bind(struct conn *c, struct out *o)
 	p->remote_port = req->a[1];
 	q->remote_dom = c->domid;
 	q->remote_port = rsp->a[0];
+	port_bump(c->domid, rsp->a[0]);
+	port_bump(req->a[0], req->a[1]);
 	/* As Xen (evtchn_bind_interdomain): the new port is pending at once,
 	 * in case the peer signalled the unbound port before. */
 	port_deliver(rsp->a[0], p);
@@ -1125,6 +1229,29 @@ static int op_evt_notify(struct conn *c, struct out *o)
 
 	(void)o;
 	return p && c->evt && p->owner == c->evt ? port_notify(c->domid, req->a[0]) : -EINVAL;
+}
+
+/* The fast path's lookup (see the top): a0 our port -> a0 its generation
+ * now, a1 1 when bound, a2 the peer's port, a3 its handle's id; fds: that
+ * handle's doorbell and pending bits. */
+static int op_evt_bell(struct conn *c, struct out *o)
+{
+	struct domain *d = dom_find(c->domid);
+	struct port *p = port_get(c->domid, req->a[0]), *q;
+
+	if (!d || !p || !c->evt || p->state == P_FREE || p->owner != c->evt)
+		return -EINVAL;
+	rsp->a[0] = d->gen[req->a[0]];
+	rsp->a[1] = p->state == P_INTER;
+	q = p->state == P_INTER ? port_get(p->remote_dom, p->remote_port) : NULL;
+	if (!q || q->state != P_INTER || !q->owner || q->owner->bell < 0)
+		return 0;
+	rsp->a[2] = p->remote_port;
+	rsp->a[3] = q->owner->evt_id;
+	o->fds[0] = dup(q->owner->bell);
+	o->fds[1] = dup(q->owner->bits);
+	o->nfds = 2;
+	return o->fds[0] < 0 || o->fds[1] < 0 ? -errno : 0;
 }
 
 static int op_evt_unbind(struct conn *c, struct out *o)
@@ -1182,6 +1309,7 @@ static const op_fn host_ops[] = {
 	[SIMD_EVT_NOTIFY] = op_evt_notify,
 	[SIMD_EVT_UNBIND] = op_evt_unbind,
 	[SIMD_EVT_STATUS] = op_evt_status,
+	[SIMD_EVT_BELL] = op_evt_bell,
 	[SIMD_DOMAIN_ALIVE] = op_domain_alive,
 	[SIMD_GNT_PEEK] = op_gnt_peek,
 };
@@ -1281,6 +1409,8 @@ static int op_fault(struct conn *c, struct out *o)
 		free(r);
 	} else {
 		err = fault_add(text, why, sizeof why);
+		fault_rules |= !err;
+		slow_events_set();
 	}
 	if (err)
 		dump_text(why);
@@ -1296,6 +1426,8 @@ static int op_fault_clear(struct conn *c, struct out *o)
 	(void)c;
 	(void)o;
 	fault_clear();
+	fault_rules = false;
+	slow_events_set();
 	dump_text("");
 	free(r);
 	return r ? 0 : -errno;
@@ -1525,6 +1657,8 @@ static void shutdown_all(void)
 	while (domains) { /* dom0: its listener went with the connections */
 		struct domain *d = domains;
 		domains = d->next;
+		munmap(d->gen, MAX_PORTS * sizeof *d->gen);
+		close(d->genfd);
 		free(d->grefs);
 		free(d->ports);
 		free(d);
@@ -1607,6 +1741,7 @@ int main(int argc, char **argv)
 	}
 	if (!dir)
 		dir = getenv("IVC_SIM_DIR") ? getenv("IVC_SIM_DIR") : SIMD_DEFAULT_DIR;
+	slow_env = getenv("IVC_SIM_SLOW_EVENTS") && !strcmp(getenv("IVC_SIM_SLOW_EVENTS"), "1");
 	req = malloc(SIMD_MSG_MAX);
 	rsp = malloc(SIMD_MSG_MAX);
 	if (!req || !rsp)

@@ -47,7 +47,23 @@ run 0 evt-a 5 "$w" & a=$!
 run 5 evt-b 0 "$w" & b=$!
 wait $a; ra=$?
 wait $b; rb=$?
-check "event channels: bind (pending at once), deliver, mask/coalesce, unbound, closed; status for dom0 only" [ $ra = 0 -a $rb = 0 ]
+check "event channels: bind (pending at once), deliver, mask/coalesce, unbound, bound again, closed; status for dom0 only" [ $ra = 0 -a $rb = 0 ]
+# The same the slow way: while fault rules are set (these never fire),
+# every notify goes through ivc-simd. A kill rule sees b's calls and its
+# 4 notifies, an error rule the calls alone (a notify cannot fail).
+"$SIM" fault 5 host 1000000 kill >/dev/null
+"$SIM" fault 5 host 1000000 ENOMEM >/dev/null
+w=$(mktemp -d "$IVC_SIM_DIR/w.XXXX")
+run 0 evt-a 5 "$w" & a=$!
+run 5 evt-b 0 "$w" & b=$!
+wait $a; ra=$?
+wait $b; rb=$?
+seen=$("$SIM" fault ls | sed -n 's/.* seen \([0-9]*\) .*/\1/p' | tr '\n' ' ')
+"$SIM" fault clear >/dev/null
+four_sends() { [ "$#" = 2 ] && [ $(($1 - $2)) = 4 ]; }
+check "event channels through ivc-simd (fault rules set): the same" [ $ra = 0 -a $rb = 0 ]
+# shellcheck disable=SC2086 # two numbers
+check "... and b's 4 notifies went through it (calls seen: $seen)" four_sends $seen
 
 # 4. Death of a domain mid-transfer: dom7 maps the pages of a granter
 # (dom6 or dom0) and is killed. Sets ra (granter) and rb (mapper) status.

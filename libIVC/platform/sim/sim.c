@@ -5,12 +5,32 @@
  * set by `ivc-sim run`). Grants arrive as memfds and are mmapped the way
  * gntalloc/gntdev map granted pages; events come on a socket that behaves
  * like /dev/xen/evtchn.
+ *
+ * Events also have a fast path that skips the host (simd-proto.h): the
+ * handle has a doorbell (an eventfd) and a page of pending bits, one per
+ * port. A peer sets the bit of the port it notifies and rings the doorbell
+ * if the bit was clear; we take the bits when the doorbell rings. A port
+ * so taken is delivered as the socket's ports are: once, then masked (here,
+ * not in the host) until unmasked, with a notify while masked kept
+ * pending. Our notifies do the same to the peer's handle: its doorbell
+ * and bits are asked for once per binding (a table of generations says
+ * when a binding changed) and kept per peer handle, so that descriptors do
+ * not grow with channels.
+ *
+ * The device's descriptor is an epoll set of the socket and the doorbell.
+ * The library's sleeps use a second set of the same, the wake-up eventfd
+ * and the store, and take what woke them at once: one system call to
+ * sleep, none to take the doorbell (edge-triggered, never read), where
+ * poll() on the device and then a look into it would take three.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -20,6 +40,29 @@
 #include "simd-proto.h"
 
 #define PAGE 4096u
+#define GEN_BYTES (SIMD_MAX_PORTS * 4u)
+#define WORDS (SIMD_MAX_PORTS / 64)               /* of pending bits */
+#define AHEAD 64u                                 /* ports from the socket, not yet handed out */
+#define EV_BATCH 8                                /* epoll events per look */
+#define PEERS 64                                  /* peer handles whose doorbells we keep */
+enum { KEY_SOCK, KEY_BELL, KEY_WAKE, KEY_STORE }; /* epoll data */
+
+/* A port of ours, as the fast path knows it (under mu). */
+struct sim_port {
+	uint32_t gen;      /* the host's generation of this port when asked */
+	uint32_t rport;    /* the peer's port then */
+	uint8_t peer;      /* 1 + its handle in peers[], 0: none (the slow way) */
+	bool known, bound; /* asked (at gen); bound then */
+	bool masked, pending, slow_masked;
+};
+
+/* A peer handle we ring: its doorbell and pending bits, for `refs` ports. */
+struct sim_peer {
+	uint32_t id; /* the host's name for it */
+	unsigned refs;
+	int bell;
+	_Atomic uint64_t *bits;
+};
 
 struct ivc_plat {
 	struct ivc_linux_base b; /* first: the shared Linux code's view */
@@ -31,6 +74,19 @@ struct ivc_plat {
 	uint8_t bound[SIMD_MAX_PORTS / 8];
 	uint32_t domid;
 	struct simd_msg *req, *rsp;
+	int sock;               /* the host's event device */
+	int bell;               /* our doorbell */
+	_Atomic uint64_t *bits; /* our pending bits, set by peers */
+	int wep;                /* the epoll set sleeps use */
+	int wep_store;          /* the store's fd in it, -1 none yet */
+	const uint32_t *gen;    /* the host's generations, read-only */
+	struct sim_port *port;  /* [SIMD_MAX_PORTS], under mu as all below */
+	struct sim_peer peers[PEERS];
+	uint32_t ahead[AHEAD]; /* from the socket */
+	unsigned nahead;
+	uint64_t rung[WORDS]; /* taken from our bits, to hand out */
+	unsigned nrung;
+	bool drained; /* the last look found all there was: the next says none */
 };
 
 struct ivc_plat_share {
@@ -85,26 +141,78 @@ static int rpc(struct ivc_plat *p, uint32_t op, int *fds, unsigned *nfds)
 	return p->rsp->err;
 }
 
+/* The doorbell is edge-triggered and never read: each ring (a write to
+ * the eventfd) is an event in both sets, and taking it costs no system
+ * call of its own. Its count only grows, by one a ring (2^64 is out of
+ * reach; a peer that writes more stalls the rings of its own channels,
+ * and ours, which the sim does not guard against: see ivc-sim(1)). */
+static int ep_add(int epfd, int fd, uint64_t key)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = key };
+
+	if (key == KEY_BELL)
+		ev.events |= EPOLLET;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* The device, the generations, and the epoll set we wait on. */
 static int evt_open(struct ivc_plat *p)
 {
-	unsigned n = 1;
-	int fd = -1, err;
+	unsigned n = 4;
+	int fds[4] = { -1, -1, -1, -1 }, err;
+	void *gen = MAP_FAILED, *bits = MAP_FAILED;
 
-	if (p->b.evfd >= 0)
-		return 0;
-	err = rpc(p, SIMD_EVT_OPEN, &fd, &n);
-	if (err)
-		return err;
-	if (n != 1)
-		return -EPROTO;
-	p->b.evfd = fd;
-	return 0;
+	err = rpc(p, SIMD_EVT_OPEN, fds, &n);
+	if (!err && n != 4)
+		err = -EPROTO;
+	/* Kept at once: sim_close() closes them if a step below fails. */
+	p->sock = fds[0];
+	p->bell = fds[2];
+	if (!err) {
+		gen = mmap(NULL, GEN_BYTES, PROT_READ, MAP_SHARED, fds[1], 0);
+		bits = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[3], 0);
+		err = gen == MAP_FAILED || bits == MAP_FAILED ? -errno : 0;
+	}
+	if (gen != MAP_FAILED)
+		p->gen = gen;
+	if (bits != MAP_FAILED)
+		p->bits = bits;
+	if (fds[1] >= 0)
+		close(fds[1]);
+	if (fds[3] >= 0)
+		close(fds[3]);
+	if (!err) {
+		p->b.evfd = epoll_create1(EPOLL_CLOEXEC);
+		p->wep = epoll_create1(EPOLL_CLOEXEC);
+		err = p->b.evfd < 0 || p->wep < 0 ? -errno : 0;
+	}
+	for (int k = 0; !err && k < 2; k++) {
+		int ep = k ? p->wep : p->b.evfd;
+		if (!(err = ep_add(ep, p->sock, KEY_SOCK)))
+			err = ep_add(ep, p->bell, KEY_BELL);
+	}
+	return err ? err : ep_add(p->wep, p->b.wakefd, KEY_WAKE);
 }
+
+static void port_forget(struct ivc_plat *p, uint32_t port);
 
 static void sim_close(struct ivc_plat *p)
 {
 	if (!p)
 		return;
+	for (uint32_t i = 0; p->port && i < SIMD_MAX_PORTS; i++)
+		port_forget(p, i);
+	free(p->port);
+	if (p->gen)
+		munmap((void *)p->gen, GEN_BYTES);
+	if (p->bits)
+		munmap((void *)p->bits, PAGE);
+	if (p->bell >= 0)
+		close(p->bell);
+	if (p->sock >= 0)
+		close(p->sock);
+	if (p->wep >= 0)
+		close(p->wep);
 	if (p->b.evfd >= 0)
 		close(p->b.evfd);
 	if (p->fd >= 0)
@@ -126,7 +234,7 @@ static int sim_open(struct ivc_plat **out)
 
 	if (!p)
 		return -ENOMEM;
-	p->fd = -1;
+	p->fd = p->sock = p->bell = p->wep = p->wep_store = -1;
 	err = ivc_linux_base_init(&p->b);
 	if (err) {
 		free(p);
@@ -135,8 +243,9 @@ static int sim_open(struct ivc_plat **out)
 	pthread_mutex_init(&p->mu, NULL);
 	p->req = calloc(1, SIMD_MSG_MAX);
 	p->rsp = calloc(1, SIMD_MSG_MAX);
+	p->port = calloc(SIMD_MAX_PORTS, sizeof *p->port);
 	p->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (!p->req || !p->rsp || p->fd < 0) {
+	if (!p->req || !p->rsp || !p->port || p->fd < 0) {
 		err = p->fd < 0 ? -errno : -ENOMEM;
 		goto fail;
 	}
@@ -379,27 +488,65 @@ static int mark_bound(struct ivc_plat *p, uint32_t port, bool on)
 	return 0;
 }
 
-static int do_evtchn_alloc_unbound(struct ivc_plat *p, uint32_t remote, uint32_t *port)
+static bool is_bound(const struct ivc_plat *p, uint32_t port)
 {
-	int err;
+	return port < SIMD_MAX_PORTS && (p->bound[port / 8] >> (port % 8)) & 1;
+}
 
-	p->req->a[0] = remote;
-	err = rpc(p, SIMD_EVT_ALLOC_UNBOUND, NULL, NULL);
+/* Under mu: the port's hold on a peer handle goes (its doorbell and bits
+ * with the last). */
+static void peer_drop(struct ivc_plat *p, struct sim_port *sp)
+{
+	struct sim_peer *pe = sp->peer ? &p->peers[sp->peer - 1] : NULL;
+
+	sp->peer = 0;
+	if (!pe || --pe->refs)
+		return;
+	close(pe->bell);
+	munmap((void *)pe->bits, PAGE);
+	*pe = (struct sim_peer){ .bell = -1 };
+}
+
+/* Under mu: the port is no longer ours. */
+static void port_forget(struct ivc_plat *p, uint32_t port)
+{
+	struct sim_port *sp = &p->port[port];
+	unsigned k = 0;
+
+	peer_drop(p, sp);
+	*sp = (struct sim_port){ 0 };
+	for (unsigned i = 0; i < p->nahead; i++)
+		if (p->ahead[i] != port)
+			p->ahead[k++] = p->ahead[i];
+	p->nahead = k;
+	if (p->rung[port / 64] >> (port % 64) & 1) {
+		p->rung[port / 64] &= ~(1ull << (port % 64));
+		p->nrung--;
+	}
+}
+
+/* Under mu: a port made by op. Its bit may be set already (a peer that
+ * rang at once): harmless, as any early event. */
+static int port_new(struct ivc_plat *p, uint32_t op, uint32_t *port)
+{
+	int err = rpc(p, op, NULL, NULL);
+
 	if (!err)
 		err = mark_bound(p, *port = p->rsp->a[0], true);
 	return err;
 }
 
+static int do_evtchn_alloc_unbound(struct ivc_plat *p, uint32_t remote, uint32_t *port)
+{
+	p->req->a[0] = remote;
+	return port_new(p, SIMD_EVT_ALLOC_UNBOUND, port);
+}
+
 static int do_evtchn_bind(struct ivc_plat *p, uint32_t remote, uint32_t remote_port, uint32_t *port)
 {
-	int err;
-
 	p->req->a[0] = remote;
 	p->req->a[1] = remote_port;
-	err = rpc(p, SIMD_EVT_BIND, NULL, NULL);
-	if (!err)
-		err = mark_bound(p, *port = p->rsp->a[0], true);
-	return err;
+	return port_new(p, SIMD_EVT_BIND, port);
 }
 
 static int port_op(struct ivc_plat *p, uint32_t op, uint32_t port)
@@ -412,26 +559,113 @@ static int do_evtchn_unbind(struct ivc_plat *p, uint32_t port)
 {
 	int err = port_op(p, SIMD_EVT_UNBIND, port);
 
-	if (!err)
+	if (!err) {
 		mark_bound(p, port, false);
+		port_forget(p, port);
+	}
 	return err;
 }
 
-/* One way, as a hypercall: the sender does not wait for the host. Only
- * the check that the port is ours takes the lock; the message itself goes
- * in one send, which keeps its place among this connection's requests
- * (a close's notify is not overtaken by its unbind). */
+/* Under mu: the peer handle named id, from the doorbell and bits the
+ * host sent (kept, or closed if we have them already); 0 when we keep no
+ * more peers: that port goes the slow way. */
+static uint8_t peer_get(struct ivc_plat *p, uint32_t id, const int fds[2])
+{
+	int k, slot = -1;
+	void *bits;
+
+	for (k = 0; k < PEERS; k++) {
+		if (p->peers[k].refs && p->peers[k].id == id)
+			break;
+		if (!p->peers[k].refs && slot < 0)
+			slot = k;
+	}
+	if (k == PEERS && slot >= 0 &&
+	    (bits = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0)) !=
+		MAP_FAILED) {
+		p->peers[slot] = (struct sim_peer){ .id = id, .bell = fds[0], .bits = bits };
+		k = slot;
+	} else {
+		close(fds[0]);
+	}
+	close(fds[1]);
+	if (k == PEERS)
+		return 0;
+	p->peers[k].refs++;
+	return (uint8_t)(k + 1);
+}
+
+/* Under mu: asks the host for the peer's doorbell of our port. */
+static void bell_fetch(struct ivc_plat *p, uint32_t port)
+{
+	struct sim_port *sp = &p->port[port];
+	int fds[2] = { -1, -1 }, err;
+	unsigned n = 2;
+
+	peer_drop(p, sp);
+	p->req->a[0] = port;
+	err = rpc(p, SIMD_EVT_BELL, fds, &n);
+	sp->known = !err;
+	sp->gen = p->rsp->a[0];
+	sp->bound = p->rsp->a[1];
+	sp->rport = p->rsp->a[2];
+	if (!err && n == 2 && sp->bound && sp->rport < SIMD_MAX_PORTS) {
+		sp->peer = peer_get(p, p->rsp->a[3], fds);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/* Under mu: 0 when signalled (or dropped, as Xen drops a notify on an
+ * unbound port), 1 for the slow way, -EINVAL for a port not ours. Word 0
+ * of the generations says the host must see every notify (fault rules). */
+static int fast_notify(struct ivc_plat *p, uint32_t port)
+{
+	static const uint64_t one = 1;
+	struct sim_port *sp = &p->port[port];
+	struct sim_peer *pe;
+	uint64_t bit = 1ull << (sp->rport % 64);
+
+	if (!is_bound(p, port))
+		return -EINVAL;
+	/* Acquire: a generation seen here orders the host's binding before
+	 * our use of what it told us (it bumps after changing it). */
+	if (__atomic_load_n(&p->gen[0], __ATOMIC_ACQUIRE))
+		return 1;
+	if (!sp->known || sp->gen != __atomic_load_n(&p->gen[port], __ATOMIC_ACQUIRE)) {
+		bell_fetch(p, port);
+		bit = 1ull << (sp->rport % 64);
+	}
+	if (!sp->known)
+		return 1;
+	if (!sp->peer)
+		return sp->bound ? 1 : 0;
+	pe = &p->peers[sp->peer - 1];
+	/* Sequentially consistent: orders the ring's stores before the bit,
+	 * and the bit before the peer's look that clears it. A bit already
+	 * set is the peer's to take after a ring still to come. */
+	if (atomic_fetch_or(&pe->bits[sp->rport / 64], bit) & bit)
+		return 0;
+	/* EAGAIN: the count is at its top (a hostile peer): its loss. */
+	return write(pe->bell, &one, sizeof one) == sizeof one || errno == EAGAIN ? 0 : 1;
+}
+
+/* One way, as a hypercall: the sender does not wait for the host or the
+ * peer. The slow way is one message to the host, which keeps its place
+ * among this connection's requests (a close's notify is not overtaken by
+ * its unbind). */
 static int sim_evtchn_notify(struct ivc_plat *p, uint32_t port)
 {
 	struct simd_msg m = { .op = SIMD_EVT_SEND, .a = { port } };
-	bool ours;
 	ssize_t r;
+	int fast;
 
 	pthread_mutex_lock(&p->mu);
-	ours = port < SIMD_MAX_PORTS && (p->bound[port / 8] >> (port % 8)) & 1;
+	fast = port < SIMD_MAX_PORTS ? fast_notify(p, port) : -EINVAL;
 	pthread_mutex_unlock(&p->mu);
-	if (!ours)
-		return -EINVAL;
+	if (fast <= 0)
+		return fast;
 	do
 		r = send(p->fd, &m, sizeof m, MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
@@ -440,27 +674,190 @@ static int sim_evtchn_notify(struct ivc_plat *p, uint32_t port)
 	return 0;
 }
 
-static int sim_evtchn_pending(struct ivc_plat *p, uint32_t *port)
+/* Under mu: ports the host delivered, while there is room; 1 when it may
+ * have more, 0 when empty, -ESRCH when the host is gone. */
+static int sock_drain(struct ivc_plat *p)
 {
+	uint32_t port;
 	ssize_t r;
 
-	if (p->b.evfd < 0)
-		return -EAGAIN;
-	do
-		r = recv(p->b.evfd, port, sizeof *port, MSG_DONTWAIT);
-	while (r < 0 && errno == EINTR);
-	if (r == sizeof *port)
-		return 0;
-	if (r == 0)
-		return -ESRCH;
-	return r < 0 ? -errno : -EPROTO;
+	while (p->nahead < AHEAD) {
+		r = recv(p->sock, &port, sizeof port, MSG_DONTWAIT);
+		if (r == sizeof port) {
+			if (port < SIMD_MAX_PORTS)
+				p->port[port].slow_masked = true;
+			p->ahead[p->nahead++] = port;
+		} else if (r == 0) {
+			return -ESRCH;
+		} else if (r > 0) {
+			return -EPROTO;
+		} else if (errno != EINTR) {
+			return errno == EAGAIN ? 0 : -errno;
+		}
+	}
+	return 1;
 }
 
-static int sim_evtchn_unmask(struct ivc_plat *p, uint32_t port)
+/* Under mu: a port taken from our bits. Delivered once, then masked; a
+ * notify while masked leaves it pending for the unmask. */
+static void bell_rang(struct ivc_plat *p, uint32_t port)
 {
-	if (p->b.evfd < 0)
+	struct sim_port *sp = &p->port[port];
+
+	if (sp->masked) {
+		sp->pending = true;
+		return;
+	}
+	sp->masked = true;
+	p->rung[port / 64] |= 1ull << (port % 64);
+	p->nrung++;
+}
+
+/* Under mu: the doorbell rang: every bit set since the last look. */
+static void bits_take(struct ivc_plat *p)
+{
+	for (unsigned w = 0; w < WORDS; w++) {
+		/* A relaxed look first: most words are clear, and writing
+		 * each would pull every line of the page to us. */
+		if (!atomic_load_explicit(&p->bits[w], memory_order_relaxed))
+			continue;
+		/* Acquire: the peer's ring stores before its bit. */
+		uint64_t v = atomic_exchange_explicit(&p->bits[w], 0, memory_order_acq_rel);
+		for (; v; v &= v - 1)
+			bell_rang(p, w * 64u + (uint32_t)__builtin_ctzll(v));
+	}
+}
+
+/* Under mu: a rung port (nrung > 0). */
+static uint32_t rung_pop(struct ivc_plat *p)
+{
+	unsigned w = 0;
+
+	while (!p->rung[w])
+		w++;
+	uint32_t port = w * 64u + (uint32_t)__builtin_ctzll(p->rung[w]);
+	p->rung[w] &= p->rung[w] - 1;
+	p->nrung--;
+	return port;
+}
+
+/* Under mu: takes what n events of an epoll set say; 0, or an error. */
+static int take(struct ivc_plat *p, const struct epoll_event *ev, int n)
+{
+	bool more = false;
+	uint64_t v;
+	int r;
+
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.u64 == KEY_WAKE) {
+			if (read(p->b.wakefd, &v, sizeof v) < 0) {
+				/* EAGAIN: another waiter took it */
+			}
+		} else if (ev[i].data.u64 == KEY_STORE) {
+			/* the library's pump reads it */
+		} else if (ev[i].data.u64 == KEY_SOCK) {
+			r = sock_drain(p);
+			if (r < 0)
+				return r;
+			more |= r;
+		} else if (ev[i].data.u64 == KEY_BELL) {
+			bits_take(p);
+		}
+	}
+	p->drained = n < EV_BATCH && !more;
+	return 0;
+}
+
+/* Under mu: one look at the device; 0, or an error. */
+static int look(struct ivc_plat *p)
+{
+	struct epoll_event ev[EV_BATCH];
+	int n;
+
+	do
+		n = epoll_wait(p->b.evfd, ev, EV_BATCH, 0);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : take(p, ev, n);
+}
+
+/* The library's sleep (not under its lock): 1 when something came, 0
+ * after ms, or an error. The store is the context's, for its life: it
+ * joins the set at the first sleep. */
+static int sim_wait(struct ivc_plat *p, struct ivc_plat_store *s, int ms)
+{
+	struct epoll_event ev[EV_BATCH];
+	int n, err, sfd = s ? ivc_linux_store_fd(s) : -1;
+
+	if (sfd != p->wep_store) {
+		if (p->wep_store >= 0)
+			epoll_ctl(p->wep, EPOLL_CTL_DEL, p->wep_store, NULL);
+		p->wep_store = -1;
+		if (sfd >= 0 && (err = ep_add(p->wep, sfd, KEY_STORE)))
+			return err;
+		p->wep_store = sfd;
+	}
+	n = epoll_wait(p->wep, ev, EV_BATCH, ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	pthread_mutex_lock(&p->mu);
+	err = take(p, ev, n);
+	pthread_mutex_unlock(&p->mu);
+	return err ? err : n > 0;
+}
+
+static int do_evtchn_pending(struct ivc_plat *p, uint32_t *port)
+{
+	int err;
+
+	for (;;) {
+		if (p->nahead) {
+			*port = p->ahead[--p->nahead];
+			return 0;
+		}
+		if (p->nrung) {
+			*port = rung_pop(p);
+			return 0;
+		}
+		if (p->drained || p->b.evfd < 0) {
+			p->drained = false;
+			return -EAGAIN;
+		}
+		err = look(p);
+		if (err)
+			return err;
+		if (!p->nahead && !p->nrung) {
+			p->drained = false;
+			return -EAGAIN;
+		}
+	}
+}
+
+/* A port the host delivered goes back to it; a doorbell's mask is ours. */
+static int do_evtchn_unmask(struct ivc_plat *p, uint32_t port)
+{
+	static const uint64_t one = 1;
+	struct sim_port *sp = port < SIMD_MAX_PORTS ? &p->port[port] : NULL;
+
+	if (sp && sp->masked) {
+		sp->masked = false;
+		/* Notified while masked: our own bit and doorbell again, as
+		 * Xen delivers a pending port on unmask. */
+		uint64_t bit = 1ull << (port % 64);
+		if (sp->pending && p->bits) {
+			sp->pending = false;
+			if (!(atomic_fetch_or(&p->bits[port / 64], bit) & bit) &&
+			    write(p->bell, &one, sizeof one) < 0) {
+				/* EAGAIN: the count at its top; see ep_add() */
+			}
+		}
+	}
+	if (sp && !sp->slow_masked)
+		return 0;
+	if (sp)
+		sp->slow_masked = false;
+	if (p->sock < 0)
 		return -EBADF;
-	if (send(p->b.evfd, &port, sizeof port, MSG_NOSIGNAL) != sizeof port)
+	if (send(p->sock, &port, sizeof port, MSG_NOSIGNAL) != sizeof port)
 		return -errno;
 	return 0;
 }
@@ -529,6 +926,8 @@ LOCKED(evtchn_alloc_unbound, (struct ivc_plat * p, uint32_t remote, uint32_t *po
 LOCKED(evtchn_bind, (struct ivc_plat * p, uint32_t remote, uint32_t rport, uint32_t *port),
        (p, remote, rport, port))
 LOCKED(evtchn_unbind, (struct ivc_plat * p, uint32_t port), (p, port))
+LOCKED(evtchn_pending, (struct ivc_plat * p, uint32_t *port), (p, port))
+LOCKED(evtchn_unmask, (struct ivc_plat * p, uint32_t port), (p, port))
 LOCKED(evtchn_status,
        (struct ivc_plat * p, uint32_t port, uint32_t *state, uint32_t *remote, uint32_t *rport),
        (p, port, state, remote, rport))
@@ -559,6 +958,7 @@ const struct ivc_plat_ops ivc_plat_sim = {
 	.peek = sim_peek,
 	.unpeek = sim_unpeek,
 	.evtchn_fd = sim_evtchn_fd,
+	.wait = sim_wait,
 	.evtchn_alloc_unbound = sim_evtchn_alloc_unbound,
 	.evtchn_bind = sim_evtchn_bind,
 	.evtchn_notify = sim_evtchn_notify,

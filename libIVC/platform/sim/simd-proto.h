@@ -30,9 +30,15 @@ enum simd_op {
 	SIMD_GNT_ALLOC_NOTIFY, /* a0 handle, a1 offset, a2 flags, a3 port */
 	SIMD_GNT_FREE,         /* a0 handle, a1 defer -> -EBUSY if mapped and !defer */
 	SIMD_GNT_MAP, /* a0 domid, a1 readonly, data grefs -> a0 handle, data (fdidx,page)*, fds */
-	SIMD_GNT_MAP_NOTIFY,    /* a0 handle, a1 offset, a2 flags, a3 port */
-	SIMD_GNT_UNMAP,         /* a0 handle */
-	SIMD_EVT_OPEN,          /* -> fd: delivers u32 ports; write u32 port to unmask */
+	SIMD_GNT_MAP_NOTIFY, /* a0 handle, a1 offset, a2 flags, a3 port */
+	SIMD_GNT_UNMAP,      /* a0 handle */
+	/* -> fds: the device (delivers u32 ports; write u32 port to unmask),
+	 * the domain's table of binding generations, read-only (u32 by port,
+	 * bumped whenever that port's binding changes; [0] nonzero: notify
+	 * through the daemon only, SIMD_EVT_SEND), and the handle's fast
+	 * path: its doorbell (an eventfd) and a page of pending bits (bit N
+	 * of u64 word N / 64: port N), which peers set and ring. */
+	SIMD_EVT_OPEN,
 	SIMD_EVT_ALLOC_UNBOUND, /* a0 remote -> a0 port */
 	SIMD_EVT_BIND,          /* a0 remote, a1 remote port -> a0 port */
 	SIMD_EVT_NOTIFY,        /* a0 port */
@@ -47,6 +53,10 @@ enum simd_op {
 	 * read-only fd of the grant's pages. No mapping is recorded: the
 	 * granting side sees none, as with a privileged foreign mapping. */
 	SIMD_GNT_PEEK,
+	/* a0 our port -> a0 its generation, a1 1 if bound; when bound, a2 the
+	 * peer's port, a3 its handle's id (never reused) and fds: that
+	 * handle's doorbell and pending bits (as SIMD_EVT_OPEN's). */
+	SIMD_EVT_BELL,
 	/* admin.sock */
 	SIMD_DOMAIN_CREATE =
 	    100,          /* a0 domid, a1 pgid, data name -> the connection is the domain's life */

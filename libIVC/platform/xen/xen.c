@@ -967,6 +967,7 @@ static void xen_unpeek(struct ivc_plat *p, struct ivc_plat_peek *pk)
 
 const struct ivc_plat_ops ivc_plat_xen = {
 	IVC_LINUX_COMMON_OPS,
+	.wait = ivc_linux_wait,
 	.store_open = xen_store_open,
 	.store_close = ivc_linux_store_close,
 	.name = "xen",
