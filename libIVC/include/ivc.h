@@ -238,7 +238,8 @@ struct ivc_stats {
 	uint32_t max_msg_tx, max_msg_rx;
 	uint64_t spin_won;    /* spins after which the call went on (ivc_chan_set_spin) */
 	uint64_t spin_lost;   /* spins that ran out, then asked for a wake-up */
-	uint64_t reserved[6]; /* zero */
+	uint64_t lingers;     /* naps of a stream reader before it asked (ivc_stats(3)) */
+	uint64_t reserved[5]; /* zero */
 };
 
 int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st);

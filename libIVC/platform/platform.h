@@ -150,6 +150,10 @@ struct ivc_plat_ops {
 	 * has another thread to wait for (the guest: never called). */
 	int (*cond_wait)(struct ivc_plat *p, int ms);
 	void (*cond_broadcast)(struct ivc_plat *p);
+	/* Sleeps about us microseconds, waiting for nothing (a stream
+	 * reader letting data gather: io.c); NULL where the platform cannot
+	 * (the guest). */
+	void (*nap)(unsigned us);
 
 	/* Descriptors for event loops; -ENOSYS where the platform has none
 	 * (the guest). A note is a flag with a descriptor that polls

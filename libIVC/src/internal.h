@@ -146,6 +146,7 @@ struct ivc_chan {
 	uint64_t waits;
 	uint32_t spin_us;             /* ivc_chan_set_spin */
 	uint64_t spin_won, spin_lost; /* what the spins came to */
+	uint64_t lingers;             /* io.c: linger() */
 	int64_t checked_ms;           /* last liveness check */
 	unsigned clockless;           /* sleeps since the clock was last read */
 	bool quiet;                   /* the last sleep ended with nothing for us */
@@ -154,6 +155,9 @@ struct ivc_chan {
 	 * a call of one direction that clears it looks for the other's. */
 	size_t want_tx;
 	bool want_rx;
+	/* Bytes received since this channel last slept or sent: a reader
+	 * that takes much and sends nothing is a stream's (io.c, linger). */
+	size_t rx_run;
 };
 
 struct ivc_listener {

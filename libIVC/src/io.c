@@ -128,9 +128,37 @@ static void want(struct ivc_chan *c, bool tx, size_t need, bool on)
  * up on the next call, not as the failure of this one: the data moved. */
 static long finish(struct ivc_chan *c, bool tx, long r)
 {
+	if (r > 0 && !tx)
+		c->rx_run += (size_t)r;
+	else if (r >= 0 && tx)
+		c->rx_run = 0;
 	want(c, tx, 0, false);
 	ivc__kick(c);
 	return r;
+}
+
+/* A receiver that took at least LINGER_MIN bytes since it last slept or
+ * sent, and finds the ring empty, is reading a stream that its writer
+ * fills more slowly than it drains: asleep at once, it would ask for a
+ * signal every few messages (a system call for the writer, a wake-up for
+ * us, and both sides on the same lines meanwhile). It first naps
+ * LINGER_US without asking, and looks again; the next empty ring sleeps
+ * as usual. Never after a send (a request's reply: its peer waits for
+ * us), nor with a spin set (the caller chose latency), nor for timeout 0. */
+#define LINGER_MIN 1024u
+#define LINGER_US 20u
+
+static bool linger(struct ivc_chan *c, bool tx, int timeout_ms)
+{
+	bool nap =
+	    !tx && timeout_ms != 0 && !c->spin_us && c->rx_run >= LINGER_MIN && c->ctx->ops->nap;
+
+	c->rx_run = 0;
+	if (nap) {
+		c->ctx->ops->nap(LINGER_US);
+		c->lingers++;
+	}
+	return nap;
 }
 
 /* Runs a core operation, sleeping while it says -EAGAIN. The calls below
@@ -164,6 +192,8 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 			if (spin(c, ev, need, timeout_ms))
 				continue;
 		}
+		if (linger(c, tx, timeout_ms))
+			continue;
 		/* Note what has arrived first: whatever arrives after this point
 		 * moves the count and sets the descriptor, so no wake-up is
 		 * lost between the look below and the sleep. */
@@ -342,6 +372,7 @@ int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st)
 		.max_msg_rx = c->core.rx.max_msg,
 		.spin_won = c->spin_won,
 		.spin_lost = c->spin_lost,
+		.lingers = c->lingers,
 	};
 	return 0;
 }

@@ -886,6 +886,80 @@ static void sc_spin(void)
 	CHECK_EQ(ivc_chan_close(c), 0);
 }
 
+/* linger: a stream reader that drains what it was sent and finds the
+ * ring empty naps before it asks for a signal (ivc_recv(3), NOTES); one
+ * that answers between reads, or spins, never does. The client writes
+ * 8 KiB in 64 B writes, three times; the listener reads each whole and
+ * then once more into the empty ring (that read times out): after the
+ * first (all of it in the ring by then) it must have napped, after the
+ * second (a spin set) not, and in the third, 1 KiB pieces each answered
+ * by a byte, not either. */
+static uint64_t linger_round(struct ivc_chan *c, int round)
+{
+	enum { TOTAL = 8192, PIECE = 1024 };
+	struct ivc_stats st;
+	uint8_t buf[PIECE];
+	size_t got = 0;
+
+	if (round < 2)
+		usleep(100000); /* the writer fills the ring meanwhile */
+
+	while (got < TOTAL) {
+		ssize_t r = ivc_read(c, buf, round == 2 ? PIECE - got % PIECE : sizeof buf, IO_MS);
+		if (r <= 0)
+			fail("round %d: read: %s", round, strerror((int)-r));
+		for (ssize_t k = 0; k < r; k++)
+			if (buf[k] != (uint8_t)(got + (size_t)k + (size_t)round))
+				fail("round %d: byte %zu wrong", round, got + (size_t)k);
+		got += (size_t)r;
+		if (round == 2 && got % PIECE == 0)
+			CHECK_EQ(ivc_write(c, "a", 1, IO_MS), 1);
+	}
+	CHECK_EQ(ivc_read(c, buf, 1, 50), -ETIMEDOUT);
+	CHECK_EQ(ivc_stats(c, &st), 0);
+	return st.lingers;
+}
+
+static void sc_linger(void)
+{
+	struct ivc_type t = { "test.linger", 1, IVC_STREAM };
+	struct ivc_opts o = { .tx_ring = 4096, .rx_ring = 16384 };
+	struct ivc_chan *c = rendezvous("linger", &t, IVC_INOUT, server ? &o : NULL);
+	uint8_t buf[64];
+
+	if (server) {
+		uint64_t l0 = linger_round(c, 0);
+		CHECK_EQ(ivc_write(c, "n", 1, IO_MS), 1);
+		CHECK_EQ(ivc_chan_set_spin(c, 100), 0);
+		uint64_t l1 = linger_round(c, 1);
+		CHECK_EQ(ivc_chan_set_spin(c, 0), 0);
+		CHECK_EQ(ivc_write(c, "n", 1, IO_MS), 1);
+		uint64_t l2 = linger_round(c, 2);
+		printf("linger: naps %llu, then %llu spinning, %llu answering\n",
+		       (unsigned long long)l0, (unsigned long long)(l1 - l0),
+		       (unsigned long long)(l2 - l1));
+		fflush(stdout);
+		if (l0 == 0 || l1 != l0 || l2 != l1)
+			fail("naps: %llu, %llu, %llu", (unsigned long long)l0,
+			     (unsigned long long)l1, (unsigned long long)l2);
+		CHECK_EQ(ivc_chan_close(c), 0);
+		return;
+	}
+	for (int round = 0; round < 3; round++) {
+		for (size_t off = 0; off < 8192; off += sizeof buf) {
+			for (size_t k = 0; k < sizeof buf; k++)
+				buf[k] = (uint8_t)(off + k + (size_t)round);
+			CHECK_EQ(ivc_write(c, buf, sizeof buf, IO_MS), (ssize_t)sizeof buf);
+			if (round == 2 && (off + sizeof buf) % 1024 == 0)
+				CHECK_EQ(ivc_read(c, buf, 1, IO_MS), 1);
+		}
+		if (round < 2)
+			CHECK_EQ(ivc_read(c, buf, 1, IO_MS), 1);
+	}
+	CHECK_EQ(ivc_read(c, buf, 1, IO_MS), 0); /* the listener closed */
+	CHECK_EQ(ivc_chan_close(c), 0);
+}
+
 /* ghost: a client that rings the doorbell by hand and dies before it
  * attaches. The listener must withdraw its offer, release the channel and
  * go on: accept ends at its deadline, nothing left behind. */
@@ -1375,7 +1449,7 @@ static const struct {
 	{ "inflight", sc_inflight }, { "timeouts", sc_timeouts }, { "victim", sc_victim },
 	{ "ghost", sc_ghost },       { "bigwrite", sc_bigwrite }, { "poller", sc_poller },
 	{ "threads", sc_threads },   { "retry", sc_retry },       { "duplex", sc_duplex },
-	{ "spin", sc_spin },
+	{ "spin", sc_spin },         { "linger", sc_linger },
 };
 
 /* A scenario that has not ended after IVC_TEST_LIMIT_S seconds fails by

@@ -5,7 +5,7 @@
 # usage: test-api.sh IVC_SIM API_PEER GROUP [BULK_BYTES]
 #   GROUP: dirmode sizes bulk mismatch inflight timeouts ghost dom0-client
 #          bigwrite many kill poller destroy anytime watch-quota hoststop
-#          hostile scale threads spin, or all
+#          hostile scale threads spin linger, or all
 set -u
 SIM=$1
 PEER=$2
@@ -71,6 +71,7 @@ group_ghost() {
 	check "the same, dom0 serving with an ivc_wait loop: nothing left" clean
 }
 group_spin() { pair "spin-then-block: spins find the ring ready and spare sleeps, both ways" spin; }
+group_linger() { pair "a stream reader naps before it asks for a signal; answering or spinning, never" linger; }
 group_threads() { pair "threads blocked on channels of one context: no lost wake-up" threads; }
 group_duplex() { pair "a sender that also receives, timeout-0 calls and poll() only: no wake-up lost" duplex; }
 group_bigwrite() { pair "stream write larger than the ring: timeouts honoured, then delivered" bigwrite; }
@@ -457,7 +458,7 @@ group_hostile() {
 }
 
 ALL="dirmode sizes bulk mismatch inflight timeouts ghost dom0-client bigwrite duplex many kill poller destroy
-anytime watch-quota hoststop hostile scale threads spin"
+anytime watch-quota hoststop hostile scale threads spin linger"
 [ "$GROUP" = all ] && groups=$ALL || groups=$GROUP
 for g in $groups; do
 	case " $(echo $ALL) " in

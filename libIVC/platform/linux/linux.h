@@ -71,6 +71,7 @@ int ivc_linux_waitset_fd(const struct ivc_plat_waitset *ws);
 int ivc_linux_thread_start(struct ivc_plat *p, void (*fn)(void *), void *arg);
 void ivc_linux_thread_join(struct ivc_plat *p);
 int64_t ivc_linux_now_ns(void);
+void ivc_linux_nap(unsigned us);
 int64_t ivc_linux_wall_ms(void);
 uint64_t ivc_linux_seed(void);
 
@@ -90,7 +91,7 @@ uint64_t ivc_linux_seed(void);
 	.note_set = ivc_linux_note_set, .note_clear = ivc_linux_note_clear,                        \
 	.waitset_new = ivc_linux_waitset_new, .waitset_free = ivc_linux_waitset_free,              \
 	.waitset_fd = ivc_linux_waitset_fd, .thread_start = ivc_linux_thread_start,                \
-	.thread_join = ivc_linux_thread_join, .now_ns = ivc_linux_now_ns,                          \
+	.thread_join = ivc_linux_thread_join, .now_ns = ivc_linux_now_ns, .nap = ivc_linux_nap,    \
 	.wall_ms = ivc_linux_wall_ms, .seed = ivc_linux_seed
 
 #endif

@@ -272,6 +272,13 @@ int64_t ivc_linux_now_ns(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+void ivc_linux_nap(unsigned us)
+{
+	struct timespec t = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 };
+
+	clock_nanosleep(CLOCK_MONOTONIC, 0, &t, NULL); /* EINTR: a shorter nap */
+}
+
 int64_t ivc_linux_wall_ms(void)
 {
 	struct timespec t;
