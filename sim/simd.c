@@ -227,6 +227,12 @@ static struct domain *dom_live(uint32_t domid)
 	return d && d->live ? d : NULL;
 }
 
+/* Whether every notify goes through the daemon (word 0 of the tables). */
+static bool slow_events(void)
+{
+	return slow_env || fault_rules;
+}
+
 static struct domain *dom_new(uint32_t domid, const char *name)
 {
 	struct domain *d = calloc(1, sizeof *d);
@@ -256,7 +262,7 @@ static struct domain *dom_new(uint32_t domid, const char *name)
 		free(d);
 		return NULL;
 	}
-	d->gen[0] = slow_env || fault_rules;
+	d->gen[0] = slow_events();
 	d->domid = domid;
 	d->live = true;
 	d->since = time(NULL);
@@ -279,12 +285,11 @@ static void port_bump(uint32_t domid, uint32_t port)
 		__atomic_store_n(&d->gen[port], d->gen[port] + 1, __ATOMIC_RELEASE);
 }
 
-/* Word 0 of every table: notifies through the daemon (fault rules count
- * them), or by doorbell. */
+/* Word 0 of every table, after the rules changed. */
 static void slow_events_set(void)
 {
 	for (struct domain *d = domains; d; d = d->next)
-		__atomic_store_n(&d->gen[0], slow_env || fault_rules, __ATOMIC_RELEASE);
+		__atomic_store_n(&d->gen[0], slow_events(), __ATOMIC_RELEASE);
 }
 
 static struct port *port_get(uint32_t domid, uint32_t port)
@@ -386,6 +391,16 @@ static int port_alloc(uint32_t domid, struct conn *evt, uint32_t *out)
 }
 
 /* ---- grants ----------------------------------------------------------- */
+
+/* A read-only descriptor of memfd fd: PROT_WRITE on a shared mapping of
+ * it fails, so writes through it really fault. -1 and errno on failure. */
+static int dup_ro(int fd)
+{
+	char p[64];
+
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+	return open(p, O_RDONLY | O_CLOEXEC);
+}
 
 static void alloc_free(struct alloc *al)
 {
@@ -576,15 +591,8 @@ static int gnt_map(struct conn *c, int *fds, unsigned *nfds)
 				break;
 			}
 			seen[k] = m->al[i];
-			/* A read-only mapping gets a read-only fd: PROT_WRITE on a
-			 * shared mapping of it fails, so writes really fault. */
-			if (ro) {
-				char p[64];
-				snprintf(p, sizeof p, "/proc/self/fd/%d", m->al[i]->fd);
-				fds[k] = open(p, O_RDONLY | O_CLOEXEC);
-			} else {
-				fds[k] = dup(m->al[i]->fd);
-			}
+			/* A read-only mapping gets a read-only fd. */
+			fds[k] = ro ? dup_ro(m->al[i]->fd) : dup(m->al[i]->fd);
 			if (fds[k] < 0) {
 				err = -errno;
 				break;
@@ -1062,7 +1070,6 @@ static int op_gnt_peek(struct conn *c, struct out *o)
 	struct domain *g = dom_find(req->a[0]);
 	uint32_t ref = req->a[1];
 	struct alloc *al = g && ref < MAX_GREFS ? g->grefs[ref] : NULL;
-	char p[64];
 
 	if (c->domid != 0)
 		return -EPERM; /* dom0's rights over every domain's memory */
@@ -1071,8 +1078,7 @@ static int op_gnt_peek(struct conn *c, struct out *o)
 	for (uint32_t k = 0; k < al->npages; k++)
 		if (al->grefs[k] == ref)
 			rsp->a[0] = k;
-	snprintf(p, sizeof p, "/proc/self/fd/%d", al->fd);
-	o->fds[0] = open(p, O_RDONLY | O_CLOEXEC);
+	o->fds[0] = dup_ro(al->fd);
 	if (o->fds[0] < 0)
 		return -errno;
 	o->nfds = 1;
@@ -1124,33 +1130,36 @@ static int op_evt_open(struct conn *c, struct out *o)
 {
 	static uint32_t next_evt_id;
 	struct domain *d = dom_find(c->domid);
-	int sv[2], gfd, bell, bits, err;
-	char p[64];
+	int sv[2], bell, bits, err;
 	struct conn *e;
 
 	if (c->evt)
 		return -EBUSY;
 	if (!d)
 		return -ESRCH;
-	snprintf(p, sizeof p, "/proc/self/fd/%d", d->genfd);
-	gfd = open(p, O_RDONLY | O_CLOEXEC);
-	if (gfd < 0)
-		return -errno;
 	err = evt_parts(&bell, &bits);
-	if (err) {
-		close(gfd);
+	if (err)
 		return err;
-	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+	/* Every descriptor first: nothing is recorded for a request that
+	 * fails (handle() closes what o holds). */
+	o->fds[1] = dup_ro(d->genfd);
+	o->fds[2] = dup(bell);
+	o->fds[3] = dup(bits);
+	o->nfds = 4;
+	err = o->fds[1] < 0 || o->fds[2] < 0 || o->fds[3] < 0 ? -errno : 0;
+	if (!err && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		err = -errno;
-		goto fail;
-	}
-	e = conn_add(sv[0], C_EVT, c->domid);
-	if (!e) {
+	e = err ? NULL : conn_add(sv[0], C_EVT, c->domid);
+	if (!err && !e) {
 		close(sv[0]);
 		close(sv[1]);
 		err = -EMFILE;
-		goto fail;
+	}
+	if (err) {
+		o->fds[0] = -1;
+		close(bell);
+		close(bits);
+		return err;
 	}
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	e->host = c;
@@ -1159,18 +1168,7 @@ static int op_evt_open(struct conn *c, struct out *o)
 	e->evt_id = ++next_evt_id;
 	c->evt = e;
 	o->fds[0] = sv[1];
-	o->fds[1] = gfd;
-	o->fds[2] = dup(bell);
-	o->fds[3] = dup(bits);
-	o->nfds = 4;
-	if (o->fds[2] < 0 || o->fds[3] < 0)
-		return -errno; /* handle() closes what it has; e goes with c */
 	return 0;
-fail:
-	close(gfd);
-	close(bell);
-	close(bits);
-	return err;
 }
 
 static int op_evt_alloc_unbound(struct conn *c, struct out *o)

@@ -600,10 +600,10 @@ static inline int rx_begin(struct ivc_core *c, uint32_t mode)
 	return 0;
 }
 
-/* As tx_space, for bytes readable: the peer's prod as last seen serves while it shows `want`
- * bytes (at least one: message mode publishes whole messages, so any
- * prod the peer wrote ends one). The acquire load that brought it made
- * those bytes visible. */
+/* As tx_space, for bytes readable: the peer's prod as last seen serves
+ * while it shows `want` bytes (at least one: message mode publishes whole
+ * messages, so any prod the peer wrote ends one). The acquire load that
+ * brought it made those bytes visible. */
 static inline int64_t rx_avail(struct ivc_core *c, uint64_t want)
 {
 	struct ivc_core_ring *r = &c->rx;

@@ -617,15 +617,29 @@ static void bell_fetch(struct ivc_plat *p, uint32_t port)
 		close(fds[i]);
 }
 
+/* Sets port's bit in a handle's pending bits and rings its doorbell if
+ * the bit was clear (a bit already set is the handle's to take after a
+ * ring still to come). Sequentially consistent: orders the ring's stores
+ * before the bit, and the bit before the look that clears it. 0, or
+ * -errno of the ring (EAGAIN, the count at its top, counts as rung: only
+ * a hostile writer gets it there, and its channels pay; see ep_add()). */
+static int bit_ring(_Atomic uint64_t *bits, int bell, uint32_t port)
+{
+	static const uint64_t one = 1;
+	uint64_t bit = 1ull << (port % 64);
+
+	if (atomic_fetch_or(&bits[port / 64], bit) & bit)
+		return 0;
+	return write(bell, &one, sizeof one) == sizeof one || errno == EAGAIN ? 0 : -errno;
+}
+
 /* Under mu: 0 when signalled (or dropped, as Xen drops a notify on an
  * unbound port), 1 for the slow way, -EINVAL for a port not ours. Word 0
  * of the generations says the host must see every notify (fault rules). */
 static int fast_notify(struct ivc_plat *p, uint32_t port)
 {
-	static const uint64_t one = 1;
 	struct sim_port *sp = &p->port[port];
 	struct sim_peer *pe;
-	uint64_t bit = 1ull << (sp->rport % 64);
 
 	if (!is_bound(p, port))
 		return -EINVAL;
@@ -633,22 +647,14 @@ static int fast_notify(struct ivc_plat *p, uint32_t port)
 	 * our use of what it told us (it bumps after changing it). */
 	if (__atomic_load_n(&p->gen[0], __ATOMIC_ACQUIRE))
 		return 1;
-	if (!sp->known || sp->gen != __atomic_load_n(&p->gen[port], __ATOMIC_ACQUIRE)) {
+	if (!sp->known || sp->gen != __atomic_load_n(&p->gen[port], __ATOMIC_ACQUIRE))
 		bell_fetch(p, port);
-		bit = 1ull << (sp->rport % 64);
-	}
 	if (!sp->known)
 		return 1;
 	if (!sp->peer)
 		return sp->bound ? 1 : 0;
 	pe = &p->peers[sp->peer - 1];
-	/* Sequentially consistent: orders the ring's stores before the bit,
-	 * and the bit before the peer's look that clears it. A bit already
-	 * set is the peer's to take after a ring still to come. */
-	if (atomic_fetch_or(&pe->bits[sp->rport / 64], bit) & bit)
-		return 0;
-	/* EAGAIN: the count is at its top (a hostile peer): its loss. */
-	return write(pe->bell, &one, sizeof one) == sizeof one || errno == EAGAIN ? 0 : 1;
+	return bit_ring(pe->bits, pe->bell, sp->rport) ? 1 : 0;
 }
 
 /* One way, as a hypercall: the sender does not wait for the host or the
@@ -818,7 +824,7 @@ static int do_evtchn_pending(struct ivc_plat *p, uint32_t *port)
 			*port = rung_pop(p);
 			return 0;
 		}
-		if (p->drained || p->b.evfd < 0) {
+		if (p->drained) {
 			p->drained = false;
 			return -EAGAIN;
 		}
@@ -835,28 +841,21 @@ static int do_evtchn_pending(struct ivc_plat *p, uint32_t *port)
 /* A port the host delivered goes back to it; a doorbell's mask is ours. */
 static int do_evtchn_unmask(struct ivc_plat *p, uint32_t port)
 {
-	static const uint64_t one = 1;
 	struct sim_port *sp = port < SIMD_MAX_PORTS ? &p->port[port] : NULL;
 
 	if (sp && sp->masked) {
 		sp->masked = false;
 		/* Notified while masked: our own bit and doorbell again, as
 		 * Xen delivers a pending port on unmask. */
-		uint64_t bit = 1ull << (port % 64);
-		if (sp->pending && p->bits) {
+		if (sp->pending) {
 			sp->pending = false;
-			if (!(atomic_fetch_or(&p->bits[port / 64], bit) & bit) &&
-			    write(p->bell, &one, sizeof one) < 0) {
-				/* EAGAIN: the count at its top; see ep_add() */
-			}
+			(void)bit_ring(p->bits, p->bell, port);
 		}
 	}
 	if (sp && !sp->slow_masked)
 		return 0;
 	if (sp)
 		sp->slow_masked = false;
-	if (p->sock < 0)
-		return -EBADF;
 	if (send(p->sock, &port, sizeof port, MSG_NOSIGNAL) != sizeof port)
 		return -errno;
 	return 0;
