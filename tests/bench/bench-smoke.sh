@@ -35,6 +35,36 @@ check "--tests ivc-msg,unix: those two rows only" \
 rc=$?
 check "--tests with an unknown name: usage (status $rc)" \
 	[ $rc = 2 -a "$(grep -c 'unknown test "nosuch"' "$out/bad.out")" = 1 ]
+"$1/tests/bench/ivc-bench" serve --clients 0 >"$out/bad.out" 2>&1
+rc=$?
+check "serve --clients 0: usage (status $rc)" [ $rc = 2 ]
+# serve --clients 2: two runs in turn against one server, which then exits
+# by itself (the Xen lab's alternating rounds need this).
+B=$(cd "$1" && pwd)
+IVC_SIM_DIR=$out/sim
+export IVC_SIM_DIR
+mkdir -p "$IVC_SIM_DIR"
+"$B/sim/ivc-sim" start --owner $$ >/dev/null
+"$B/sim/ivc-sim" run --domid 1 -- "$B/tests/bench/ivc-bench" serve --clients 2 >"$out/c.serve" 2>&1 &
+sp=$!
+n=0
+for i in 1 2; do
+	"$B/sim/ivc-sim" run --domid 2 -- "$B/tests/bench/ivc-bench" run 1 --reps 1 --ms 20 \
+		--sizes 64 --rtts 20 --tests ivc-rtt --csv "$out/c$i.csv" >/dev/null 2>>"$out/c.run" &&
+		grep -q '^ivc-rtt,64,' "$out/c$i.csv" && n=$((n + 1))
+done
+i=0
+while kill -0 $sp 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -0 $sp 2>/dev/null && kill $sp
+wait $sp
+rc=$?
+[ $n = 2 ] && [ $rc = 0 ] || sed 's/^/# /' "$out/c.serve" "$out/c.run"
+check "serve --clients 2: two runs gave their rows ($n), then the server exited (status $rc)" \
+	[ $n = 2 -a $rc = 0 ]
+"$B/sim/ivc-sim" stop >/dev/null 2>&1
 if command -v gnuplot >/dev/null; then
 	check "results.png: a PNG" sh -c "head -c 8 '$out/results.png' | od -c | grep -q 'P   N   G'"
 else

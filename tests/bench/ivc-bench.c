@@ -6,7 +6,7 @@
  * shared cache line (the latency floor) and an eventfd round trip (the
  * blocking floor).
  *
- *   ivc-bench serve [--name NAME] [--ring BYTES]      the peer (another domain)
+ *   ivc-bench serve [--name NAME] [--ring BYTES] [--clients N]   the peer
  *   ivc-bench run PEER_DOMID [options]                 measure; see usage()
  *
  * Output: a markdown table on stdout, and CSV (--csv FILE): one row per
@@ -137,27 +137,13 @@ static void serve_cmd(struct ivc_chan *m, struct ivc_chan *s, const struct cmd *
 		die("reply", r);
 }
 
-static int serve(const char *name, uint32_t ring)
+/* One client: its commands until it quits or goes away. */
+static void serve_client(struct ivc_listener *lm, struct ivc_listener *ls, uint8_t *buf,
+			 uint32_t ring)
 {
-	struct ivc_opts o = { .tx_ring = ring, .rx_ring = ring, .max_msg = ring / 2 };
-	char sname[80];
-	struct ivc_listener *lm, *ls;
 	struct ivc_chan *m, *s;
-	struct ivc_ctx *ctx;
-	uint8_t *buf = malloc(ring);
 	long err;
 
-	if (!buf)
-		die("memory", -ENOMEM);
-	if ((err = ivc_open(&ctx, NULL)))
-		die("ivc_open", err);
-	snprintf(sname, sizeof sname, "%s-stream", name);
-	if ((err = ivc_listen(ctx, name, &msg_type, IVC_INOUT, &o, &lm)) ||
-	    (err = ivc_listen(ctx, sname, &str_type, IVC_INOUT,
-			      &(struct ivc_opts){ .tx_ring = ring, .rx_ring = ring }, &ls)))
-		die("listen", err);
-	printf("ivc-bench: serving \"%s\" in dom%u\n", name, ivc_domid(ctx));
-	fflush(stdout);
 	if ((err = ivc_accept(lm, -1, &m)) || (err = ivc_accept(ls, -1, &s)))
 		die("accept", err);
 	for (;;) {
@@ -173,6 +159,30 @@ static int serve(const char *name, uint32_t ring)
 	}
 	ivc_chan_close(m);
 	ivc_chan_close(s);
+}
+
+static int serve(const char *name, uint32_t ring, long clients)
+{
+	struct ivc_opts o = { .tx_ring = ring, .rx_ring = ring, .max_msg = ring / 2 };
+	char sname[80];
+	struct ivc_listener *lm, *ls;
+	struct ivc_ctx *ctx;
+	uint8_t *buf = malloc(ring);
+	long err;
+
+	if (!buf)
+		die("memory", -ENOMEM);
+	if ((err = ivc_open(&ctx, NULL)))
+		die("ivc_open", err);
+	snprintf(sname, sizeof sname, "%s-stream", name);
+	if ((err = ivc_listen(ctx, name, &msg_type, IVC_INOUT, &o, &lm)) ||
+	    (err = ivc_listen(ctx, sname, &str_type, IVC_INOUT,
+			      &(struct ivc_opts){ .tx_ring = ring, .rx_ring = ring }, &ls)))
+		die("listen", err);
+	printf("ivc-bench: serving \"%s\" in dom%u\n", name, ivc_domid(ctx));
+	fflush(stdout);
+	for (long c = 0; c < clients; c++)
+		serve_client(lm, ls, buf, ring);
 	ivc_listener_close(lm);
 	ivc_listener_close(ls);
 	ivc_close(ctx);
@@ -501,7 +511,7 @@ static double ivc_rtt(struct bench *b, uint32_t size, int n, double ex[4])
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: ivc-bench serve [--name NAME] [--ring BYTES]\n"
+		"usage: ivc-bench serve [--name NAME] [--ring BYTES] [--clients N]\n"
 		"       ivc-bench run PEER_DOMID [--name NAME] [--ring BYTES] [--sizes S,S,...]\n"
 		"                 [--reps N] [--ms MS] [--rtts N] [--stream-bytes N]\n"
 		"                 [--spin-us US] [--csv FILE] [--cpu N] [--tests T,T,...]\n");
@@ -693,14 +703,19 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "serve")) {
 		const char *name = "bench";
 		uint32_t ring = 4u << 20;
+		long clients = 1;
 		for (int i = 2; i + 1 < argc; i += 2)
 			if (!strcmp(argv[i], "--name"))
 				name = argv[i + 1];
 			else if (!strcmp(argv[i], "--ring"))
 				ring = (uint32_t)strtoul(argv[i + 1], NULL, 0);
+			else if (!strcmp(argv[i], "--clients"))
+				clients = strtol(argv[i + 1], NULL, 10);
 			else
 				usage();
-		return serve(name, ring);
+		if (clients < 1 || clients > 100000 || (argc - 2) % 2)
+			usage();
+		return serve(name, ring, clients);
 	}
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return run(argc, argv);

@@ -5,7 +5,8 @@
  * libxenvchan between the same two domains, written as CSV rows in
  * ivc-bench's format ("vchan-msg", "vchan-rtt") for one table.
  *
- *   vchan-bench serve CLIENT_DOMID                 the server (grants the rings)
+ *   vchan-bench serve CLIENT_DOMID [CLIENTS]       the server (grants the rings)
+ *                                                  for CLIENTS runs in turn
  *   vchan-bench run SERVER_DOMID [--sizes S,S] [--reps N] [--bytes N] [--rtts N]
  *
  * Rings are 1 MiB each way, libxenvchan's largest: compare with ivc-bench
@@ -88,15 +89,12 @@ static void path_of(char *p, size_t size, unsigned server, unsigned client)
 	snprintf(p, size, "/local/domain/%u/data/vchan/%u/bench", server, client);
 }
 
-static int serve(unsigned client)
+/* One client: a fresh vchan (libxenvchan serves one client per vchan). */
+static void serve_one(unsigned client, const char *path)
 {
 	static uint8_t buf[RING];
-	char path[128];
-	unsigned me = my_domid();
-	struct libxenvchan *v;
+	struct libxenvchan *v = libxenvchan_server_init(NULL, (int)client, path, RING, RING);
 
-	path_of(path, sizeof path, me, client);
-	v = libxenvchan_server_init(NULL, (int)client, path, RING, RING);
 	if (!v)
 		die("libxenvchan_server_init");
 	v->blocking = 1;
@@ -119,6 +117,15 @@ static int serve(unsigned client)
 		put(v, &ack, sizeof ack);
 	}
 	libxenvchan_close(v);
+}
+
+static int serve(unsigned client, long clients)
+{
+	char path[128];
+
+	path_of(path, sizeof path, my_domid(), client);
+	for (long c = 0; c < clients; c++)
+		serve_one(client, path);
 	return 0;
 }
 
@@ -222,11 +229,14 @@ static int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc >= 3 && !strcmp(argv[1], "serve"))
-		return serve((unsigned)atoi(argv[2]));
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "serve")) {
+		long clients = argc == 4 ? strtol(argv[3], NULL, 10) : 1;
+		if (clients >= 1 && clients <= 100000)
+			return serve((unsigned)atoi(argv[2]), clients);
+	}
 	if (argc >= 3 && !strcmp(argv[1], "run"))
 		return run(argc, argv);
-	fprintf(stderr, "usage: vchan-bench serve CLIENT_DOMID\n"
+	fprintf(stderr, "usage: vchan-bench serve CLIENT_DOMID [CLIENTS]\n"
 			"       vchan-bench run SERVER_DOMID [--sizes S,S] [--reps N] "
 			"[--bytes N] [--rtts N]\n");
 	return 2;
