@@ -7,7 +7,8 @@
 # repetition; the order flips every round.
 # usage: perf-rounds.sh IVC_BENCH VCHAN_BENCH ROUNDS SIZES
 #   servers in dom0 (domain 0): `ivc-bench serve --ring 1048576 --clients
-#   ROUNDS*NSIZES+1` and `vchan-bench serve DOMU ROUNDS*NSIZES`
+#   ROUNDS*NSIZES+1` and `vchan-bench serve DOMU ROUNDS*NSIZES`; the
+#   environment (GLIBC_TUNABLES: checks.sh) goes to both benchmarks
 # Output: "@@row ROUND CSV-ROW" per result (ivc-bench's CSV columns), then
 # "@@rc STATUS"; a failed run ends the rounds with "@@fail WHAT ROUND SIZE
 # STATUS" and its messages.
