@@ -353,7 +353,6 @@ int ivc__obj_fd(struct ivc_ctx *ctx, struct ivc_obj *o);
 void ivc__obj_clear_fd(struct ivc_ctx *ctx, struct ivc_obj *o);
 void ivc__bg_stop(struct ivc_ctx *ctx);
 int ivc__ctx_dead(struct ivc_ctx *ctx);
-int ivc__kick(struct ivc_chan *c);
 void ivc__check_peer_domain(struct ivc_chan *c);
 void ivc__peer_watch_check(struct ivc_chan *c);
 int ivc__chan_sleep(struct ivc_chan *c, uint64_t seen, int64_t deadline);

@@ -123,6 +123,15 @@ static void want(struct ivc_chan *c, bool tx, size_t need, bool on)
 		c->want_rx = on;
 }
 
+/* Signals the peer if it asked (the core says), after every operation
+ * that may have moved an index. Here, inline: every call takes it. */
+static inline int kick(struct ivc_chan *c)
+{
+	if (!ivc_core_notify_check(&c->core))
+		return 0;
+	return c->ctx->ops->evtchn_notify(c->ctx->plat, c->port);
+}
+
 /* The operation went through, or failed for good: nothing is wanted any
  * more, and the peer is signalled if it asked. A failure to signal shows
  * up on the next call, not as the failure of this one: the data moved. */
@@ -133,7 +142,7 @@ static long finish(struct ivc_chan *c, bool tx, long r)
 	else if (r >= 0 && tx)
 		c->rx_run = 0;
 	want(c, tx, 0, false);
-	ivc__kick(c);
+	kick(c);
 	return r;
 }
 
@@ -228,12 +237,13 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 
 int ivc_send(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms)
 {
-	struct io io = { .cbuf = buf, .len = len };
 	int r = c ? ivc_core_send(&c->core, buf, len) : -EINVAL;
 
-	if (r != -EAGAIN)
-		return c ? (int)finish(c, true, r) : r;
-	return (int)run(c, OP_SEND, &io, timeout_ms);
+	if (r == -EAGAIN) {
+		struct io io = { .cbuf = buf, .len = len };
+		return (int)run(c, OP_SEND, &io, timeout_ms);
+	}
+	return c ? (int)finish(c, true, r) : r;
 }
 
 int ivc_sendv(struct ivc_chan *c, const struct iovec *iov, int iovcnt, int timeout_ms)
@@ -253,38 +263,40 @@ int ivc_sendv(struct ivc_chan *c, const struct iovec *iov, int iovcnt, int timeo
 
 ssize_t ivc_recv(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
 {
-	struct io io = { .buf = buf, .len = cap };
 	long r = c ? ivc_core_recv(&c->core, buf, cap) : -EINVAL;
 
-	if (r != -EAGAIN)
-		return c ? finish(c, false, r) : r;
-	return run(c, OP_RECV, &io, timeout_ms);
+	if (r == -EAGAIN) {
+		struct io io = { .buf = buf, .len = cap };
+		return run(c, OP_RECV, &io, timeout_ms);
+	}
+	return c ? finish(c, false, r) : r;
 }
 
 ssize_t ivc_write(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms)
 {
-	struct io io = { .cbuf = buf, .len = len };
 	long r;
 
 	if (len == 0)
 		return 0;
 	r = c ? ivc_core_write(&c->core, buf, len) : -EINVAL;
-	if (r != -EAGAIN)
-		return c ? finish(c, true, r) : r;
-	return run(c, OP_WRITE, &io, timeout_ms);
+	if (r == -EAGAIN) {
+		struct io io = { .cbuf = buf, .len = len };
+		return run(c, OP_WRITE, &io, timeout_ms);
+	}
+	return c ? finish(c, true, r) : r;
 }
 
 ssize_t ivc_read(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
 {
-	struct io io = { .buf = buf, .len = cap };
 	long r;
 
 	if (cap == 0)
 		return 0;
 	r = c ? ivc_core_read(&c->core, buf, cap) : -EINVAL;
-	if (r == -EAGAIN)
+	if (r == -EAGAIN) {
+		struct io io = { .buf = buf, .len = cap };
 		r = run(c, OP_READ, &io, timeout_ms);
-	else if (c)
+	} else if (c)
 		r = finish(c, false, r);
 	return r == -EPIPE ? 0 : r; /* end of stream reads as 0, as read(2) */
 }
@@ -308,7 +320,7 @@ int ivc_commit(struct ivc_chan *c)
 	if (!c)
 		return -EINVAL;
 	r = ivc_core_commit(&c->core);
-	ivc__kick(c);
+	kick(c);
 	return r;
 }
 
@@ -331,7 +343,7 @@ int ivc_consume(struct ivc_chan *c)
 	if (!c)
 		return -EINVAL;
 	r = ivc_core_consume(&c->core);
-	ivc__kick(c);
+	kick(c);
 	return r;
 }
 

@@ -578,13 +578,6 @@ void ivc__obj_clear_fd(struct ivc_ctx *ctx, struct ivc_obj *o)
 
 /* ---- channels: signalling, sleeping, a peer that died ----------------- */
 
-int ivc__kick(struct ivc_chan *c)
-{
-	if (!ivc_core_notify_check(&c->core))
-		return 0;
-	return c->ctx->ops->evtchn_notify(c->ctx->plat, c->port);
-}
-
 /* An unprivileged domain may not be able to ask about other domains; its
  * own port can: Xen reverts it to unbound when the peer's end closes,
  * which a dead domain's does. Read before the shared state, so that an
