@@ -8,7 +8,7 @@
 #                   where they are and ends them (default: no limit)
 #   IVC_XEN_SCALE   channels in the many-channels section (default 300)
 #   IVC_XEN_PERF    0: no performance section (a benchmark; default 1)
-#   IVC_XEN_PERF_ROUNDS  its rounds, libIVC and libxenvchan in turn (default 5)
+#   IVC_XEN_PERF_ROUNDS  its rounds, libIVC and libxenvchan in turn (default 9)
 #   IVC_XEN_SMOKE   1: the short run of `make check`: not the PVH, domU <->
 #                   domU, many-channels and guest-echo sections (default 0)
 #   IVC_XEN_LIVENESS  brokered channels in the liveness check (default 500)
@@ -1339,7 +1339,7 @@ IB=$B/tests/bench/ivc-bench
 VB=$B/tests/bench/vchan-bench
 PR=$(dirname "$0")/perf-rounds.sh
 PS="64,4096,65536"
-NR=${IVC_XEN_PERF_ROUNDS:-5}
+NR=${IVC_XEN_PERF_ROUNDS:-9}
 if [ "${IVC_XEN_PERF:-1}" = 0 ]; then
 	note "performance: not run (IVC_XEN_PERF=0, as in make check: make xen-check runs it)"
 elif [ -x "$VB" ]; then

@@ -8,7 +8,7 @@
 #   IVC_XEN_BULK       bytes each way in the bulk tests (default 16 MiB)
 #   IVC_XEN_SCALE      channels in the many-channels section (default 300)
 #   IVC_XEN_PERF       0: no performance section (default 1)
-#   IVC_XEN_PERF_ROUNDS  rounds of the performance section (default 5)
+#   IVC_XEN_PERF_ROUNDS  rounds of the performance section (default 9)
 #   IVC_XEN_SMOKE      1: the short run of `make check` (checks.sh)
 #   IVC_XEN_LIVENESS   channels in the brokered liveness check (default 500)
 #   IVC_XEN_TIMEOUT    hard limit on the lab, seconds (default 3600); the
@@ -32,7 +32,7 @@ cmd=$(mktemp)
 trap 'rm -f "$cmd"' EXIT
 tmo=${IVC_XEN_TIMEOUT:-3600}
 echo "IVC_XEN_BULK=${IVC_XEN_BULK:-16777216} IVC_XEN_SCALE=${IVC_XEN_SCALE:-300}" \
-	"IVC_XEN_PERF=${IVC_XEN_PERF:-1} IVC_XEN_PERF_ROUNDS=${IVC_XEN_PERF_ROUNDS:-5}" \
+	"IVC_XEN_PERF=${IVC_XEN_PERF:-1} IVC_XEN_PERF_ROUNDS=${IVC_XEN_PERF_ROUNDS:-9}" \
 	"IVC_XEN_SMOKE=${IVC_XEN_SMOKE:-0}" \
 	"IVC_XEN_LIVENESS=${IVC_XEN_LIVENESS:-500}" \
 	"IVC_XEN_BUDGET=$((tmo - 90)) exec sh $here/checks.sh $B" >"$cmd"
