@@ -286,18 +286,50 @@ ssize_t ivc_write(struct ivc_chan *c, const void *buf, size_t len, int timeout_m
 	return c ? finish(c, true, r) : r;
 }
 
+/* A read takes the ring in pieces of at most READ_PIECE bytes, each
+ * published, and its writer signalled if it asked for room, before the
+ * next is copied. Taken whole, a read of up to the ring's size freed
+ * nothing until its copy ended: a writer that found the ring full slept
+ * through the copy and then a wake-up (in the Xen lab, reads of up to
+ * 1 MiB against 4 KiB writes: 20 writer sleeps per 32 MiB, a third of
+ * the speed of 4 KiB reads). */
+#define READ_PIECE 65536u
+
+/* The pieces after the first, while the ring has data and cap room. Never
+ * waits; an error or end of stream ends it, for the next call to report. */
+static long read_rest(struct ivc_chan *c, uint8_t *buf, size_t cap)
+{
+	long got = 0;
+
+	while ((size_t)got < cap) {
+		size_t n = cap - (size_t)got < READ_PIECE ? cap - (size_t)got : READ_PIECE;
+		long r = ivc_core_read(&c->core, buf + got, n);
+
+		if (r <= 0)
+			break;
+		finish(c, false, r);
+		got += r;
+		if ((size_t)r < n)
+			break;
+	}
+	return got;
+}
+
 ssize_t ivc_read(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
 {
+	size_t first = cap < READ_PIECE ? cap : READ_PIECE;
 	long r;
 
 	if (cap == 0)
 		return 0;
-	r = c ? ivc_core_read(&c->core, buf, cap) : -EINVAL;
+	r = c ? ivc_core_read(&c->core, buf, first) : -EINVAL;
 	if (r == -EAGAIN) {
-		struct io io = { .buf = buf, .len = cap };
+		struct io io = { .buf = buf, .len = first };
 		r = run(c, OP_READ, &io, timeout_ms);
 	} else if (c)
 		r = finish(c, false, r);
+	if (r == (long)first && cap > first)
+		r += read_rest(c, (uint8_t *)buf + r, cap - first);
 	return r == -EPIPE ? 0 : r; /* end of stream reads as 0, as read(2) */
 }
 

@@ -960,6 +960,67 @@ static void sc_linger(void)
 	CHECK_EQ(ivc_chan_close(c), 0);
 }
 
+/* bigread: one ivc_read larger than 64 KiB of a full 1 MiB ring returns
+ * all that is there, in order, and publishes its progress piece by piece
+ * (ivc_read(3), NOTES: rx_msgs counts each piece), so that the writer,
+ * blocked on the full ring meanwhile, is woken and finishes. */
+static void sc_bigread(void)
+{
+	enum { RING = 1 << 20, MORE = 256 << 10, W = 4096, PIECES = RING / 65536 };
+	struct ivc_type t = { "test.bigread", 1, IVC_STREAM };
+	struct ivc_opts o = { .tx_ring = 4096, .rx_ring = RING };
+	struct ivc_chan *c = rendezvous("bigread", &t, IVC_INOUT, server ? &o : NULL);
+	uint8_t *buf = malloc(RING + MORE);
+	struct ivc_stats s0, s1;
+	size_t got = 0;
+	ssize_t r;
+
+	if (!buf)
+		fail("memory");
+	if (!server) {
+		for (size_t off = 0; off < RING + MORE; off += W) {
+			for (size_t k = 0; k < W; k++)
+				buf[k] = (uint8_t)((off + k) * 7 + ((off + k) >> 16));
+			CHECK_EQ(ivc_write(c, buf, W, IO_MS), (ssize_t)W);
+		}
+		CHECK_EQ(ivc_read(c, buf, 1, IO_MS), 0); /* the listener closed */
+		CHECK_EQ(ivc_chan_close(c), 0);
+		free(buf);
+		return;
+	}
+	for (int k = 0; k < 1000; k++) { /* the ring full, the writer blocked */
+		CHECK_EQ(ivc_stats(c, &s0), 0);
+		if (s0.rx_used == RING)
+			break;
+		usleep(10000);
+	}
+	if (s0.rx_used != RING)
+		fail("the ring never filled: %u bytes", s0.rx_used);
+	usleep(100000);
+	r = ivc_read(c, buf, RING + MORE, IO_MS);
+	CHECK_EQ(ivc_stats(c, &s1), 0);
+	printf("bigread: first read %zd bytes in %llu pieces\n", r,
+	       (unsigned long long)(s1.rx_msgs - s0.rx_msgs));
+	fflush(stdout);
+	if (r < RING)
+		fail("first read: %zd bytes, %d were there", r, RING);
+	if (s1.rx_msgs - s0.rx_msgs < PIECES)
+		fail("first read published in %llu pieces, not %d or more",
+		     (unsigned long long)(s1.rx_msgs - s0.rx_msgs), PIECES);
+	got = (size_t)r;
+	while (got < RING + MORE) {
+		r = ivc_read(c, buf + got, RING + MORE - got, IO_MS);
+		if (r <= 0)
+			fail("read after %zu bytes: %zd", got, r);
+		got += (size_t)r;
+	}
+	for (size_t i = 0; i < got; i++)
+		if (buf[i] != (uint8_t)(i * 7 + (i >> 16)))
+			fail("byte %zu wrong", i);
+	CHECK_EQ(ivc_chan_close(c), 0);
+	free(buf);
+}
+
 /* ghost: a client that rings the doorbell by hand and dies before it
  * attaches. The listener must withdraw its offer, release the channel and
  * go on: accept ends at its deadline, nothing left behind. */
@@ -1449,7 +1510,7 @@ static const struct {
 	{ "inflight", sc_inflight }, { "timeouts", sc_timeouts }, { "victim", sc_victim },
 	{ "ghost", sc_ghost },       { "bigwrite", sc_bigwrite }, { "poller", sc_poller },
 	{ "threads", sc_threads },   { "retry", sc_retry },       { "duplex", sc_duplex },
-	{ "spin", sc_spin },         { "linger", sc_linger },
+	{ "spin", sc_spin },         { "linger", sc_linger },     { "bigread", sc_bigread },
 };
 
 /* A scenario that has not ended after IVC_TEST_LIMIT_S seconds fails by

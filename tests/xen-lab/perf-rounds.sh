@@ -18,8 +18,8 @@ o=/tmp/perf-rounds.csv e=/tmp/perf-rounds.err
 one() { # WHAT ROUND SIZE
 	case $1 in
 	ivc) "$IB" run 0 --ring 1048576 --sizes "$3" --reps 1 --ms 300 --rtts 200 \
-		--stream-bytes 8388608 --tests ivc-msg,ivc-stream,ivc-rtt --csv $o >/dev/null 2>$e ;;
-	vchan) "$VB" run 0 --sizes "$3" --reps 1 --bytes 8388608 --rtts 200 >$o 2>$e ;;
+		--stream-bytes 33554432 --tests ivc-msg,ivc-stream,ivc-rtt --csv $o >/dev/null 2>$e ;;
+	vchan) "$VB" run 0 --sizes "$3" --reps 1 --bytes 33554432 --rtts 200 >$o 2>$e ;;
 	esac
 	s=$?
 	if [ $s != 0 ]; then
