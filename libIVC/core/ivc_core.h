@@ -98,6 +98,10 @@ struct ivc_core {
 	uint64_t notifies, waits;
 	uint32_t features; /* in use: offered and accepted (spec 8.1) */
 	bool features_known;
+	/* What every call checks, folded for its fast path (gates()): no
+	 * error, not closed, the direction present, and for tx the peer seen
+	 * up with its features known and no final state. */
+	bool tx_gate, rx_gate;
 };
 
 /* The optional features this core implements (spec 8.1). */

@@ -94,10 +94,20 @@ _Static_assert(sizeof(_Atomic uint8_t) == 1, "atomic u8 must overlay a wire u8")
 
 /* ---- helpers ---------------------------------------------------------- */
 
+/* Recomputes the gates after any field they fold changed. */
+static void gates(struct ivc_core *c)
+{
+	bool open = !c->error && !c->closed;
+
+	c->rx_gate = open && c->rx.data;
+	c->tx_gate = open && c->tx.data && c->peer_was_live && c->features_known && !c->peer_final;
+}
+
 static int fail(struct ivc_core *c, int err)
 {
 	if (!c->error)
 		c->error = err;
+	gates(c);
 	return c->error;
 }
 
@@ -258,6 +268,7 @@ static void features_in_use(struct ivc_core *c, uint32_t f)
 {
 	c->features = f & IVC_CORE_FEATURES;
 	c->features_known = true;
+	gates(c);
 	if (c->features & IVC_WIRE_FEATURE_SIDE_REQ) {
 		const uint32_t *peer = c->ctrl->side[c->side ^ 1u].req;
 
@@ -289,6 +300,7 @@ static void core_setup(struct ivc_core *c, void *ctrl, unsigned side,
 	/* Ring `side` carries our data to the peer; ring `peer` the reverse. */
 	ring_setup(&c->tx, w, side, side, data[side], p->order[side], p->max_msg[side]);
 	ring_setup(&c->rx, w, peer, side, data[peer], p->order[peer], p->max_msg[peer]);
+	gates(c);
 }
 
 static bool ctrl_ok(const void *ctrl, size_t ctrl_len, uint32_t pages)
@@ -399,6 +411,13 @@ int ivc_core_attach(struct ivc_core *c, void *ctrl, size_t ctrl_len,
 
 /* ---- peer state ------------------------------------------------------- */
 
+static int peer_final(struct ivc_core *c, int st)
+{
+	c->peer_final = st;
+	gates(c);
+	return st;
+}
+
 int ivc_core_peer(struct ivc_core *c)
 {
 	const struct ivc_wire_side *s = &c->ctrl->side[c->side ^ 1u];
@@ -422,15 +441,18 @@ int ivc_core_peer(struct ivc_core *c)
 	if (attached && !c->features_known)
 		features_in_use(c, load_peer_word(&s->features));
 	if (closed)
-		return c->peer_final = IVC_CORE_PEER_CLOSED;
+		return peer_final(c, IVC_CORE_PEER_CLOSED);
 	if (live) {
-		c->peer_was_live = true;
+		if (!c->peer_was_live) {
+			c->peer_was_live = true;
+			gates(c);
+		}
 		return IVC_CORE_PEER_UP;
 	}
 	/* Once seen up, always known: a peer that later clears `attached`
 	 * still reads as dead, not as not-yet-attached. */
 	if (c->peer_was_live || attached)
-		return c->peer_final = IVC_CORE_PEER_DEAD;
+		return peer_final(c, IVC_CORE_PEER_DEAD);
 	return IVC_CORE_PEER_WAITING;
 }
 
@@ -441,7 +463,7 @@ static inline int peer_state(struct ivc_core *c)
 {
 	const struct ivc_wire_side *s = &c->ctrl->side[c->side ^ 1u];
 
-	if (c->peer_was_live && c->features_known && !c->peer_final) {
+	if (c->tx_gate) {
 		uint8_t attached = load_peer_byte(&s->attached);
 		uint8_t live = load_peer_byte(&s->live);
 		uint8_t closed = load_peer_byte(&s->closed);
@@ -455,7 +477,7 @@ static inline int peer_state(struct ivc_core *c)
 void ivc_core_set_peer_dead(struct ivc_core *c)
 {
 	if (!c->peer_final)
-		c->peer_final = IVC_CORE_PEER_DEAD;
+		peer_final(c, IVC_CORE_PEER_DEAD);
 }
 
 /* ---- transmit --------------------------------------------------------- */
@@ -464,12 +486,14 @@ static inline int tx_begin(struct ivc_core *c, uint32_t mode)
 {
 	int st;
 
-	if (c->error)
-		return c->error;
-	if (c->closed || !c->tx.data)
-		return -IVC_CORE_EBADF;
-	if (c->mode != mode)
-		return -IVC_CORE_EINVAL;
+	if (!c->tx_gate || c->mode != mode) { /* the usual case: one test */
+		if (c->error)
+			return c->error;
+		if (c->closed || !c->tx.data)
+			return -IVC_CORE_EBADF;
+		if (c->mode != mode)
+			return -IVC_CORE_EINVAL;
+	}
 	st = peer_state(c);
 	if (st < 0)
 		return st;
@@ -614,6 +638,8 @@ int ivc_core_write(struct ivc_core *c, const void *buf, size_t len)
 
 static inline int rx_begin(struct ivc_core *c, uint32_t mode)
 {
+	if (c->rx_gate && c->mode == mode)
+		return 0;
 	if (c->error)
 		return c->error;
 	if (c->closed || !c->rx.data)
@@ -852,6 +878,7 @@ void ivc_core_close(struct ivc_core *c)
 	if (c->closed)
 		return;
 	c->closed = true;
+	gates(c);
 	store_own_byte(&c->ctrl->side[c->side].closed, IVC_WIRE_CLOSED_YES);
 }
 
