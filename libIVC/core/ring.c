@@ -411,7 +411,7 @@ int ivc_core_attach(struct ivc_core *c, void *ctrl, size_t ctrl_len,
 
 /* ---- peer state ------------------------------------------------------- */
 
-static int peer_final(struct ivc_core *c, int st)
+static int set_peer_final(struct ivc_core *c, int st)
 {
 	c->peer_final = st;
 	gates(c);
@@ -441,7 +441,7 @@ int ivc_core_peer(struct ivc_core *c)
 	if (attached && !c->features_known)
 		features_in_use(c, load_peer_word(&s->features));
 	if (closed)
-		return peer_final(c, IVC_CORE_PEER_CLOSED);
+		return set_peer_final(c, IVC_CORE_PEER_CLOSED);
 	if (live) {
 		if (!c->peer_was_live) {
 			c->peer_was_live = true;
@@ -452,7 +452,7 @@ int ivc_core_peer(struct ivc_core *c)
 	/* Once seen up, always known: a peer that later clears `attached`
 	 * still reads as dead, not as not-yet-attached. */
 	if (c->peer_was_live || attached)
-		return peer_final(c, IVC_CORE_PEER_DEAD);
+		return set_peer_final(c, IVC_CORE_PEER_DEAD);
 	return IVC_CORE_PEER_WAITING;
 }
 
@@ -477,23 +477,32 @@ static inline int peer_state(struct ivc_core *c)
 void ivc_core_set_peer_dead(struct ivc_core *c)
 {
 	if (!c->peer_final)
-		peer_final(c, IVC_CORE_PEER_DEAD);
+		set_peer_final(c, IVC_CORE_PEER_DEAD);
 }
 
 /* ---- transmit --------------------------------------------------------- */
+
+/* What a closed gate hides: the sticky error, a closed channel or an
+ * absent direction, the wrong mode; 0 if none of those (tx: the peer's
+ * state is what closed it). */
+static int gate_error(const struct ivc_core *c, const struct ivc_core_ring *r, uint32_t mode)
+{
+	if (c->error)
+		return c->error;
+	if (c->closed || !r->data)
+		return -IVC_CORE_EBADF;
+	if (c->mode != mode)
+		return -IVC_CORE_EINVAL;
+	return 0;
+}
 
 static inline int tx_begin(struct ivc_core *c, uint32_t mode)
 {
 	int st;
 
-	if (!c->tx_gate || c->mode != mode) { /* the usual case: one test */
-		if (c->error)
-			return c->error;
-		if (c->closed || !c->tx.data)
-			return -IVC_CORE_EBADF;
-		if (c->mode != mode)
-			return -IVC_CORE_EINVAL;
-	}
+	/* An open gate in the right mode stands for the checks it folds. */
+	if ((!c->tx_gate || c->mode != mode) && (st = gate_error(c, &c->tx, mode)))
+		return st;
 	st = peer_state(c);
 	if (st < 0)
 		return st;
@@ -640,13 +649,7 @@ static inline int rx_begin(struct ivc_core *c, uint32_t mode)
 {
 	if (c->rx_gate && c->mode == mode)
 		return 0;
-	if (c->error)
-		return c->error;
-	if (c->closed || !c->rx.data)
-		return -IVC_CORE_EBADF;
-	if (c->mode != mode)
-		return -IVC_CORE_EINVAL;
-	return 0;
+	return gate_error(c, &c->rx, mode);
 }
 
 /* As tx_space, for bytes readable: the peer's prod as last seen serves

@@ -295,6 +295,11 @@ ssize_t ivc_write(struct ivc_chan *c, const void *buf, size_t len, int timeout_m
  * the speed of 4 KiB reads). */
 #define READ_PIECE 65536u
 
+static size_t piece(size_t left)
+{
+	return left < READ_PIECE ? left : READ_PIECE;
+}
+
 /* The pieces after the first, while the ring has data and cap room. Never
  * waits; an error or end of stream ends it, for the next call to report. */
 static long read_rest(struct ivc_chan *c, uint8_t *buf, size_t cap)
@@ -302,7 +307,7 @@ static long read_rest(struct ivc_chan *c, uint8_t *buf, size_t cap)
 	long got = 0;
 
 	while ((size_t)got < cap) {
-		size_t n = cap - (size_t)got < READ_PIECE ? cap - (size_t)got : READ_PIECE;
+		size_t n = piece(cap - (size_t)got);
 		long r = ivc_core_read(&c->core, buf + got, n);
 
 		if (r <= 0)
@@ -317,7 +322,7 @@ static long read_rest(struct ivc_chan *c, uint8_t *buf, size_t cap)
 
 ssize_t ivc_read(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
 {
-	size_t first = cap < READ_PIECE ? cap : READ_PIECE;
+	size_t first = piece(cap);
 	long r;
 
 	if (cap == 0)

@@ -1337,7 +1337,8 @@ section "performance (recorded)"
 GT=glibc.cpu.x86_rep_movsb_threshold=1073741824
 IB=$B/tests/bench/ivc-bench
 VB=$B/tests/bench/vchan-bench
-PR=$(dirname "$0")/perf-rounds.sh
+XL=$(dirname "$0")
+PR=$XL/perf-rounds.sh
 PS="64,4096,65536"
 NR=${IVC_XEN_PERF_ROUNDS:-9}
 if [ "${IVC_XEN_PERF:-1}" = 0 ]; then
@@ -1364,7 +1365,7 @@ elif [ -x "$VB" ]; then
 		note "rows (round, then ivc-bench's CSV columns; round 0: the domU's floors):"
 		show "$T/rows"
 		for sz in $(echo $PS | tr , ' '); do
-			note "$sz bytes, libIVC / libxenvchan, median of $NR rounds (lowest - highest): $(awk -v s=$sz -f "$(dirname "$0")/perf-ratios.awk" "$T/rows")"
+			note "$sz bytes, libIVC / libxenvchan, median of $NR rounds (lowest - highest): $(awk -v s=$sz -f "$XL/perf-ratios.awk" "$T/rows")"
 		done
 	else
 		show "$T/start.err"

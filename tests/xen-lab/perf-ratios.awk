@@ -21,7 +21,7 @@ function med(a, n,    i, j, t) {
 }
 
 # "1.23x (0.98x - 1.40x)" over the rounds that have both rows
-function ratio(num, den,    r, n, q) {
+function ratio(num, den,    r, n, q, m) {
 	n = 0
 	for (r = 1; r <= nr; r++)
 		if (v[r, num] > 0 && v[r, den] > 0)
