@@ -64,6 +64,38 @@ static void test_wrap(void)
 	TH_CHECK(a.core.tx.idx < 0x10000000u); /* wrapped past zero */
 }
 
+/* Every length the core copies itself (up to 256 bytes, see copy() in
+ * ring.c) and a little beyond, at every offset in the ring's first and
+ * last bytes, through both the plain calls and the ones with the notify
+ * check: each byte arrives, none past the message is written. */
+static void test_small_copies(void)
+{
+	static uint8_t out[512], in[512];
+	uint64_t pos = 0;
+
+	open_pair(IVC_WIRE_MODE_MESSAGE, 12, 12, 4092, 4092);
+	for (int round = 0; round < 6; round++)
+		for (size_t len = 0; len <= 300; len++) {
+			bool sig;
+
+			if (round % 2 == 0) {
+				roundtrip(&a.core, &b.core, pos, len);
+				pos += len;
+				continue;
+			}
+			th_pattern_fill(out, pos, len);
+			memset(in, 0xa5, sizeof in);
+			TH_EQ(ivc_core_send_check(&a.core, out, len), 0); /* nobody asked */
+			TH_EQ(ivc_core_recv_check(&b.core, in + 1, len, &sig), (long long)len);
+			TH_CHECK(!sig);
+			TH_CHECK(th_pattern_check(in + 1, pos, len));
+			TH_EQ(in[0], 0xa5);
+			TH_EQ(in[len + 1], 0xa5);
+			pos += len;
+		}
+	TH_CHECK(a.core.tx.idx > 40 * 4096); /* many wraps, at many offsets */
+}
+
 static void test_full(void)
 {
 	uint8_t buf[4096];
@@ -354,6 +386,7 @@ static void test_close_race(void)
 int main(void)
 {
 	test_wrap();
+	test_small_copies();
 	test_full();
 	test_zero_length();
 	test_vectored_and_zero_copy();

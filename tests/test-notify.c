@@ -110,6 +110,59 @@ static void scripted(void)
 	printf("ok - scripted suppression counts\n");
 }
 
+/* The calls with the notify check built in (the public calls' fast path)
+ * signal exactly when the separate check would: once per request, and
+ * never for a failed call. */
+static void combined(void)
+{
+	uint8_t buf[1024] = { 0 };
+	bool sig;
+	int n = 0;
+
+	open_pair(12, 1000);
+	TH_EQ(ivc_core_prepare_wait(&b.core, IVC_CORE_WAIT_RX, 0), 1);
+	for (int i = 0; i < 10; i++)
+		n += ivc_core_send_check(&a.core, buf, 100);
+	TH_EQ(n, 1);
+	TH_EQ(ivc_core_send_check(&a.core, buf, 1001), -EMSGSIZE);
+	while (ivc_core_send_check(&a.core, buf, 100) == 0)
+		;
+	TH_EQ(ivc_core_send_check(&a.core, buf, 100), -EAGAIN);
+	TH_EQ(ivc_core_prepare_wait(&a.core, IVC_CORE_WAIT_TX, 100), 1);
+	n = 0;
+	for (int i = 0; i < 5; i++) {
+		TH_EQ(ivc_core_recv_check(&b.core, buf, sizeof buf, &sig), 100);
+		n += sig;
+	}
+	TH_EQ(n, 1);
+	TH_EQ(ivc_core_recv_check(&b.core, buf, 10, &sig), -EMSGSIZE);
+	TH_CHECK(!sig);
+	while (ivc_core_recv_check(&b.core, buf, sizeof buf, &sig) >= 0)
+		TH_CHECK(!sig);
+	TH_CHECK(!ivc_core_notify_check(&a.core) && !ivc_core_notify_check(&b.core));
+
+	/* Stream writes: as many bytes as fit, one signal per request. */
+	struct ivc_core_params p = { IVC_WIRE_MODE_STREAM, { 12, 12 }, { 0, 0 }, 0 };
+	th_pair_destroy(&pair);
+	TH_EQ(th_pair_create(&pair, &p), 0);
+	TH_EQ(th_end_open(&a, &pair, 0), 0);
+	TH_EQ(th_end_open(&b, &pair, 1), 0);
+	TH_EQ(ivc_core_prepare_wait(&b.core, IVC_CORE_WAIT_RX, 0), 1);
+	n = 0;
+	for (int i = 0; i < 8; i++) {
+		TH_EQ(ivc_core_write_check(&a.core, buf, 500, &sig), 500);
+		n += sig;
+	}
+	TH_EQ(n, 1);
+	TH_EQ(ivc_core_write_check(&a.core, buf, 500, &sig), 96); /* 4096 - 4000 */
+	TH_CHECK(!sig);
+	TH_EQ(ivc_core_write_check(&a.core, buf, 1, &sig), -EAGAIN);
+	TH_CHECK(!sig);
+	TH_EQ(ivc_core_recv_check(&b.core, buf, 1, &sig), -EINVAL); /* wrong mode */
+	TH_CHECK(!sig);
+	printf("ok - send, recv and write with the notify check\n");
+}
+
 /* ---- threaded ---- */
 
 enum { SATURATE, PINGPONG, TINY };
@@ -251,6 +304,7 @@ static void side_requests(void)
 int main(void)
 {
 	scripted();
+	combined();
 	side_requests();
 	threaded(SATURATE, 1000000, 16, 32);
 	threaded(PINGPONG, 20000, 12, 64);

@@ -185,6 +185,15 @@ int ivc_core_read(struct ivc_core *c, void *buf, size_t cap);
  * woken and must now be signalled. Cheap when nothing moved. */
 bool ivc_core_notify_check(struct ivc_core *c);
 
+/* send then notify_check: 1 sent and the peer must be signalled, 0 sent,
+ * or send's error (nothing sent, nothing to signal). */
+int ivc_core_send_check(struct ivc_core *c, const void *buf, size_t len);
+/* recv then notify_check: recv's result; *signal is whether the peer must
+ * be signalled (false on an error). */
+int ivc_core_recv_check(struct ivc_core *c, void *buf, size_t cap, bool *signal);
+/* write then notify_check, as recv_check. */
+int ivc_core_write_check(struct ivc_core *c, const void *buf, size_t len, bool *signal);
+
 /* Before sleeping for `events` (need: payload bytes a blocked sender wants
  * to send). Asks the peer for a wake-up, then re-checks. 1: sleep until
  * signalled, then retry; 0: ready now, do not sleep; <0: sticky error. */

@@ -235,15 +235,32 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 	}
 }
 
+/* The signal after a send or receive that went through at once: what
+ * finish() would do, its notify check already made by the core. */
+static inline void signal_peer(struct ivc_chan *c, bool now)
+{
+	if (now)
+		c->ctx->ops->evtchn_notify(c->ctx->plat, c->port);
+}
+
 int ivc_send(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms)
 {
-	int r = c ? ivc_core_send(&c->core, buf, len) : -EINVAL;
+	int r;
 
+	if (!c)
+		return -EINVAL;
+	r = ivc_core_send_check(&c->core, buf, len);
+	if (r >= 0) {
+		c->rx_run = 0;
+		want(c, true, 0, false);
+		signal_peer(c, r);
+		return 0;
+	}
 	if (r == -EAGAIN) {
 		struct io io = { .cbuf = buf, .len = len };
 		return (int)run(c, OP_SEND, &io, timeout_ms);
 	}
-	return c ? (int)finish(c, true, r) : r;
+	return (int)finish(c, true, r);
 }
 
 int ivc_sendv(struct ivc_chan *c, const struct iovec *iov, int iovcnt, int timeout_ms)
@@ -263,27 +280,46 @@ int ivc_sendv(struct ivc_chan *c, const struct iovec *iov, int iovcnt, int timeo
 
 ssize_t ivc_recv(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
 {
-	long r = c ? ivc_core_recv(&c->core, buf, cap) : -EINVAL;
+	bool now;
+	int r;
 
+	if (!c)
+		return -EINVAL;
+	r = ivc_core_recv_check(&c->core, buf, cap, &now);
+	if (r >= 0) {
+		c->rx_run += (size_t)r;
+		want(c, false, 0, false);
+		signal_peer(c, now);
+		return r;
+	}
 	if (r == -EAGAIN) {
 		struct io io = { .buf = buf, .len = cap };
 		return run(c, OP_RECV, &io, timeout_ms);
 	}
-	return c ? finish(c, false, r) : r;
+	return finish(c, false, r);
 }
 
 ssize_t ivc_write(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms)
 {
-	long r;
+	bool now;
+	int r;
 
 	if (len == 0)
 		return 0;
-	r = c ? ivc_core_write(&c->core, buf, len) : -EINVAL;
+	if (!c)
+		return -EINVAL;
+	r = ivc_core_write_check(&c->core, buf, len, &now);
+	if (r >= 0) {
+		c->rx_run = 0;
+		want(c, true, 0, false);
+		signal_peer(c, now);
+		return r;
+	}
 	if (r == -EAGAIN) {
 		struct io io = { .cbuf = buf, .len = len };
 		return run(c, OP_WRITE, &io, timeout_ms);
 	}
-	return c ? finish(c, true, r) : r;
+	return finish(c, true, r);
 }
 
 /* A read takes the ring in pieces of at most READ_PIECE bytes, each
