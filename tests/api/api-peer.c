@@ -819,9 +819,9 @@ static void sc_duplex(void)
 }
 
 /* spin: ivc_chan_set_spin. The client spins (10 ms, the most) in its
- * receives of a ping-pong with an echoing listener that answers within
- * microseconds, then in sends into a full 4 KiB ring that the listener
- * drains. The spins must find the ring ready (spin_won) and spare the
+ * receives of a ping-pong with an echoing listener that answers after
+ * 100 us, then in sends into a full 4 KiB ring that the listener drains
+ * a message per 100 us. The spins must find the ring ready (spin_won) and spare the
  * sleeps: a receive that sleeps counts a wait, and without spinning
  * every receive of the ping-pong would. Bad arguments, timeout 0 and a
  * spin cut short by the call's timeout are checked on the way. */
@@ -836,11 +836,17 @@ static void sc_spin(void)
 	ssize_t r;
 
 	if (server) {
+		/* Each echo and each receive 100 us late: the client always
+		 * waits, well within its spin, however the machine schedules
+		 * the two (a loaded one delayed the client past the echo, and
+		 * its receives found the reply there without spinning). */
 		for (int i = 0; i < N; i++) {
 			CHECK_EQ(r = ivc_recv(c, buf, sizeof buf, IO_MS), 64);
+			usleep(100);
 			CHECK_EQ(ivc_send(c, buf, (size_t)r, IO_MS), 0);
 		}
 		for (int i = 0; i < M; i++) {
+			usleep(100);
 			CHECK_EQ(ivc_recv(c, buf, sizeof buf, IO_MS), 1000);
 			if (buf[0] != (uint8_t)i || buf[999] != (uint8_t)i)
 				fail("message %d: wrong bytes", i);
