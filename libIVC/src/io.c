@@ -133,17 +133,24 @@ static inline int kick(struct ivc_chan *c)
 }
 
 /* The operation went through, or failed for good: nothing is wanted any
- * more, and the peer is signalled if it asked. A failure to signal shows
- * up on the next call, not as the failure of this one: the data moved. */
-static long finish(struct ivc_chan *c, bool tx, long r)
+ * more, and the peer is signalled if the core's notify check (made by the
+ * caller) said so. A failure to signal shows up on the next call, not as
+ * the failure of this one: the data moved. */
+static inline long done(struct ivc_chan *c, bool tx, long r, bool signal)
 {
 	if (r > 0 && !tx)
 		c->rx_run += (size_t)r;
 	else if (r >= 0 && tx)
 		c->rx_run = 0;
 	want(c, tx, 0, false);
-	kick(c);
+	if (signal)
+		c->ctx->ops->evtchn_notify(c->ctx->plat, c->port);
 	return r;
+}
+
+static long finish(struct ivc_chan *c, bool tx, long r)
+{
+	return done(c, tx, r, ivc_core_notify_check(&c->core));
 }
 
 /* A receiver that took at least LINGER_MIN bytes since it last slept or
@@ -235,14 +242,6 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 	}
 }
 
-/* The signal after a send or receive that went through at once: what
- * finish() would do, its notify check already made by the core. */
-static inline void signal_peer(struct ivc_chan *c, bool now)
-{
-	if (now)
-		c->ctx->ops->evtchn_notify(c->ctx->plat, c->port);
-}
-
 int ivc_send(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms)
 {
 	int r;
@@ -250,12 +249,8 @@ int ivc_send(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms)
 	if (!c)
 		return -EINVAL;
 	r = ivc_core_send_check(&c->core, buf, len);
-	if (r >= 0) {
-		c->rx_run = 0;
-		want(c, true, 0, false);
-		signal_peer(c, r);
-		return 0;
-	}
+	if (r >= 0) /* the core's notify check made: 1 signal */
+		return (int)done(c, true, 0, r);
 	if (r == -EAGAIN) {
 		struct io io = { .cbuf = buf, .len = len };
 		return (int)run(c, OP_SEND, &io, timeout_ms);
@@ -286,12 +281,8 @@ ssize_t ivc_recv(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
 	if (!c)
 		return -EINVAL;
 	r = ivc_core_recv_check(&c->core, buf, cap, &now);
-	if (r >= 0) {
-		c->rx_run += (size_t)r;
-		want(c, false, 0, false);
-		signal_peer(c, now);
-		return r;
-	}
+	if (r >= 0)
+		return done(c, false, r, now);
 	if (r == -EAGAIN) {
 		struct io io = { .buf = buf, .len = cap };
 		return run(c, OP_RECV, &io, timeout_ms);
@@ -309,12 +300,8 @@ ssize_t ivc_write(struct ivc_chan *c, const void *buf, size_t len, int timeout_m
 	if (!c)
 		return -EINVAL;
 	r = ivc_core_write_check(&c->core, buf, len, &now);
-	if (r >= 0) {
-		c->rx_run = 0;
-		want(c, true, 0, false);
-		signal_peer(c, now);
-		return r;
-	}
+	if (r >= 0)
+		return done(c, true, r, now);
 	if (r == -EAGAIN) {
 		struct io io = { .cbuf = buf, .len = len };
 		return run(c, OP_WRITE, &io, timeout_ms);
