@@ -8,8 +8,9 @@
  *   broker-peer connect SERVER|any NAME [-t TYPE] [-V VER] [-m MODE] [-d DIR]
  *                          [-k CHANNELS] [-c MSGS] [-S MS] [-M MINRING]
  *                          [-T TIMEOUT_MS] [-e ERR] [-H | -W] [-L] [-C]
- *   broker-peer now
+ *   broker-peer now | wall
  *
+ * now and wall print the monotonic and the wall clock in ms.
  * serve echoes every message on every channel (ivc_wait) and exits once
  * CLIENTS channels have ended (0: never), printing "ended=N resets=R
  * last_reset_ms=T" (monotonic), last_reset_wall_ms, first_reset_wall_ms and
@@ -389,14 +390,15 @@ int main(int argc, char **argv)
 	int err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc >= 2 && !strcmp(argv[1], "now")) {
-		printf("%lld\n", (long long)now_ms());
+	if (argc >= 2 && (!strcmp(argv[1], "now") || !strcmp(argv[1], "wall"))) {
+		printf("%lld\n",
+		       (long long)(argv[1][0] == 'n' ? now_ms() : clock_ms(CLOCK_REALTIME)));
 		return 0;
 	}
 	if (argc < 3 || (strcmp(argv[1], "serve") && strcmp(argv[1], "connect")) ||
 	    (!strcmp(argv[1], "connect") && argc < 4)) {
-		fprintf(stderr,
-			"usage: broker-peer serve NAME [...] | connect SERVER NAME [...] | now\n");
+		fprintf(stderr, "usage: broker-peer serve NAME [...] | connect SERVER NAME [...] | "
+				"now | wall\n");
 		return 2;
 	}
 	err = ivc_open(&ctx, NULL);

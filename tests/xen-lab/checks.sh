@@ -681,6 +681,7 @@ echo "@@probe $n"'
 			done
 			echo "# lab: $NL brokered channels domU to domU set up in about $((i / 10)) s"
 			t0=$(now)
+			w0=$("$BP" wall)
 			xl destroy bk-live-c
 			te=""
 			while [ $(($(now) - t0)) -lt 15000 ]; do
@@ -700,8 +701,10 @@ echo "@@probe $n"'
 			off=$(((${off1:-0} + ${off2:-${off1:-0}}) / 2))
 			fr=$((${lr:-0} - ${rel:-0} - off / 1000))
 			ff=$((${fw:-0} - ${rel:-0} - off / 1000))
+			fd=$((${fw:-0} - w0 - off / 1000))
 			echo "# lab: the listener domU's wall clock is ${off1:-?} us ahead of dom0's before, ${off2:-?} us after (round trip up to ${ortt:-?} us); corrected by $off us"
 			echo "# lab: after @releaseDomain: the first of $NL resets at $ff ms, the last at $fr ms; the daemon: $(echo "$gl" | sed -n 's/.*(\([0-9]* ms after @releaseDomain\)).*/\1/p')"
+			echo "# lab: the first reset $fd ms after xl destroy began; @releaseDomain $((${rel:-0} - w0)) ms after"
 			echo "# lab: from xl destroy to dom0 seeing the listener's report: $((${te:-$t0} - t0)) ms; the daemon: ${told:-no figure}; then the listener closed all $NL in $(sed -n 's/.*close_ms=\([0-9]*\).*/\1/p' "$T/bll.out") ms"
 			# Issue 10: within 100 ms of the release. Seen on 2026-12-02:
 			# the daemon's notice 19-33 ms after it (it knows the
@@ -709,10 +712,18 @@ echo "@@probe $n"'
 			# reset 25-28 ms, the last 29-32 ms. (Before: 79 and 242 ms,
 			# the listing of 500 ends, and, in the listener, a clock read
 			# in every ivc_recv: a system call of 40 us in this PV domU.)
-			check "brokered liveness: a domU listener learns that the client domU is gone $ff ms after the daemon saw @releaseDomain (first reset; target 100 ms)" \
-				sh -c "[ -n '$fw' ] && [ -n '$rel' ] && [ -n '$off1' ] && [ -n '$off2' ] && [ $ff -ge 0 ] && [ $ff -le 100 ]"
+			# A reset may come before the release: Xen closes the dying
+			# domain's event channels early in its destruction, and the
+			# listener's ports revert to unbound (seen in CI, 2026-12-03:
+			# xl destroy took about 5 s, the resets came 3743 to 21 ms
+			# before @releaseDomain). It may not come before xl destroy
+			# began (less the clock comparison's error): that would be a
+			# false reset.
+			lo=$((-${ortt:-0} / 1000 - 2))
+			check "brokered liveness: a domU listener learns that the client domU is gone $ff ms after the daemon saw @releaseDomain (first reset; target 100 ms), $fd ms after xl destroy began" \
+				sh -c "[ -n '$fw' ] && [ -n '$rel' ] && [ -n '$off1' ] && [ -n '$off2' ] && [ $fd -ge $lo ] && [ $ff -le 100 ]"
 			check "brokered liveness: ... and all its $NL channels report the reset by $fr ms (target 100 ms)" \
-				sh -c "[ -n '$lr' ] && [ $fr -ge 0 ] && [ $fr -le 100 ] && grep -q 'ended=$NL resets=$NL' $T/bll.out"
+				sh -c "[ -n '$lr' ] && [ $fr -le 100 ] && [ $fr -ge $ff ] && grep -q 'ended=$NL resets=$NL' $T/bll.out"
 		else
 			show "$T/start.err"
 			bad "brokered liveness: domUs did not start"
