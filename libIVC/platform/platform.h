@@ -91,8 +91,9 @@ struct ivc_plat_ops {
 	/* Event channels. The fd polls readable when a port is pending;
 	 * pending() returns one (-EAGAIN if none), which stays masked until
 	 * unmask(). -EAGAIN may also end a batch while ports are still
-	 * pending (xen: after a short read of the device): callers poll the
-	 * fd again before they sleep, and the fd still polls readable. */
+	 * pending (xen: after a short read of the device, or the ports a
+	 * sleep read): callers poll the fd again, or wait(), before they
+	 * sleep, and the fd still polls readable. */
 	int (*evtchn_fd)(struct ivc_plat *p);
 	int (*evtchn_alloc_unbound)(struct ivc_plat *p, uint32_t remote, uint32_t *port);
 	int (*evtchn_bind)(struct ivc_plat *p, uint32_t remote, uint32_t remote_port,
@@ -142,6 +143,8 @@ struct ivc_plat_ops {
 	/* Waiting. One thread at a time waits (the library elects it): 1
 	 * when a port of p is pending, a watch event of s has arrived or
 	 * wake() was called; 0 when ms pass (-1: no limit); or an error.
+	 * It may also end sooner (xen: a sleep of 50 ms or more ends at its
+	 * helper's next tick), never later: callers look, then wait again.
 	 * wake() may be called from any thread. */
 	int (*wait)(struct ivc_plat *p, struct ivc_plat_store *s, int ms);
 	void (*wake)(struct ivc_plat *p);

@@ -688,7 +688,11 @@ echo "@@probe $n"'
 				lab-domu --output bk-live-l | grep -q '^ended=' && { te=$(now); break; }
 				usleep 100000
 			done
-			lab-domu --wait -t 10 bk-live-l >"$T/bll.out" 2>&1
+			# 60 s: after its 500 closes (4-5 s) the listener asks dom0's
+			# clock once more, through a daemon that may still be
+			# cleaning up the client's 500 ends (6.8 s after the release
+			# once); 10 s was too short on a slow day.
+			lab-domu --wait -t 60 bk-live-l >"$T/bll.out" 2>&1
 			grep -q "ended=$NL resets=$NL" "$T/bll.out" || show "$T/bll.out"
 			gl=$(grep "domain $dom_c gone: " "$T/rdvd.log" | tail -n 1)
 			told=$(echo "$gl" | sed -n 's/.*\(told in [0-9]* ms\).*/\1/p')

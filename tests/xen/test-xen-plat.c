@@ -5,11 +5,13 @@
  * Without Xen (no /dev/xen/evtchn): open() must fail with -ENODEV, cleanly.
  * With Xen, as root: this domain grants pages to itself and maps them,
  * and loops an event channel back to itself, checking the semantics
- * platform.h promises. Exit 0 pass, 1 fail, 77 skip (not root).
+ * platform.h promises, among them how a sleep ends. Exit 0 pass, 1
+ * fail, 77 skip (not root).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xen.h"
@@ -42,15 +45,29 @@ __attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt
 
 #include "check.h"
 
-/* The next pending port within timeout_ms, or -EAGAIN. */
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The next pending port within timeout_ms, or -EAGAIN. pending() may say
+ * -EAGAIN while the descriptor still polls readable (platform.h): look
+ * again until the time is up. */
 static long wait_port(int timeout_ms)
 {
 	struct pollfd pfd = { .fd = ops->evtchn_fd(plat), .events = POLLIN };
+	long long end = now_ms() + timeout_ms;
 	uint32_t port;
-	int err = ops->evtchn_pending(plat, &port);
+	int err;
 
-	if (err == -EAGAIN && poll(&pfd, 1, timeout_ms) > 0)
-		err = ops->evtchn_pending(plat, &port);
+	while ((err = ops->evtchn_pending(plat, &port)) == -EAGAIN) {
+		long long left = end - now_ms();
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+	}
 	return err ? err : (long)port;
 }
 
@@ -136,6 +153,148 @@ static void test_evtchn(uint32_t *pa, uint32_t *pb)
 	CHECK_EQ(ops->evtchn_unbind(plat, other), 0);
 	*pa = a;
 	*pb = b;
+}
+
+/* After delay_ms: notify port, or (port 0) call wake(). */
+struct later {
+	int delay_ms;
+	uint32_t port;
+};
+
+static void *later_main(void *v)
+{
+	const struct later *l = v;
+
+	usleep((useconds_t)l->delay_ms * 1000);
+	if (l->port)
+		ops->evtchn_notify(plat, l->port);
+	else
+		ops->wake(plat);
+	return NULL;
+}
+
+static pthread_t later(struct later *l)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, later_main, l))
+		fail("pthread_create");
+	return t;
+}
+
+static void *sleeper_main(void *v)
+{
+	__atomic_store_n((int *)v, ops->wait(plat, NULL, -1), __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Sleeps until got(), for at most 5 s; the time it took. */
+static long long sleep_until(struct ivc_plat_store *s, int ms, bool (*got)(struct ivc_plat_store *))
+{
+	long long t0 = now_ms();
+
+	while (!got(s) && now_ms() - t0 < 5000)
+		if (ops->wait(plat, s, ms) < 0)
+			fail("wait failed");
+	return now_ms() - t0;
+}
+
+static uint32_t want_port;
+
+static bool port_came(struct ivc_plat_store *s)
+{
+	uint32_t port;
+
+	(void)s;
+	if (ops->evtchn_pending(plat, &port) != 0)
+		return false;
+	CHECK_EQ(port, want_port);
+	CHECK_EQ(ops->evtchn_unmask(plat, port), 0);
+	return true;
+}
+
+static bool watch_fired(struct ivc_plat_store *s)
+{
+	char tok[16];
+
+	return ops->store_event(s, tok, sizeof tok, NULL, 0) == 1 && !strcmp(tok, "t");
+}
+
+/* A sleep ends on an event, on wake(), on a watch event and, if it has a
+ * length, within it; pending() never blocks (the xen platform sleeps in a
+ * blocking read where it can: platform/xen/xen.c, "sleeping"). alarm():
+ * a sleep or a pending() that never ends fails the test. */
+static void test_sleep(uint32_t a, uint32_t b)
+{
+	struct ivc_plat_store *s;
+	struct later l = { 200, b };
+	pthread_t t;
+	uint32_t port;
+	long long t0, took;
+	int r = -1;
+
+	alarm(60);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(ops->evtchn_pending(plat, &port), -EAGAIN);
+	/* An event ends a sleep without end. */
+	want_port = a;
+	t = later(&l);
+	took = sleep_until(NULL, -1, port_came);
+	pthread_join(t, NULL);
+	if (took < 150 || took >= 5000)
+		fail("a notified port ended a sleep after %lld ms (200 expected)", took);
+	CHECK_EQ(ops->evtchn_pending(plat, &port), -EAGAIN);
+	/* wake() ends one, and is no port. */
+	l.port = 0;
+	t = later(&l);
+	t0 = now_ms();
+	CHECK_EQ(ops->wait(plat, NULL, -1), 1);
+	took = now_ms() - t0;
+	pthread_join(t, NULL);
+	if (took < 150 || took >= 5000)
+		fail("wake() ended a sleep after %lld ms (200 expected)", took);
+	CHECK_EQ(ops->evtchn_pending(plat, &port), -EAGAIN);
+	/* A sleep with a length is over within it (it may end sooner). */
+	for (int ms = 1; ms <= 300; ms *= 3) {
+		t0 = now_ms();
+		r = ops->wait(plat, NULL, ms);
+		took = now_ms() - t0;
+		if (r < 0 || took > ms + 100)
+			fail("wait(%d ms) = %d after %lld ms", ms, r, took);
+	}
+	/* Another thread asleep (nothing pending first): it stays asleep,
+	 * pending() answers at once, and the event ends the sleep and is
+	 * handed out. */
+	for (long q; (q = wait_port(100)) >= 0;)
+		CHECK_EQ(ops->evtchn_unmask(plat, (uint32_t)q), 0);
+	r = -1;
+	if (pthread_create(&t, NULL, sleeper_main, &r))
+		fail("pthread_create");
+	usleep(300000);
+	CHECK_EQ(__atomic_load_n(&r, __ATOMIC_SEQ_CST), -1);
+	CHECK_EQ(ops->evtchn_pending(plat, &port), -EAGAIN);
+	CHECK_EQ(ops->evtchn_notify(plat, b), 0);
+	pthread_join(t, NULL);
+	CHECK_EQ(r, 1);
+	CHECK_EQ(wait_port(2000), a);
+	CHECK_EQ(ops->evtchn_unmask(plat, a), 0);
+	/* A XenStore watch event ends a sleep without end. */
+	CHECK_EQ(ops->store_open(plat, &s), 0);
+	CHECK_EQ(ops->store_write(s, 0, "data/ivc-plat-test", "0"), 0);
+	CHECK_EQ(ops->store_watch(s, "data/ivc-plat-test", "t"), 0);
+	took = sleep_until(s, -1, watch_fired); /* the watch's first event */
+	if (took >= 5000)
+		fail("a watch's first event did not end a sleep");
+	t0 = now_ms();
+	CHECK_EQ(ops->store_write(s, 0, "data/ivc-plat-test", "1"), 0);
+	took = sleep_until(s, -1, watch_fired);
+	if (took >= 5000)
+		fail("a watch event did not end a sleep");
+	printf("a watch event ended a sleep in %lld ms\n", now_ms() - t0);
+	CHECK_EQ(ops->store_unwatch(s, "data/ivc-plat-test", "t"), 0);
+	CHECK_EQ(ops->store_rm(s, 0, "data/ivc-plat-test"), 0);
+	ops->store_close(s);
+	alarm(0);
 }
 
 /* Monitoring (spec 11.3): dom0 reads a page granted to anyone, by its
@@ -291,6 +450,8 @@ int main(void)
 
 	test_evtchn(&a, &b);
 	printf("ok - event channels\n");
+	test_sleep(a, b);
+	printf("ok - sleeping\n");
 	test_grants(a, b);
 	printf("ok - grants\n");
 	CHECK_EQ(ops->evtchn_unbind(plat, b), 0);

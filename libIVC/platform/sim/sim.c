@@ -941,6 +941,7 @@ static void sim_unshare_defer(struct ivc_plat *p, struct ivc_plat_share *s)
 
 const struct ivc_plat_ops ivc_plat_sim = {
 	IVC_LINUX_COMMON_OPS,
+	.wake = ivc_linux_wake,
 	.store_open = ivc_linux_store_open,
 	.store_close = ivc_linux_store_close,
 	.name = "sim",

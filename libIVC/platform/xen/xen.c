@@ -53,7 +53,9 @@
  *   POLLERR until IOCTL_EVTCHN_RESET. Ports not bound through this fd give
  *   ENOTCONN. Notifying a port still unbound is dropped by Xen. Ports named
  *   in an unmap-notify are reference-counted by the kernel, so the event
- *   still goes out after the process is gone.
+ *   still goes out after the process is gone. A port bound to another of
+ *   our own (unbound for our domid, then bound to it) is a loopback; Xen
+ *   makes a port pending as it binds it.
  * XenStore: "domid" under the domain's home path is written by libxl for
  *   guests (libxl__build_post) and by xen-init-dom0 for dom0; a relative
  *   path is resolved under that home. Current xenstored and oxenstored
@@ -72,10 +74,13 @@
 #define _FILE_OFFSET_BITS 64 /* gntalloc's offsets only ever grow */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -153,6 +158,21 @@ struct ivc_plat {
 	uint32_t ahead[32];
 	size_t nahead;
 	bool drained;
+	/* A sleep without a deadline is one blocking read (see "sleeping"):
+	 * who reads the device is decided under rd. */
+	pthread_mutex_t rd;
+	atomic_bool asleep;   /* written under rd: a thread is in the read */
+	atomic_int asleep_ms; /* its sleep's length (-1: no end) */
+	uint32_t got[32];     /* under rd: what the sleeper read */
+	size_t ngot;
+	bool overflow;             /* under rd: the sleeper's read said EFBIG */
+	bool loop_ok;              /* loopback bound: sleeps may block */
+	uint32_t loop_tx, loop_rx; /* notified to end a sleep; its other end */
+	int ctlfd;                 /* eventfd: wakes the helper */
+	bool helper_on, helper_failed;
+	pthread_t helper;
+	atomic_bool woken, xs_rung, stop, parked;
+	atomic_int xsfd; /* the store's descriptor, for the helper */
 };
 
 /* libxenctrl logs failures to stderr unless given a logger. */
@@ -248,10 +268,14 @@ static int read_domid(struct ivc_plat *p)
 	return 0;
 }
 
+static void helper_stop(struct ivc_plat *p);
+static void loop_setup(struct ivc_plat *p);
+
 static void xen_close(struct ivc_plat *p)
 {
 	if (!p)
 		return;
+	helper_stop(p);
 	/* Unmapping first lets closing the devices free everything: the
 	 * kernel then ends the grants (deferred while the peer maps them),
 	 * unmaps foreign pages and fires the unmap-notifies, as at exit. */
@@ -282,6 +306,7 @@ static void xen_close(struct ivc_plat *p)
 	free(p->ports);
 	free(p->replay);
 	pthread_mutex_destroy(&p->mu);
+	pthread_mutex_destroy(&p->rd);
 	ivc_linux_base_destroy(&p->b);
 	free(p);
 }
@@ -299,11 +324,14 @@ static int xen_open(struct ivc_plat **out)
 	p = calloc(1, sizeof *p);
 	if (!p)
 		return -ENOMEM;
-	p->gntalloc = p->gntdev = -1;
+	p->gntalloc = p->gntdev = p->ctlfd = -1;
+	atomic_init(&p->xsfd, -1);
 	pthread_mutex_init(&p->mu, NULL);
+	pthread_mutex_init(&p->rd, NULL);
 	err = ivc_linux_base_init(&p->b);
 	if (err) {
 		pthread_mutex_destroy(&p->mu);
+		pthread_mutex_destroy(&p->rd);
 		free(p);
 		return err;
 	}
@@ -334,6 +362,7 @@ static int xen_open(struct ivc_plat **out)
 	err = read_domid(p);
 	if (err)
 		goto fail;
+	loop_setup(p);
 	*out = p;
 	return 0;
 fail:
@@ -718,6 +747,9 @@ static int xen_evtchn_unbind(struct ivc_plat *p, uint32_t port)
 	port_drop(p->replay, &p->nreplay, port);
 	port_drop(p->ahead, &p->nahead, port);
 	pthread_mutex_unlock(&p->b.lock);
+	pthread_mutex_lock(&p->rd);
+	port_drop(p->got, &p->ngot, port);
+	pthread_mutex_unlock(&p->rd);
 	return 0;
 }
 
@@ -747,37 +779,71 @@ static int evtchn_recover(struct ivc_plat *p)
  * (what xenevtchn_pending does one at a time). After a short read the
  * queue was empty: the next call says so without reading, and the one
  * after reads again. Ports delivered meanwhile keep the descriptor
- * readable, so the next wait sees them. */
-static int xen_evtchn_pending(struct ivc_plat *p, uint32_t *port)
+ * readable, so the next wait sees them. >0 ports read, or -errno. */
+static int read_ahead(struct ivc_plat *p)
 {
 	ssize_t r;
-	int err;
+
+	do
+		r = read(p->b.evfd, p->ahead, sizeof p->ahead);
+	while (r < 0 && errno == EINTR);
+	if (r == 0) /* the device reads whole ports or fails */
+		return -EPROTO;
+	if (r < 0)
+		return neg_errno(); /* -EAGAIN: none pending */
+	p->nahead = (size_t)r / sizeof p->ahead[0];
+	p->drained = p->nahead < sizeof p->ahead / sizeof p->ahead[0];
+	return (int)p->nahead;
+}
+
+/* With the loopback, the device blocks: a sleeper's ports are taken from
+ * it, and the device is read only when it polls readable and nobody
+ * sleeps in it (a sleeper reads them itself). */
+static int fill_ahead(struct ivc_plat *p)
+{
+	struct pollfd pfd = { .fd = p->b.evfd, .events = POLLIN };
+	int r;
+
+	if (!p->loop_ok)
+		return read_ahead(p);
+	pthread_mutex_lock(&p->rd);
+	if (p->ngot || p->overflow) {
+		memcpy(p->ahead, p->got, p->ngot * sizeof p->got[0]);
+		p->nahead = p->ngot;
+		p->drained = p->ngot < sizeof p->got / sizeof p->got[0];
+		r = p->overflow ? -EFBIG : (int)p->ngot;
+		p->ngot = 0;
+		p->overflow = false;
+	} else if (atomic_load(&p->asleep) || poll(&pfd, 1, 0) != 1) {
+		r = -EAGAIN;
+	} else {
+		r = read_ahead(p);
+	}
+	pthread_mutex_unlock(&p->rd);
+	return r;
+}
+
+static int xen_evtchn_pending(struct ivc_plat *p, uint32_t *port)
+{
+	int r, err;
 
 	for (;;) {
-		if (p->nreplay) {
-			*port = p->replay[--p->nreplay];
-			return 0;
-		}
-		if (p->nahead) {
-			*port = p->ahead[--p->nahead];
-			return 0;
+		if (p->nreplay || p->nahead) {
+			*port = p->nreplay ? p->replay[--p->nreplay] : p->ahead[--p->nahead];
+			if (!p->loop_ok || (*port != p->loop_tx && *port != p->loop_rx))
+				return 0;
+			xenevtchn_unmask(p->xce, *port); /* ours: it ended a sleep */
+			continue;
 		}
 		if (p->drained) {
 			p->drained = false;
 			return -EAGAIN;
 		}
-		r = read(p->b.evfd, p->ahead, sizeof p->ahead);
-		if (r > 0) {
-			p->nahead = (size_t)r / sizeof p->ahead[0];
-			p->drained = p->nahead < sizeof p->ahead / sizeof p->ahead[0];
+		r = fill_ahead(p);
+		if (r > 0)
 			continue;
-		}
-		if (r == 0) /* the device reads whole ports or fails */
-			return -EPROTO;
-		if (errno == EINTR)
-			continue;
-		if (errno != EFBIG)
-			return neg_errno(); /* -EAGAIN: none pending */
+		if (r != -EFBIG)
+			return r;
 		err = evtchn_recover(p);
 		if (err)
 			return err;
@@ -965,9 +1031,207 @@ static void xen_unpeek(struct ivc_plat *p, struct ivc_plat_peek *pk)
 	free(pk);
 }
 
+/* ---- sleeping ------------------------------------------------------------
+ *
+ * A sleep of TICK_MS or more (a channel's without a deadline, the
+ * background thread's) is one blocking read of the event device, as
+ * libxenvchan's is: poll() first would be a system call more per sleep,
+ * 20-40 us in a PV domain, about a tenth of a round trip in the lab. What
+ * else must end such a sleep arrives as an event on a loopback channel of
+ * our own: wake() rings it, and a helper thread that polls the XenStore
+ * connection and keeps the time rings it on a watch event and every
+ * TICK_MS (sleeps that have an end only). Shorter sleeps poll as before.
+ * Where the loopback cannot be bound, every sleep polls, and the device
+ * stays non-blocking.
+ */
+#define TICK_MS 50
+
+static void loop_setup(struct ivc_plat *p)
+{
+	xenevtchn_port_or_error_t a, b;
+	int fl = fcntl(p->b.evfd, F_GETFL);
+
+	p->ctlfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	a = p->ctlfd < 0 ? -1 : xenevtchn_bind_unbound_port(p->xce, p->domid);
+	b = a < 0 ? -1 : xenevtchn_bind_interdomain(p->xce, p->domid, (evtchn_port_t)a);
+	if (b < 0 || fl < 0 || fcntl(p->b.evfd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		if (b >= 0)
+			xenevtchn_unbind(p->xce, (evtchn_port_t)b);
+		if (a >= 0)
+			xenevtchn_unbind(p->xce, (evtchn_port_t)a);
+		return; /* every sleep polls */
+	}
+	p->loop_tx = (uint32_t)b;
+	p->loop_rx = (uint32_t)a;
+	p->loop_ok = true;
+}
+
+static void ctl_poke(struct ivc_plat *p)
+{
+	uint64_t one = 1;
+
+	if (write(p->ctlfd, &one, sizeof one) < 0) {
+		/* EAGAIN: the counter is full, so a poke is pending anyway */
+	}
+}
+
+static void ring_if_asleep(struct ivc_plat *p)
+{
+	if (atomic_load(&p->asleep))
+		xenevtchn_notify(p->xce, p->loop_tx);
+}
+
+static int64_t mono_ms(void)
+{
+	return ivc_linux_now_ns() / 1000000;
+}
+
+/* Whether the helper may stop ticking: no sleep with an end for
+ * PARK_TICKS ticks. A sleeper that finds it parked pokes it (a system
+ * call once per idle spell, not per sleep); parked and asleep are a
+ * Dekker pair. */
+#define PARK_TICKS 20
+
+static bool timed_sleep(struct ivc_plat *p)
+{
+	return atomic_load(&p->asleep) && atomic_load(&p->asleep_ms) >= 0;
+}
+
+static bool helper_park(struct ivc_plat *p)
+{
+	atomic_store(&p->parked, true);
+	if (!timed_sleep(p))
+		return true;
+	atomic_store(&p->parked, false);
+	return false;
+}
+
+/* Rings for a XenStore event (then leaves the connection alone until the
+ * sleeper has taken it: a sleep clears xs_rung and pokes us), and every
+ * TICK_MS for a sleep that has an end. */
+static void *helper_main(void *arg)
+{
+	struct ivc_plat *p = arg;
+	int64_t now = mono_ms(), tick = now + TICK_MS;
+	unsigned idle = 0;
+
+	while (!atomic_load(&p->stop)) {
+		bool park = idle >= PARK_TICKS && helper_park(p);
+		struct pollfd pfd[2] = { { .fd = p->ctlfd, .events = POLLIN },
+					 { .fd = atomic_load(&p->xs_rung) ? -1
+									  : atomic_load(&p->xsfd),
+					   .events = POLLIN } };
+		uint64_t v;
+		int n = poll(pfd, 2, park ? -1 : tick > now ? (int)(tick - now) : 0);
+
+		atomic_store(&p->parked, false);
+		now = mono_ms();
+		if (n > 0 && (pfd[0].revents & POLLIN) && read(p->ctlfd, &v, sizeof v) < 0) {
+			/* EAGAIN: taken already */
+		}
+		if (n > 0 && pfd[1].revents) {
+			atomic_store(&p->xs_rung, true);
+			ring_if_asleep(p);
+		}
+		if (park) {
+			tick = now + TICK_MS; /* poked awake: tick from now on */
+			idle = 0;
+		} else if (now >= tick) {
+			tick = now + TICK_MS;
+			idle = timed_sleep(p) ? 0 : idle + 1;
+			if (atomic_load(&p->asleep_ms) >= 0)
+				ring_if_asleep(p);
+		}
+	}
+	return NULL;
+}
+
+static bool helper_up(struct ivc_plat *p, struct ivc_plat_store *s)
+{
+	int fd = s ? ivc_linux_store_fd(s) : -1;
+
+	if (atomic_exchange(&p->xsfd, fd) != fd && p->helper_on)
+		ctl_poke(p);
+	if (!p->helper_on && !p->helper_failed) {
+		p->helper_on = pthread_create(&p->helper, NULL, helper_main, p) == 0;
+		p->helper_failed = !p->helper_on;
+	}
+	return p->helper_on;
+}
+
+static void helper_stop(struct ivc_plat *p)
+{
+	if (p->helper_on) {
+		atomic_store(&p->stop, true);
+		ctl_poke(p);
+		pthread_join(p->helper, NULL);
+		p->helper_on = false;
+	}
+	if (p->ctlfd >= 0)
+		close(p->ctlfd);
+	p->ctlfd = -1;
+}
+
+/* The sleep itself. Whoever ends it (wake(), the helper) sets its flag
+ * and then looks at `asleep`; we set `asleep` and then look at the flags
+ * (all sequentially consistent): one of the two sees the other. */
+static int block_wait(struct ivc_plat *p, int ms)
+{
+	uint32_t buf[32];
+	ssize_t r = 0;
+	int err = 0;
+	bool go;
+
+	if (atomic_exchange(&p->xs_rung, false)) {
+		ctl_poke(p); /* the pump has taken the event: watch again */
+		return 1;
+	}
+	pthread_mutex_lock(&p->rd);
+	atomic_store(&p->asleep_ms, ms);
+	atomic_store(&p->asleep, true);
+	go = !atomic_exchange(&p->woken, false) && !atomic_load(&p->xs_rung) && !p->ngot &&
+	     !p->overflow;
+	pthread_mutex_unlock(&p->rd);
+	if (go && ms >= 0 && atomic_load(&p->parked))
+		ctl_poke(p); /* our sleep has an end: the helper must tick */
+	if (go)
+		r = read(p->b.evfd, buf, sizeof buf);
+	if (r < 0)
+		err = errno;
+	pthread_mutex_lock(&p->rd);
+	atomic_store(&p->asleep, false);
+	if (r > 0) {
+		p->ngot = (size_t)r / sizeof buf[0];
+		memcpy(p->got, buf, p->ngot * sizeof buf[0]);
+	} else if (err == EFBIG) {
+		p->overflow = true;
+	}
+	pthread_mutex_unlock(&p->rd);
+	if (r == 0 && go)
+		return -EPROTO;
+	return r < 0 && err != EINTR && err != EFBIG ? -err : 1;
+}
+
+static int xen_wait(struct ivc_plat *p, struct ivc_plat_store *s, int ms)
+{
+	if (!p->loop_ok || (ms >= 0 && ms < TICK_MS) || !helper_up(p, s))
+		return ivc_linux_wait(p, s, ms);
+	return block_wait(p, ms);
+}
+
+static void xen_wake(struct ivc_plat *p)
+{
+	ivc_linux_wake(p); /* for a sleep that polls */
+	if (!p->loop_ok)
+		return;
+	atomic_store(&p->woken, true);
+	ring_if_asleep(p);
+}
+
 const struct ivc_plat_ops ivc_plat_xen = {
 	IVC_LINUX_COMMON_OPS,
-	.wait = ivc_linux_wait,
+	.wait = xen_wait,
+	.wake = xen_wake,
 	.store_open = xen_store_open,
 	.store_close = ivc_linux_store_close,
 	.name = "xen",
