@@ -222,7 +222,7 @@ static bool watch_fired(struct ivc_plat_store *s)
 
 /* A sleep ends on an event, on wake(), on a watch event and, if it has a
  * length, within it; pending() never blocks (the xen platform sleeps in a
- * blocking read where it can: platform/xen/xen.c, "sleeping"). alarm():
+ * blocking read where it can: platform/xen/sleep.c). alarm():
  * a sleep or a pending() that never ends fails the test. */
 static void test_sleep(uint32_t a, uint32_t b)
 {

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sleep.c - the xen platform's sleeps: one blocking read of the event
+ * device, ended by a loopback event channel (see below).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "plat.h"
+
+/* ---- sleeping ------------------------------------------------------------
+ *
+ * A sleep of TICK_MS or more (a channel's without a deadline, the
+ * background thread's) is one blocking read of the event device, as
+ * libxenvchan's is: poll() first would be a system call more per sleep,
+ * 20-40 us in a PV domain, about a tenth of a round trip in the lab. What
+ * else must end such a sleep arrives as an event on a loopback channel of
+ * our own: wake() rings it, and a helper thread that polls the XenStore
+ * connection and keeps the time rings it on a watch event and every
+ * TICK_MS (sleeps that have an end only). Shorter sleeps poll as before.
+ * Where the loopback cannot be bound, every sleep polls, and the device
+ * stays non-blocking.
+ */
+#define TICK_MS 50
+
+void ivc_xen_loop_setup(struct ivc_plat *p)
+{
+	xenevtchn_port_or_error_t a, b;
+	int fl = fcntl(p->b.evfd, F_GETFL);
+
+	p->ctlfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	a = p->ctlfd < 0 ? -1 : xenevtchn_bind_unbound_port(p->xce, p->domid);
+	b = a < 0 ? -1 : xenevtchn_bind_interdomain(p->xce, p->domid, (evtchn_port_t)a);
+	if (b < 0 || fl < 0 || fcntl(p->b.evfd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		if (b >= 0)
+			xenevtchn_unbind(p->xce, (evtchn_port_t)b);
+		if (a >= 0)
+			xenevtchn_unbind(p->xce, (evtchn_port_t)a);
+		return; /* every sleep polls */
+	}
+	p->loop_tx = (uint32_t)b;
+	p->loop_rx = (uint32_t)a;
+	p->loop_ok = true;
+}
+
+static void ctl_poke(struct ivc_plat *p)
+{
+	uint64_t one = 1;
+
+	if (write(p->ctlfd, &one, sizeof one) < 0) {
+		/* EAGAIN: the counter is full, so a poke is pending anyway */
+	}
+}
+
+static void ring_if_asleep(struct ivc_plat *p)
+{
+	if (atomic_load(&p->asleep))
+		xenevtchn_notify(p->xce, p->loop_tx);
+}
+
+static int64_t mono_ms(void)
+{
+	return ivc_linux_now_ns() / 1000000;
+}
+
+/* Whether the helper may stop ticking: no sleep with an end for
+ * PARK_TICKS ticks. A sleeper that finds it parked pokes it (a system
+ * call once per idle spell, not per sleep); parked and asleep are a
+ * Dekker pair. */
+#define PARK_TICKS 20
+
+static bool timed_sleep(struct ivc_plat *p)
+{
+	return atomic_load(&p->asleep) && atomic_load(&p->asleep_ms) >= 0;
+}
+
+static bool helper_park(struct ivc_plat *p)
+{
+	atomic_store(&p->parked, true);
+	if (!timed_sleep(p))
+		return true;
+	atomic_store(&p->parked, false);
+	return false;
+}
+
+/* Rings for a XenStore event (then leaves the connection alone until the
+ * sleeper has taken it: a sleep clears xs_rung and pokes us), and every
+ * TICK_MS for a sleep that has an end. */
+static void *helper_main(void *arg)
+{
+	struct ivc_plat *p = arg;
+	int64_t now = mono_ms(), tick = now + TICK_MS;
+	unsigned idle = 0;
+
+	while (!atomic_load(&p->stop)) {
+		bool park = idle >= PARK_TICKS && helper_park(p);
+		struct pollfd pfd[2] = { { .fd = p->ctlfd, .events = POLLIN },
+					 { .fd = atomic_load(&p->xs_rung) ? -1
+									  : atomic_load(&p->xsfd),
+					   .events = POLLIN } };
+		uint64_t v;
+		int n = poll(pfd, 2, park ? -1 : tick > now ? (int)(tick - now) : 0);
+
+		atomic_store(&p->parked, false);
+		now = mono_ms();
+		if (n > 0 && (pfd[0].revents & POLLIN) && read(p->ctlfd, &v, sizeof v) < 0) {
+			/* EAGAIN: taken already */
+		}
+		if (n > 0 && pfd[1].revents) {
+			atomic_store(&p->xs_rung, true);
+			ring_if_asleep(p);
+		}
+		if (park) {
+			tick = now + TICK_MS; /* poked awake: tick from now on */
+			idle = 0;
+		} else if (now >= tick) {
+			tick = now + TICK_MS;
+			idle = timed_sleep(p) ? 0 : idle + 1;
+			if (atomic_load(&p->asleep_ms) >= 0)
+				ring_if_asleep(p);
+		}
+	}
+	return NULL;
+}
+
+static bool helper_up(struct ivc_plat *p, struct ivc_plat_store *s)
+{
+	int fd = s ? ivc_linux_store_fd(s) : -1;
+
+	if (atomic_exchange(&p->xsfd, fd) != fd && p->helper_on)
+		ctl_poke(p);
+	if (!p->helper_on && !p->helper_failed) {
+		p->helper_on = pthread_create(&p->helper, NULL, helper_main, p) == 0;
+		p->helper_failed = !p->helper_on;
+	}
+	return p->helper_on;
+}
+
+void ivc_xen_helper_stop(struct ivc_plat *p)
+{
+	if (p->helper_on) {
+		atomic_store(&p->stop, true);
+		ctl_poke(p);
+		pthread_join(p->helper, NULL);
+		p->helper_on = false;
+	}
+	if (p->ctlfd >= 0)
+		close(p->ctlfd);
+	p->ctlfd = -1;
+}
+
+/* The sleep itself. Whoever ends it (wake(), the helper) sets its flag
+ * and then looks at `asleep`; we set `asleep` and then look at the flags
+ * (all sequentially consistent): one of the two sees the other. */
+static int block_wait(struct ivc_plat *p, int ms)
+{
+	uint32_t buf[32];
+	ssize_t r = 0;
+	int err = 0;
+	bool go;
+
+	if (atomic_exchange(&p->xs_rung, false)) {
+		ctl_poke(p); /* the pump has taken the event: watch again */
+		return 1;
+	}
+	pthread_mutex_lock(&p->rd);
+	atomic_store(&p->asleep_ms, ms);
+	atomic_store(&p->asleep, true);
+	go = !atomic_exchange(&p->woken, false) && !atomic_load(&p->xs_rung) && !p->ngot &&
+	     !p->overflow;
+	pthread_mutex_unlock(&p->rd);
+	if (go && ms >= 0 && atomic_load(&p->parked))
+		ctl_poke(p); /* our sleep has an end: the helper must tick */
+	if (go)
+		r = read(p->b.evfd, buf, sizeof buf);
+	if (r < 0)
+		err = errno;
+	pthread_mutex_lock(&p->rd);
+	atomic_store(&p->asleep, false);
+	if (r > 0) {
+		p->ngot = (size_t)r / sizeof buf[0];
+		memcpy(p->got, buf, p->ngot * sizeof buf[0]);
+	} else if (err == EFBIG) {
+		p->overflow = true;
+	}
+	pthread_mutex_unlock(&p->rd);
+	if (r == 0 && go)
+		return -EPROTO;
+	return r < 0 && err != EINTR && err != EFBIG ? -err : 1;
+}
+
+int ivc_xen_wait(struct ivc_plat *p, struct ivc_plat_store *s, int ms)
+{
+	if (!p->loop_ok || (ms >= 0 && ms < TICK_MS) || !helper_up(p, s))
+		return ivc_linux_wait(p, s, ms);
+	return block_wait(p, ms);
+}
+
+void ivc_xen_wake(struct ivc_plat *p)
+{
+	ivc_linux_wake(p); /* for a sleep that polls */
+	if (!p->loop_ok)
+		return;
+	atomic_store(&p->woken, true);
+	ring_if_asleep(p);
+}
