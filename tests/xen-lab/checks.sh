@@ -716,13 +716,13 @@ echo "@@probe $n"'
 			# reset 25-28 ms, the last 29-32 ms. (Before: 79 and 242 ms,
 			# the listing of 500 ends, and, in the listener, a clock read
 			# in every ivc_recv: a system call of 40 us in this PV domU.)
-			# A reset may come before the release: Xen closes the dying
-			# domain's event channels early in its destruction, and the
-			# listener's ports revert to unbound (seen in CI, 2026-12-03:
-			# xl destroy took about 5 s, the resets came 3743 to 21 ms
-			# before @releaseDomain). It may not come before xl destroy
-			# began (less the clock comparison's error): that would be a
-			# false reset.
+			# A reset may come before the release, which Xen makes only
+			# at the end of the destruction (seen in CI, 2026-12-03: xl
+			# destroy took about 5 s, the resets came 3743 to 21 ms
+			# before @releaseDomain; how the listener learned that early
+			# is not known). It may not come before xl destroy began
+			# (less the clock comparison's error): that would be a false
+			# reset.
 			lo=$((-${ortt:-0} / 1000 - 2))
 			check "brokered liveness: a domU listener learns that the client domU is gone $ff ms after the daemon saw @releaseDomain (first reset; target 100 ms), $fd ms after xl destroy began" \
 				sh -c "[ -n '$fw' ] && [ -n '$rel' ] && [ -n '$off1' ] && [ -n '$off2' ] && [ $fd -ge $lo ] && [ $ff -le 100 ]"

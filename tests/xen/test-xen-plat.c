@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "xen.h"
@@ -47,10 +46,7 @@ __attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt
 
 static long long now_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return ops->now_ns() / 1000000;
 }
 
 /* The next pending port within timeout_ms, or -EAGAIN. pending() may say

@@ -75,7 +75,7 @@ struct ivc_plat {
 	bool overflow;             /* under rd: the sleeper's read said EFBIG */
 	bool loop_ok;              /* loopback bound: sleeps may block */
 	uint32_t loop_tx, loop_rx; /* notified to end a sleep; its other end */
-	int ctlfd;                 /* eventfd: wakes the helper */
+	struct ivc_plat_note *ctl; /* wakes the helper */
 	bool helper_on, helper_failed;
 	pthread_t helper;
 	atomic_bool woken, xs_rung, stop, parked;

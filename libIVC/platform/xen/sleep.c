@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "plat.h"
@@ -33,8 +32,7 @@ void ivc_xen_loop_setup(struct ivc_plat *p)
 	xenevtchn_port_or_error_t a, b;
 	int fl = fcntl(p->b.evfd, F_GETFL);
 
-	p->ctlfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	a = p->ctlfd < 0 ? -1 : xenevtchn_bind_unbound_port(p->xce, p->domid);
+	a = ivc_linux_note_new(p, &p->ctl) ? -1 : xenevtchn_bind_unbound_port(p->xce, p->domid);
 	b = a < 0 ? -1 : xenevtchn_bind_interdomain(p->xce, p->domid, (evtchn_port_t)a);
 	if (b < 0 || fl < 0 || fcntl(p->b.evfd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
 		if (b >= 0)
@@ -46,15 +44,6 @@ void ivc_xen_loop_setup(struct ivc_plat *p)
 	p->loop_tx = (uint32_t)b;
 	p->loop_rx = (uint32_t)a;
 	p->loop_ok = true;
-}
-
-static void ctl_poke(struct ivc_plat *p)
-{
-	uint64_t one = 1;
-
-	if (write(p->ctlfd, &one, sizeof one) < 0) {
-		/* EAGAIN: the counter is full, so a poke is pending anyway */
-	}
 }
 
 static void ring_if_asleep(struct ivc_plat *p)
@@ -99,18 +88,16 @@ static void *helper_main(void *arg)
 
 	while (!atomic_load(&p->stop)) {
 		bool park = idle >= PARK_TICKS && helper_park(p);
-		struct pollfd pfd[2] = { { .fd = p->ctlfd, .events = POLLIN },
+		struct pollfd pfd[2] = { { .fd = ivc_linux_note_fd(p->ctl), .events = POLLIN },
 					 { .fd = atomic_load(&p->xs_rung) ? -1
 									  : atomic_load(&p->xsfd),
 					   .events = POLLIN } };
-		uint64_t v;
 		int n = poll(pfd, 2, park ? -1 : tick > now ? (int)(tick - now) : 0);
 
 		atomic_store(&p->parked, false);
 		now = mono_ms();
-		if (n > 0 && (pfd[0].revents & POLLIN) && read(p->ctlfd, &v, sizeof v) < 0) {
-			/* EAGAIN: taken already */
-		}
+		if (n > 0 && (pfd[0].revents & POLLIN))
+			ivc_linux_note_clear(p->ctl);
 		if (n > 0 && pfd[1].revents) {
 			atomic_store(&p->xs_rung, true);
 			ring_if_asleep(p);
@@ -133,7 +120,7 @@ static bool helper_up(struct ivc_plat *p, struct ivc_plat_store *s)
 	int fd = s ? ivc_linux_store_fd(s) : -1;
 
 	if (atomic_exchange(&p->xsfd, fd) != fd && p->helper_on)
-		ctl_poke(p);
+		ivc_linux_note_set(p->ctl);
 	if (!p->helper_on && !p->helper_failed) {
 		p->helper_on = pthread_create(&p->helper, NULL, helper_main, p) == 0;
 		p->helper_failed = !p->helper_on;
@@ -145,13 +132,12 @@ void ivc_xen_helper_stop(struct ivc_plat *p)
 {
 	if (p->helper_on) {
 		atomic_store(&p->stop, true);
-		ctl_poke(p);
+		ivc_linux_note_set(p->ctl);
 		pthread_join(p->helper, NULL);
 		p->helper_on = false;
 	}
-	if (p->ctlfd >= 0)
-		close(p->ctlfd);
-	p->ctlfd = -1;
+	ivc_linux_note_free(p->ctl);
+	p->ctl = NULL;
 }
 
 /* The sleep itself. Whoever ends it (wake(), the helper) sets its flag
@@ -165,7 +151,7 @@ static int block_wait(struct ivc_plat *p, int ms)
 	bool go;
 
 	if (atomic_exchange(&p->xs_rung, false)) {
-		ctl_poke(p); /* the pump has taken the event: watch again */
+		ivc_linux_note_set(p->ctl); /* the pump has taken the event: watch again */
 		return 1;
 	}
 	pthread_mutex_lock(&p->rd);
@@ -175,7 +161,7 @@ static int block_wait(struct ivc_plat *p, int ms)
 	     !p->overflow;
 	pthread_mutex_unlock(&p->rd);
 	if (go && ms >= 0 && atomic_load(&p->parked))
-		ctl_poke(p); /* our sleep has an end: the helper must tick */
+		ivc_linux_note_set(p->ctl); /* our sleep has an end: the helper must tick */
 	if (go)
 		r = read(p->b.evfd, buf, sizeof buf);
 	if (r < 0)

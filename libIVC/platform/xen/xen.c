@@ -74,7 +74,6 @@
 #define _FILE_OFFSET_BITS 64 /* gntalloc's offsets only ever grow */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -262,7 +261,7 @@ static int xen_open(struct ivc_plat **out)
 	p = calloc(1, sizeof *p);
 	if (!p)
 		return -ENOMEM;
-	p->gntalloc = p->gntdev = p->ctlfd = -1;
+	p->gntalloc = p->gntdev = -1;
 	atomic_init(&p->xsfd, -1);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_mutex_init(&p->rd, NULL);
@@ -718,6 +717,13 @@ static int evtchn_recover(struct ivc_plat *p)
  * queue was empty: the next call says so without reading, and the one
  * after reads again. Ports delivered meanwhile keep the descriptor
  * readable, so the next wait sees them. >0 ports read, or -errno. */
+static int took(struct ivc_plat *p, size_t n)
+{
+	p->nahead = n;
+	p->drained = n < sizeof p->ahead / sizeof p->ahead[0];
+	return (int)n;
+}
+
 static int read_ahead(struct ivc_plat *p)
 {
 	ssize_t r;
@@ -729,9 +735,7 @@ static int read_ahead(struct ivc_plat *p)
 		return -EPROTO;
 	if (r < 0)
 		return neg_errno(); /* -EAGAIN: none pending */
-	p->nahead = (size_t)r / sizeof p->ahead[0];
-	p->drained = p->nahead < sizeof p->ahead / sizeof p->ahead[0];
-	return (int)p->nahead;
+	return took(p, (size_t)r / sizeof p->ahead[0]);
 }
 
 /* With the loopback, the device blocks: a sleeper's ports are taken from
@@ -739,7 +743,6 @@ static int read_ahead(struct ivc_plat *p)
  * sleeps in it (a sleeper reads them itself). */
 static int fill_ahead(struct ivc_plat *p)
 {
-	struct pollfd pfd = { .fd = p->b.evfd, .events = POLLIN };
 	int r;
 
 	if (!p->loop_ok)
@@ -747,12 +750,12 @@ static int fill_ahead(struct ivc_plat *p)
 	pthread_mutex_lock(&p->rd);
 	if (p->ngot || p->overflow) {
 		memcpy(p->ahead, p->got, p->ngot * sizeof p->got[0]);
-		p->nahead = p->ngot;
-		p->drained = p->ngot < sizeof p->got / sizeof p->got[0];
-		r = p->overflow ? -EFBIG : (int)p->ngot;
+		r = took(p, p->ngot);
+		if (p->overflow)
+			r = -EFBIG;
 		p->ngot = 0;
 		p->overflow = false;
-	} else if (atomic_load(&p->asleep) || poll(&pfd, 1, 0) != 1) {
+	} else if (atomic_load(&p->asleep) || ivc_linux_wait_fd(p->b.evfd, 0) != 1) {
 		r = -EAGAIN;
 	} else {
 		r = read_ahead(p);
