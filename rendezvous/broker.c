@@ -58,11 +58,18 @@ struct broker {
 	struct lst *lsts;
 	struct own *owns;
 	unsigned rr;           /* round robin among listeners of one name */
-	uint8_t *area;         /* domains with an area */
+	uint8_t *area;         /* domains with an area: AREA, maybe | RECHECK */
 	struct peerset *peers; /* [DOMS]: whom to tell first when one goes */
 	int lost;              /* errno once the XenStore connection is gone */
 	int64_t released;      /* wall clock (ms) of the @releaseDomain being handled, else 0 */
 };
+
+/* area[d]: d has an area (AREA); RECHECK: d was alive but not in
+ * /local/domain, so which incarnation it is is looked at again once it
+ * is listed (a domain dying, or one made between our listing and our
+ * look: its predecessor's area must go). */
+#define AREA 1
+#define RECHECK 2
 
 /* ---- XenStore, briefly ------------------------------------------------ */
 
@@ -222,7 +229,7 @@ static void area_make(struct broker *b, uint32_t d)
 	}
 	if (!b->area[d])
 		logmsg(7, "area of domain %u ready", d);
-	b->area[d] = 1;
+	b->area[d] = AREA;
 }
 
 /* The platform's monotonic clock in ms (timings in the log). */
@@ -696,16 +703,22 @@ static void domains_scan(struct broker *b, bool all)
 	 * a domain's directory when it destroys it), first: their survivors
 	 * are waiting to be told. */
 	for (d = 1; d < DOMS; d++)
-		if (b->area[d] && !present[d] && !dom_alive(b, d))
-			domain_gone(b, d);
+		if (b->area[d] && !present[d]) {
+			if (!dom_alive(b, d))
+				domain_gone(b, d);
+			else
+				b->area[d] |= RECHECK;
+		}
 	for (unsigned i = 0; i < n; i++) {
-		if (!domid_of(ents[i], &d) || (b->area[d] && !all))
+		if (!domid_of(ents[i], &d) || (b->area[d] == AREA && !all))
 			continue;
 		v = rd(b, XBT_NULL, MARK, d);
 		if (v) {
 			free(v);
-			if (b->area[d])
+			if (b->area[d]) {
+				b->area[d] = AREA;
 				continue; /* ours, as it was */
+			}
 		} else if ((v = rd(b, XBT_NULL, "/rendezvous/%u", d))) {
 			free(v);
 			logmsg(6, "domain %u is a new domain: its predecessor's area goes", d);

@@ -38,6 +38,26 @@ int ivc__xs_put(struct xst x, uint32_t t, const char *dir, const char *key, cons
 	return x.ops->store_write(x.s, t, path, val);
 }
 
+/* A domU's processes share one XenStore connection (the kernel's), and
+ * XenStore limits the transactions open on it (C xenstored 4.17: 10):
+ * a start refused with ENOSPC waits for the others' to end, for up to
+ * about this long, napping 0.5, 1, 2 .. 32 ms. */
+#define TXN_BUSY_US 2000000
+
+static int txn_start(struct xst x, uint32_t *t)
+{
+	unsigned slept = 0, us = 500;
+	int err;
+
+	while ((err = x.ops->store_txn_start(x.s, t)) == -ENOSPC && x.ops->nap &&
+	       slept < TXN_BUSY_US) {
+		x.ops->nap(us);
+		slept += us;
+		us = us < 32000 ? 2 * us : us;
+	}
+	return err;
+}
+
 /* Runs body in a XenStore transaction, again while the commit answers
  * EAGAIN (someone else wrote in between). body returns 0, or a negative
  * errno to abort the transaction and fail. */
@@ -45,7 +65,7 @@ int ivc__xs_txn(struct xst x, ivc__txn_body body, void *arg)
 {
 	for (int tries = 0;; tries++) {
 		uint32_t t;
-		int err = x.ops->store_txn_start(x.s, &t);
+		int err = txn_start(x, &t);
 
 		if (err)
 			return err;
