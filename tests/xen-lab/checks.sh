@@ -580,6 +580,35 @@ if [ -x "$BP" ] && [ -x "$RDV" ] && [ -x "$MKR" ]; then
 		rc=$?
 		[ $rc = 0 ] || show "$T/bc.out"
 		check "brokered: a PV domU reaches dom0's service by name alone and by (0, name), echoes checked" [ $rc = 0 ]
+		# A domU's processes share one XenStore connection, and with it
+		# xenstored's quota of open transactions: 12 holders fill it
+		# (some refused), 12 connects start, a second later the holders
+		# let go, and every connect gets through (those that asked in
+		# that second waited: their times are shown).
+		XH=$B/tests/broker/xs-hold
+		"$BP" serve busy -n 12 >"$T/bsb.out" 2>&1 &
+		sb=$!
+		lab-domu -f "$BP" -f "$XH" bk-busy "
+			for i in \$(seq 12); do $XH 60000 /tmp/go >/tmp/h\$i 2>&1 & done
+			for i in \$(seq 400); do [ \$(cat /tmp/h* | wc -l) = 12 ] && break; sleep 0.05; done
+			echo @@held \$(cat /tmp/h* | grep -c '^holding') refused \$(cat /tmp/h* | grep -c '^refused: No space')
+			for i in \$(seq 12); do $BP connect 0 busy -c 10 -L >/tmp/c\$i 2>&1 & p=\"\$p \$!\"; done
+			sleep 1; touch /tmp/go
+			r=0; for q in \$p; do wait \$q || r=1; done; wait
+			echo @@connects \$r \$(cat /tmp/c* | grep -c '^verified 10')
+			echo @@us \$(sed -n 's/^connect_us //p' /tmp/c* | sort -n | tr '\\n' ' ')
+			cat /tmp/c* | grep -v '^connected\|^verified\|^connect_us'" >"$T/bb.out" 2>&1
+		for i in $(seq 100); do kill -0 $sb 2>/dev/null || break; usleep 100000; done
+		kill $sb 2>/dev/null
+		wait $sb
+		rb=$?
+		sed -n 's/^@@us /# lab: those connects took (us): /p' "$T/bb.out"
+		grep -q '^@@held [0-9]* refused [1-9]' "$T/bb.out" && grep -q '^@@connects 0 12$' "$T/bb.out" && [ $rb = 0 ] ||
+			{ show "$T/bb.out"; show "$T/bsb.out"; }
+		sed -n 's/^@@held \([0-9]*\) refused \([0-9]*\)/# lab: a PV domU: \1 transactions held at once, \2 refused (ENOSPC)/p' "$T/bb.out"
+		check "brokered (real xenstored): a PV domU's open transactions are limited (ENOSPC past the quota)" grep -q '^@@held [0-9]* refused [1-9]' "$T/bb.out"
+		check "brokered: 12 connects of one PV domU started while its transactions are all taken: all 12 echo (listener status $rb)" \
+			sh -c "grep -q '^@@connects 0 12\$' $T/bb.out && [ $rb = 0 ]"
 		# domU <-> domU by name alone. (The smoke run leaves it out: its
 		# liveness check connects a domU to a domU by (domain, name).)
 		if [ "${IVC_XEN_SMOKE:-0}" = 1 ]; then
