@@ -230,11 +230,7 @@ group_anytime() {
 xsd=$(dirname "$SIM")/xenstored/ivc-xenstored
 # Starts a sim host whose XenStore has watch quota $1.
 start_with_xsd_opts() { # NAME OPTIONS...: a host whose xenstored has them
-	w=$IVC_SIM_DIR/xsd-$1
-	shift
-	printf '#!/bin/sh\nexec "%s" "$@" %s\n' "$xsd" "$*" >"$w"
-	chmod +x "$w"
-	IVC_XENSTORED=$w sim_start >/dev/null
+	IVC_XENSTORED=$(xsd_with "$@") sim_start >/dev/null
 }
 start_with_watch_quota() {
 	start_with_xsd_opts "quota$1" --quota-watches "$1"

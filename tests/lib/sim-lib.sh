@@ -47,6 +47,17 @@ wait_for() {
 	return 1
 }
 
+# Prints the path of a wrapper (named after $1) that runs the host's
+# ivc-xenstored with the other arguments added: a host started with it
+# in IVC_XENSTORED has, for instance, smaller quotas.
+xsd_with() {
+	_w=$IVC_SIM_DIR/xsd-$1
+	shift
+	printf '#!/bin/sh\nexec "%s" "$@" %s\n' "$(dirname "$SIM")/xenstored/ivc-xenstored" "$*" >"$_w"
+	chmod +x "$_w"
+	echo "$_w"
+}
+
 # Starts the host (extra arguments go to `ivc-sim start`).
 sim_start() { "$SIM" start "$@"; }
 

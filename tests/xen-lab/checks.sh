@@ -32,6 +32,11 @@ check() {
 note() { echo "# $*"; }
 now() { "$PEER" now; }
 show() { sed 's/^/#   /' "$@"; } # a file's lines as comments
+# Waits until process $1 has ended, for at most $2 tenths of a second.
+until_gone() {
+	_i=0
+	while kill -0 "$1" 2>/dev/null && [ $_i -lt "$2" ]; do usleep 100000; _i=$((_i + 1)); done
+}
 start=$(cut -d' ' -f1 /proc/uptime)
 section() {
 	echo "$*" >"$T/section"
@@ -263,8 +268,7 @@ victim() {
 	t0=$(now)
 	xl destroy "$name"
 	t1=$(now)
-	i=0
-	while kill -0 $a 2>/dev/null && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+	until_gone $a 100
 	kill -9 $a 2>/dev/null
 	wait $a
 	ra=$?
@@ -598,7 +602,7 @@ if [ -x "$BP" ] && [ -x "$RDV" ] && [ -x "$MKR" ]; then
 			echo @@connects \$r \$(cat /tmp/c* | grep -c '^verified 10')
 			echo @@us \$(sed -n 's/^connect_us //p' /tmp/c* | sort -n | tr '\\n' ' ')
 			cat /tmp/c* | grep -v '^connected\|^verified\|^connect_us'" >"$T/bb.out" 2>&1
-		for i in $(seq 100); do kill -0 $sb 2>/dev/null || break; usleep 100000; done
+		until_gone $sb 100
 		kill $sb 2>/dev/null
 		wait $sb
 		rb=$?
@@ -910,8 +914,7 @@ if [ -x "$B/examples/guest-ping" ] && [ -x "$ES" ]; then
 			return 1
 		guest_until gping 600 '^guest: exit'
 		note "guest-ping: done $(($(now) - t0)) ms after xl create began"
-		i=0
-		while kill -0 $es 2>/dev/null && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+		until_gone $es 100
 	}
 	gping_run
 	gup=$?
