@@ -236,10 +236,11 @@ struct ivc_stats {
 	uint32_t tx_ring, rx_ring;  /* ring sizes (0: direction absent) */
 	uint32_t tx_used, rx_used;  /* bytes queued now */
 	uint32_t max_msg_tx, max_msg_rx;
-	uint64_t spin_won;    /* spins after which the call went on (ivc_chan_set_spin) */
-	uint64_t spin_lost;   /* spins that ran out, then asked for a wake-up */
-	uint64_t lingers;     /* naps of a stream reader before it asked (ivc_stats(3)) */
-	uint64_t reserved[5]; /* zero */
+	uint64_t spin_won;     /* spins after which the call went on (ivc_chan_set_spin) */
+	uint64_t spin_lost;    /* spins that ran out, then asked for a wake-up */
+	uint64_t lingers;      /* naps of a stream reader before it asked (ivc_stats(3)) */
+	uint64_t linger_spins; /* its spins first, after a large piece (ivc_stats(3)) */
+	uint64_t reserved[4];  /* zero */
 };
 
 int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st);

@@ -144,12 +144,12 @@ struct ivc_chan {
 	struct ivc_type type;
 	enum ivc_dir dir;
 	uint64_t waits;
-	uint32_t spin_us;             /* ivc_chan_set_spin */
-	uint64_t spin_won, spin_lost; /* what the spins came to */
-	uint64_t lingers;             /* io.c: linger() */
-	int64_t checked_ms;           /* last liveness check */
-	unsigned clockless;           /* sleeps since the clock was last read */
-	bool quiet;                   /* the last sleep ended with nothing for us */
+	uint32_t spin_us;               /* ivc_chan_set_spin */
+	uint64_t spin_won, spin_lost;   /* what the spins came to */
+	uint64_t lingers, linger_spins; /* io.c: linger() */
+	int64_t checked_ms;             /* last liveness check */
+	unsigned clockless;             /* sleeps since the clock was last read */
+	bool quiet;                     /* the last sleep ended with nothing for us */
 	/* What the last non-blocking call of each direction could not do
 	 * (want_tx: bytes of room, 0 none): one descriptor serves both, so
 	 * a call of one direction that clears it looks for the other's. */
@@ -158,6 +158,7 @@ struct ivc_chan {
 	/* Bytes received since this channel last slept or sent: a reader
 	 * that takes much and sends nothing is a stream's (io.c, linger). */
 	size_t rx_run;
+	size_t rx_last; /* bytes of the last piece received (io.c, linger) */
 };
 
 struct ivc_listener {

@@ -966,6 +966,128 @@ static void sc_linger(void)
 	CHECK_EQ(ivc_chan_close(c), 0);
 }
 
+/* lingerspin: a reader that finds the ring empty right after a large
+ * message (16 KiB or more) spins before it naps (ivc_recv(3)), and the
+ * spin finds the next message when the writer is at it. The client sends
+ * phases of N messages, each after a 10 us pause, busy (a sleep would
+ * outlast the spin): 32 KiB ones, whose empty rings must spin and mostly
+ * see the next one come; 4 KiB ones, which never spin; and 32 KiB ones to
+ * a reader with a spin of its own set, which takes that instead. A loaded
+ * machine can hold the writer off past every spin: the first phase is
+ * run again, up to 5 times in all, until its spins find the messages. */
+static void busy_us(int64_t us)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 < us);
+}
+
+/* One phase; then the listener, from its figures since *st (updated),
+ * tells the client whether to go on ('n') or to run it again ('r'). */
+static char lingerspin_phase(struct ivc_chan *c, int phase, size_t len, uint8_t *buf,
+			     struct ivc_stats *st,
+			     char (*verdict)(const struct ivc_stats *, const struct ivc_stats *))
+{
+	enum { N = 200 };
+	struct ivc_stats now;
+	char v = 'n';
+
+	if (!server) /* once: filling a message costs more than the pause */
+		fill(buf, (uint64_t)phase, 0, len);
+	for (int i = 0; i < N; i++) {
+		uint32_t seq = (uint32_t)i;
+		if (server) {
+			CHECK_EQ(ivc_recv(c, buf, 65536, IO_MS), (ssize_t)len);
+			for (size_t k = sizeof seq; k < len; k += 509)
+				if (buf[k] != pat((uint64_t)phase, k))
+					fail("phase %d, message %d: byte %zu wrong", phase, i, k);
+			memcpy(&seq, buf, sizeof seq);
+			if (seq != (uint32_t)i || buf[len - 1] != pat((uint64_t)phase, len - 1))
+				fail("phase %d, message %d: wrong number or last byte", phase, i);
+		} else {
+			memcpy(buf, &seq, sizeof seq);
+			busy_us(10);
+			CHECK_EQ(ivc_send(c, buf, len, IO_MS), 0);
+		}
+	}
+	if (server) { /* the next phase starts once these numbers are taken */
+		CHECK_EQ(ivc_stats(c, &now), 0);
+		v = verdict(st, &now);
+		*st = now;
+		CHECK_EQ(ivc_send(c, &v, 1, IO_MS), 0);
+	} else {
+		CHECK_EQ(ivc_recv(c, buf, 65536, IO_MS), 1);
+		v = (char)buf[0];
+	}
+	return v;
+}
+
+static int spin_tries;
+
+static char large_spun(const struct ivc_stats *a, const struct ivc_stats *b)
+{
+	uint64_t spins = b->linger_spins - a->linger_spins, naps = b->lingers - a->lingers;
+
+	printf("lingerspin: 32 KiB, try %d: %llu spins, %llu of them then napped\n", ++spin_tries,
+	       (unsigned long long)spins, (unsigned long long)naps);
+	fflush(stdout);
+	if (spins >= 20 && naps <= spins / 2)
+		return 'n';
+	if (spin_tries < 5)
+		return 'r';
+	fail("32 KiB messages: the spins did not find the next one in 5 tries");
+	return 0;
+}
+
+static char small_no_spin(const struct ivc_stats *a, const struct ivc_stats *b)
+{
+	printf("lingerspin: 4 KiB: %llu spins, %llu naps\n",
+	       (unsigned long long)(b->linger_spins - a->linger_spins),
+	       (unsigned long long)(b->lingers - a->lingers));
+	fflush(stdout);
+	if (b->linger_spins != a->linger_spins)
+		fail("4 KiB messages spun");
+	return 'n';
+}
+
+static char own_spin(const struct ivc_stats *a, const struct ivc_stats *b)
+{
+	printf("lingerspin: own spin set: %llu linger spins, %llu naps, %llu own spins won\n",
+	       (unsigned long long)(b->linger_spins - a->linger_spins),
+	       (unsigned long long)(b->lingers - a->lingers),
+	       (unsigned long long)(b->spin_won - a->spin_won));
+	fflush(stdout);
+	if (b->linger_spins != a->linger_spins || b->lingers != a->lingers)
+		fail("a reader with its own spin lingered");
+	if (b->spin_won == a->spin_won)
+		fail("a reader with its own spin did not spin");
+	return 'n';
+}
+
+static void sc_lingerspin(void)
+{
+	struct ivc_type t = { "test.lingerspin", 1, IVC_MESSAGE };
+	struct ivc_opts o = { .tx_ring = 4096, .rx_ring = 1 << 20 };
+	struct ivc_chan *c = rendezvous("lingerspin", &t, IVC_INOUT, server ? &o : NULL);
+	uint8_t *buf = malloc(65536);
+	struct ivc_stats st;
+
+	if (!buf)
+		fail("memory");
+	CHECK_EQ(ivc_stats(c, &st), 0);
+	while (lingerspin_phase(c, 0, 32768, buf, &st, large_spun) == 'r')
+		;
+	lingerspin_phase(c, 1, 4096, buf, &st, small_no_spin);
+	if (server)
+		CHECK_EQ(ivc_chan_set_spin(c, 1000), 0);
+	lingerspin_phase(c, 2, 32768, buf, &st, own_spin);
+	CHECK_EQ(ivc_chan_close(c), 0);
+	free(buf);
+}
+
 /* bigread: one ivc_read larger than 64 KiB of a full 1 MiB ring returns
  * all that is there, in order, and publishes its progress piece by piece
  * (ivc_read(3), NOTES: rx_msgs counts each piece), so that the writer,
@@ -1512,11 +1634,14 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } plain[] = {
-	{ "dirmode", sc_dirmode },   { "sizes", sc_sizes },       { "mismatch", sc_mismatch },
-	{ "inflight", sc_inflight }, { "timeouts", sc_timeouts }, { "victim", sc_victim },
-	{ "ghost", sc_ghost },       { "bigwrite", sc_bigwrite }, { "poller", sc_poller },
-	{ "threads", sc_threads },   { "retry", sc_retry },       { "duplex", sc_duplex },
-	{ "spin", sc_spin },         { "linger", sc_linger },     { "bigread", sc_bigread },
+	{ "dirmode", sc_dirmode },   { "sizes", sc_sizes },
+	{ "mismatch", sc_mismatch }, { "inflight", sc_inflight },
+	{ "timeouts", sc_timeouts }, { "victim", sc_victim },
+	{ "ghost", sc_ghost },       { "bigwrite", sc_bigwrite },
+	{ "poller", sc_poller },     { "threads", sc_threads },
+	{ "retry", sc_retry },       { "duplex", sc_duplex },
+	{ "spin", sc_spin },         { "linger", sc_linger },
+	{ "bigread", sc_bigread },   { "lingerspin", sc_lingerspin },
 };
 
 /* A scenario that has not ended after IVC_TEST_LIMIT_S seconds fails by
