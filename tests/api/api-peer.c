@@ -49,12 +49,17 @@ __attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt
 
 #include "check.h"
 
-static int64_t now_ms(void)
+static int64_t now_us(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static int64_t now_ms(void)
+{
+	return now_us() / 1000;
 }
 
 /* A pattern both sides can regenerate: byte i of stream s. */
@@ -977,12 +982,10 @@ static void sc_linger(void)
  * run again, up to 5 times in all, until its spins find the messages. */
 static void busy_us(int64_t us)
 {
-	struct timespec t0, t;
+	int64_t end = now_us() + us;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	while ((t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 < us);
+	while (now_us() < end)
+		;
 }
 
 /* One phase; then the listener, from its figures since *st (updated),
@@ -1039,7 +1042,6 @@ static char large_spun(const struct ivc_stats *a, const struct ivc_stats *b)
 	if (spin_tries < 5)
 		return 'r';
 	fail("32 KiB messages: the spins did not find the next one in 5 tries");
-	return 0;
 }
 
 static char small_no_spin(const struct ivc_stats *a, const struct ivc_stats *b)
