@@ -3,7 +3,7 @@ PREFIX ?= /usr/local
 BUILD  ?= build/default
 MESON_OPTS ?=
 
-.PHONY: all deps build demo check install uninstall clean format fuzz help xen-check bench scale
+.PHONY: all deps build demo check install uninstall clean format fuzz help xen-check xen-perf bench scale
 
 all: build
 
@@ -13,6 +13,7 @@ help:
 	@echo "make build     build into $(BUILD)"
 	@echo "make install   install (PREFIX=$(PREFIX), DESTDIR honoured)"
 	@echo "make xen-check libIVC on a real Xen 4.17 booted in QEMU (tests/xen-lab)"
+	@echo "make xen-perf  libIVC against libxenvchan in that lab, 3 boots pooled (build/default/xen-perf)"
 	@echo "make fuzz      long libFuzzer runs, FUZZ_SECONDS=600 each: ring core, parsers,"
 	@echo "               sim xenstored, rendezvous policy, guest xs_frame (corpora in build/fuzz)"
 	@echo "make bench     benchmark sweep in sim against its baselines (results in build/bench/)"
@@ -55,6 +56,11 @@ install: build
 # it too, unless IVC_SKIP_XEN_LAB=1.
 xen-check: build
 	tests/xen-lab/xen-check.sh $(BUILD)
+
+# libIVC against libxenvchan in the lab, in several boots, pooled:
+# docs/performance.md. IVC_XEN_PERF_BOOTS (3) and IVC_XEN_PERF_ROUNDS (9).
+xen-perf: build
+	tests/xen-lab/xen-perf.sh $(BUILD)
 
 uninstall:
 	ninja -C $(BUILD) uninstall

@@ -9,6 +9,8 @@
  *                                                  for CLIENTS runs in turn
  *   vchan-bench run SERVER_DOMID [--sizes S,S] [--reps N] [--bytes N] [--rtts N]
  *
+ * Round trips per ping-pong: --rtts (default 2000), a tenth of it from
+ * 64 KiB up: ivc-bench's rule, so that both medians are of as many.
  * Rings are 1 MiB each way, libxenvchan's largest: compare with ivc-bench
  * run against `ivc-bench serve --ring 1048576`.
  */
@@ -154,7 +156,7 @@ static void row(const char *test, const char *unit, uint32_t size, double *v, in
 static int run(int argc, char **argv)
 {
 	uint32_t sizes[MAX_SIZES] = { 64, 4096, 65536 };
-	int nsizes = 3, reps = 3, rtts = 200;
+	int nsizes = 3, reps = 3, rtts = 2000;
 	uint64_t bytes = 16u << 20;
 	static uint8_t buf[RING];
 	char path[128];
@@ -191,6 +193,7 @@ static int run(int argc, char **argv)
 		uint32_t sz = sizes[i];
 		double tput[MAX_REPS], rtt[MAX_REPS], p99 = 0, p999 = 0;
 		uint64_t ack, total = bytes / sz * sz;
+		int n = sz >= 65536 ? rtts / 10 : rtts; /* as ivc-bench */
 		for (int r = 0; r < reps; r++) {
 			struct cmd k = { OP_SINK, sz, total };
 			int64_t t0 = now_ns();
@@ -200,22 +203,22 @@ static int run(int argc, char **argv)
 			get(v, &ack, sizeof ack);
 			tput[r] = (double)total / (double)(now_ns() - t0);
 
-			double *rt = malloc((size_t)rtts * sizeof *rt);
+			double *rt = malloc((size_t)n * sizeof *rt);
 			if (!rt)
 				die("memory");
-			k = (struct cmd){ OP_ECHO, sz, (uint64_t)rtts };
+			k = (struct cmd){ OP_ECHO, sz, (uint64_t)n };
 			put(v, &k, sizeof k);
-			for (int j = 0; j < rtts; j++) {
+			for (int j = 0; j < n; j++) {
 				int64_t t1 = now_ns();
 				put(v, buf, sz);
 				get(v, buf, sz);
 				rt[j] = (double)(now_ns() - t1) / 1000.0;
 			}
 			get(v, &ack, sizeof ack);
-			qsort(rt, (size_t)rtts, sizeof *rt, cmpd);
-			rtt[r] = rt[rtts / 2];
-			p99 = rt[(int)(rtts * 0.99)];
-			p999 = rt[(int)(rtts * 0.999)];
+			qsort(rt, (size_t)n, sizeof *rt, cmpd);
+			rtt[r] = rt[n / 2];
+			p99 = rt[(int)(n * 0.99)];
+			p999 = rt[(int)(n * 0.999)];
 			free(rt);
 		}
 		row("vchan-msg", "GB/s", sz, tput, reps, 0, 0);

@@ -12,6 +12,7 @@
 #   IVC_XEN_SMOKE   1: the short run of `make check`: not the PVH, domU <->
 #                   domU, many-channels and guest-echo sections (default 0)
 #   IVC_XEN_LIVENESS  brokered channels in the liveness check (default 500)
+#   IVC_XEN_ONLY    perf: the performance section alone (`make xen-perf`)
 set -u
 B=$(cd "$1" && pwd)
 PEER=$B/tests/api/api-peer
@@ -112,6 +113,20 @@ clean() {
 	echo "# left over in dom0: XenStore data/ivc, ivc-client, ivc-listener: [$ivc], event channels $ev (at rest $base_ev), active grants $gr (at rest $base_gr), dying domains $dying"
 	return 1
 }
+
+finish() {
+	section "end"
+	[ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
+	echo "$pass passed, $fail failed"
+	[ $fail = 0 ]
+	exit
+}
+
+# IVC_XEN_ONLY=perf (`make xen-perf`): the performance section alone.
+if [ "${IVC_XEN_ONLY:-}" = perf ]; then
+	. "$(dirname "$0")/perf-section.sh"
+	finish
+fi
 
 # ---- 1. the xen platform against Xen itself (dom0) -----------------------
 section "the xen platform in dom0"
@@ -1367,65 +1382,6 @@ fi
 fi # "guests by name" (IVC_XEN_SMOKE skips it)
 
 # ---- 9. performance, recorded: libIVC and libxenvchan --------------------------
-# Both between dom0 and the same PV domU, same sizes, 1 MiB rings (vchan's
-# largest), in alternation (perf-rounds.sh): IVC_XEN_PERF_ROUNDS rounds,
-# each with one run of each library per size, the order flipping every
-# round. Under emulation absolute numbers mean little and drift; each
-# round gives a ratio from two runs seconds apart, and the median of those
-# ratios is what docs/performance.md reports. Checked: that every run
-# ran; the numbers are notes.
-# Both libraries run with glibc's `rep movsb` threshold raised: QEMU's TCG
-# emulates that instruction an iteration at a time, and glibc uses it for
-# copies above 4 KiB on the lab's CPU model (ERMS), which made a 64 KiB
-# memcpy 8x slower than a 4 KiB one and every large copy measure QEMU,
-# not the library. With the threshold raised, glibc copies with vector
-# loops, as fast per byte at 64 KiB as at 4 KiB, as on hardware.
-section "performance (recorded)"
-GT=glibc.cpu.x86_rep_movsb_threshold=1073741824
-IB=$B/tests/bench/ivc-bench
-VB=$B/tests/bench/vchan-bench
-XL=$(dirname "$0")
-PR=$XL/perf-rounds.sh
-PS="64,4096,65536"
-NR=${IVC_XEN_PERF_ROUNDS:-9}
-if [ "${IVC_XEN_PERF:-1}" = 0 ]; then
-	note "performance: not run (IVC_XEN_PERF=0, as in make check: make xen-check runs it)"
-elif [ -x "$VB" ]; then
-	runs=$((NR * $(echo $PS | tr , '\n' | wc -l)))
-	GLIBC_TUNABLES=$GT "$IB" serve --ring 1048576 --clients $((runs + 1)) >"$T/ib.s" 2>&1 &
-	ip=$!
-	if dom=$(lab-domu -m 256 --start -f "$IB" -f "$VB" -f "$PR" perf \
-		"GLIBC_TUNABLES=$GT sh $PR $IB $VB $NR $PS" 2>"$T/start.err"); then
-		GLIBC_TUNABLES=$GT "$VB" serve "$dom" $runs >"$T/vchan.s" 2>&1 &
-		vp=$!
-		lab-domu --wait -t $((120 + runs * 60)) perf >"$T/perf.out" 2>&1
-		# both end by themselves, unless a run failed
-		kill $vp $ip 2>/dev/null
-		wait $vp $ip
-		rc=$(sed -n 's/^@@rc \([0-9]*\)$/\1/p' "$T/perf.out")
-		sed -n 's/^@@row //p' "$T/perf.out" >"$T/rows"
-		[ "${rc:-1}" = 0 ] || { show "$T/perf.out"; show "$T/ib.s" "$T/vchan.s"; }
-		check "performance: $NR rounds of ivc-bench and vchan-bench, dom0 <-> PV domU (status ${rc:-none})" \
-			[ "${rc:-1}" = 0 ]
-		check "performance: every run gave its rows ($(wc -l <"$T/rows") of $((runs * 5 + 3)))" \
-			[ "$(wc -l <"$T/rows")" = $((runs * 5 + 3)) ]
-		note "rows (round, then ivc-bench's CSV columns; round 0: the domU's floors):"
-		show "$T/rows"
-		for sz in $(echo $PS | tr , ' '); do
-			note "$sz bytes, libIVC / libxenvchan, median of $NR rounds (lowest - highest): $(awk -v s=$sz -f "$XL/perf-ratios.awk" "$T/rows")"
-		done
-	else
-		show "$T/start.err"
-		bad "performance: domU did not start"
-		kill $ip 2>/dev/null
-		wait $ip
-	fi
-	check "performance: nothing left in dom0" clean
-else
-	note "vchan-bench not built (no libxenvchan): performance not recorded"
-fi
+. "$(dirname "$0")/perf-section.sh"
 
-section "end"
-[ -n "${watchdog:-}" ] && kill "$watchdog" 2>/dev/null
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+finish

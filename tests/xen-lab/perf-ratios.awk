@@ -3,6 +3,8 @@
 # lowest and highest over the rounds. Input: "ROUND test,size,median,...".
 # Throughput: ivc-msg and ivc-stream against vchan-msg (higher is better
 # for libIVC); round trip: ivc-rtt against vchan-rtt (lower is better).
+# Each ratio also says in how many rounds libIVC was ahead. Rounds of
+# several boots pool when numbered apart (xen-perf.sh).
 {
 	split($2, f, ",")
 	if (f[2] != s || $1 == 0)
@@ -20,19 +22,22 @@ function med(a, n,    i, j, t) {
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 
-# "1.23x (0.98x - 1.40x)" over the rounds that have both rows
-function ratio(num, den,    r, n, q, m) {
-	n = 0
+# "1.23x (0.98x - 1.40x, ahead in 7 of 9)" over the rounds that have both
+# rows; libIVC is ahead where the ratio is above 1 (lower: below 1)
+function ratio(num, den, lower,    r, n, q, m, a) {
+	n = a = 0
 	for (r = 1; r <= nr; r++)
-		if (v[r, num] > 0 && v[r, den] > 0)
+		if (v[r, num] > 0 && v[r, den] > 0) {
 			q[++n] = v[r, num] / v[r, den]
+			a += lower ? q[n] < 1 : q[n] > 1
+		}
 	if (n == 0)
 		return "none"
 	m = med(q, n)
-	return sprintf("%.2fx (%.2fx - %.2fx)", m, q[1], q[n])
+	return sprintf("%.2fx (%.2fx - %.2fx, ahead in %d of %d)", m, q[1], q[n], a, n)
 }
 
 END {
-	printf "messages %s, stream %s; round trip %s\n", ratio("ivc-msg", "vchan-msg"),
-		ratio("ivc-stream", "vchan-msg"), ratio("ivc-rtt", "vchan-rtt")
+	printf "messages %s, stream %s; round trip %s\n", ratio("ivc-msg", "vchan-msg", 0),
+		ratio("ivc-stream", "vchan-msg", 0), ratio("ivc-rtt", "vchan-rtt", 1)
 }
