@@ -24,6 +24,13 @@ for t in spin-rtt eventfd-rtt; do
 	check "results.csv: $t" sh -c "awk -F, '\$1 == \"$t\" && \$3 > 0' '$out/results.csv' | grep -q ."
 done
 check "results.md: the table" grep -q '^| ivc-msg | 64 |' "$out/results.md"
+# Every row has the header's 14 columns; the sleeps per MiB of ivc-msg
+# and ivc-stream are numbers (how many depends on the machine).
+check "results.csv: 14 columns in every line" \
+	sh -c "awk -F, 'NF != 14 { bad = 1 } END { exit bad }' '$out/results.csv'"
+n=$(awk -F, '$1 ~ /^ivc-(msg|stream)$/ && $12 ~ /^[0-9.]+$/ && $13 ~ /^[0-9.]+$/ && $14 ~ /^[0-9.]+$/' \
+	"$out/results.csv" 2>/dev/null | wc -l)
+check "results.csv: writer, reader sleeps and naps per MiB in the 6 rows of ivc-msg and ivc-stream ($n)" [ "$n" = 6 ]
 # --tests: those rows and no others; an unknown name is refused.
 "$(dirname "$0")/bench.sh" "$1" "$out/some" --reps 1 --ms 20 --sizes 64 --rtts 20 \
 	--tests ivc-msg,unix >"$out/some.out" 2>&1

@@ -34,6 +34,7 @@
 
 #define MAX_SIZES 16
 #define MAX_REPS 64
+#define NEX 7 /* the extra columns */
 
 static const struct ivc_type msg_type = { "org.libivc.bench", 1, IVC_MESSAGE };
 static const struct ivc_type str_type = { "org.libivc.bench-stream", 1, IVC_STREAM };
@@ -53,6 +54,7 @@ struct reply {
 	uint64_t cpu_ns;    /* the server's CPU time for the command */
 	uint64_t notify_tx; /* its signals sent during the command */
 	uint64_t bytes;
+	uint64_t waits, lingers; /* its sleeps and naps during the command */
 };
 
 static int64_t now_ns(void)
@@ -78,12 +80,17 @@ __attribute__((noreturn)) static void die(const char *what, long err)
 	exit(1);
 }
 
-static uint64_t notify_tx(struct ivc_chan *c)
+static struct ivc_stats stats(struct ivc_chan *c)
 {
 	struct ivc_stats st;
 
 	ivc_stats(c, &st);
-	return st.notify_tx;
+	return st;
+}
+
+static uint64_t notify_tx(struct ivc_chan *c)
+{
+	return stats(c).notify_tx;
 }
 
 /* Blocking calls on both channels spin for spin_us before they sleep
@@ -102,6 +109,7 @@ static void serve_cmd(struct ivc_chan *m, struct ivc_chan *s, const struct cmd *
 		      size_t cap)
 {
 	uint64_t c0 = cpu_ns(), n0 = notify_tx(m) + notify_tx(s);
+	struct ivc_stats m0 = stats(m), s0 = stats(s), m1, s1;
 	struct reply rp = { 0 };
 	ssize_t r;
 
@@ -133,6 +141,10 @@ static void serve_cmd(struct ivc_chan *m, struct ivc_chan *s, const struct cmd *
 	}
 	rp.cpu_ns = cpu_ns() - c0;
 	rp.notify_tx = notify_tx(m) + notify_tx(s) - n0;
+	m1 = stats(m);
+	s1 = stats(s);
+	rp.waits = m1.waits - m0.waits + s1.waits - s0.waits;
+	rp.lingers = m1.lingers - m0.lingers + s1.lingers - s0.lingers;
 	if ((r = ivc_send(m, &rp, sizeof rp, -1)) < 0)
 		die("reply", r);
 }
@@ -197,8 +209,9 @@ struct point {
 	uint32_t size;
 	double v[MAX_REPS];
 	int n;
-	double extra[4]; /* per test: cpu ns/byte, notifies/MiB, p99, p99.9 (medians) */
-	double ex[4][MAX_REPS];
+	/* per test: cpu ns/byte, notifies/MiB, p99, p99.9, and the writer's
+	 * sleeps, the reader's sleeps and its naps per MiB (medians) */
+	double ex[NEX][MAX_REPS];
 };
 
 static struct point pts[256];
@@ -235,7 +248,7 @@ static void add(const char *test, const char *unit, uint32_t size, double v, con
 
 	if (p->n == MAX_REPS)
 		return;
-	for (int i = 0; ex && i < 4; i++)
+	for (int i = 0; ex && i < NEX; i++)
 		p->ex[i][p->n] = ex[i];
 	p->v[p->n++] = v;
 }
@@ -415,17 +428,32 @@ static struct reply await_reply(struct bench *b)
 	return rp;
 }
 
+/* The writer's sleeps and the reader's sleeps and naps per MiB in ex[4],
+ * ex[5], ex[6]: the writer is this side (its stats before and after), the
+ * reader the server. */
+static void sleeps(const struct ivc_stats *w0, const struct ivc_stats *w1, const struct reply *rp,
+		   uint64_t bytes, double ex[NEX])
+{
+	double mib = (double)bytes / 1048576.0;
+
+	ex[4] = (double)(w1->waits - w0->waits) / mib;
+	ex[5] = (double)rp->waits / mib;
+	ex[6] = (double)rp->lingers / mib;
+}
+
 /* Messages of `size` for ms: GB/s, and CPU ns per byte of both sides and
- * signals per MiB in ex[0], ex[1]. */
-static double ivc_msg_tput(struct bench *b, uint32_t size, double ex[4])
+ * signals per MiB in ex[0], ex[1]; sleeps in ex[4..6]. */
+static double ivc_msg_tput(struct bench *b, uint32_t size, double ex[NEX])
 {
 	uint64_t bytes = 0, c0, n0;
 	int64_t t0, t1, until;
+	struct ivc_stats w0, w1;
 	struct reply rp;
 	long r;
 
 	command(b, (struct cmd){ .op = OP_SINK });
 	memset(b->buf, 3, size);
+	w0 = stats(b->m);
 	c0 = cpu_ns();
 	n0 = notify_tx(b->m);
 	t0 = now_ns();
@@ -443,24 +471,28 @@ static double ivc_msg_tput(struct bench *b, uint32_t size, double ex[4])
 	} while (now_ns() < until);
 	if ((r = ivc_send(b->m, b->buf, 0, -1)) < 0)
 		die("send", r);
+	w1 = stats(b->m); /* not the sleep for the reply */
 	rp = await_reply(b);
 	t1 = now_ns();
 	if (rp.bytes != bytes)
 		die("sink: byte count differs", -EPROTO);
 	ex[0] = (double)(cpu_ns() - c0 + rp.cpu_ns) / (double)bytes;
 	ex[1] = (double)(notify_tx(b->m) - n0 + rp.notify_tx) / ((double)bytes / 1048576.0);
+	sleeps(&w0, &w1, &rp, bytes, ex);
 	return (double)bytes / (double)(t1 - t0);
 }
 
-static double ivc_stream_tput(struct bench *b, uint32_t size, double ex[4])
+static double ivc_stream_tput(struct bench *b, uint32_t size, double ex[NEX])
 {
 	uint64_t bytes = 0, c0, n0, total = b->stream_bytes;
 	int64_t t0, t1;
+	struct ivc_stats w0, w1;
 	struct reply rp;
 	long r;
 
 	command(b, (struct cmd){ .op = OP_SINK_STREAM, .count = total });
 	memset(b->buf, 5, size);
+	w0 = stats(b->s);
 	c0 = cpu_ns();
 	n0 = notify_tx(b->s);
 	t0 = now_ns();
@@ -475,13 +507,15 @@ static double ivc_stream_tput(struct bench *b, uint32_t size, double ex[4])
 	}
 	rp = await_reply(b);
 	t1 = now_ns();
+	w1 = stats(b->s); /* the reply came on b->m */
 	ex[0] = (double)(cpu_ns() - c0 + rp.cpu_ns) / (double)bytes;
 	ex[1] = (double)(notify_tx(b->s) - n0 + rp.notify_tx) / ((double)bytes / 1048576.0);
+	sleeps(&w0, &w1, &rp, bytes, ex);
 	return (double)bytes / (double)(t1 - t0);
 }
 
 /* Ping-pong: the median round trip in us; p99, p99.9 in ex[2], ex[3]. */
-static double ivc_rtt(struct bench *b, uint32_t size, int n, double ex[4])
+static double ivc_rtt(struct bench *b, uint32_t size, int n, double ex[NEX])
 {
 	double *rt = malloc((size_t)n * sizeof *rt);
 	long r;
@@ -568,20 +602,22 @@ static int parse_sizes(const char *s, uint32_t *out)
 static void print_results(FILE *csv)
 {
 	printf("\n| test | size | median | min | max | unit | cpu ns/B | signals/MiB | p99 us | "
-	       "p99.9 us |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
+	       "p99.9 us | sleeps/MiB: writer, reader, naps |\n"
+	       "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|\n");
 	if (csv)
 		fprintf(csv, "test,size,median,min,max,unit,cpu_ns_per_byte,signals_per_mib,p99_us,"
-			     "p999_us,reps\n");
+			     "p999_us,reps,writer_sleeps_per_mib,reader_sleeps_per_mib,"
+			     "reader_naps_per_mib\n");
 	for (int i = 0; i < npts; i++) {
 		struct point *p = &pts[i];
-		double lo = p->v[0], hi = p->v[0], e[4];
+		double lo = p->v[0], hi = p->v[0], e[NEX];
 		for (int k = 1; k < p->n; k++) {
 			lo = p->v[k] < lo ? p->v[k] : lo;
 			hi = p->v[k] > hi ? p->v[k] : hi;
 		}
-		for (int k = 0; k < 4; k++)
+		for (int k = 0; k < NEX; k++)
 			e[k] = median(p->ex[k], p->n);
-		char c0[32] = "-", c1[32] = "-", c2[32] = "-", c3[32] = "-";
+		char c0[32] = "-", c1[32] = "-", c2[32] = "-", c3[32] = "-", c4[64] = "-";
 		if (e[0] > 0)
 			snprintf(c0, sizeof c0, "%.3f", e[0]);
 		if (e[0] > 0)
@@ -590,12 +626,15 @@ static void print_results(FILE *csv)
 			snprintf(c2, sizeof c2, "%.1f", e[2]);
 		if (e[2] > 0)
 			snprintf(c3, sizeof c3, "%.1f", e[3]);
-		printf("| %s | %u | %.3f | %.3f | %.3f | %s | %s | %s | %s | %s |\n", p->test,
-		       p->size, median(p->v, p->n), lo, hi, p->unit, c0, c1, c2, c3);
+		if (e[0] > 0)
+			snprintf(c4, sizeof c4, "%.2f, %.2f, %.2f", e[4], e[5], e[6]);
+		printf("| %s | %u | %.3f | %.3f | %.3f | %s | %s | %s | %s | %s | %s |\n", p->test,
+		       p->size, median(p->v, p->n), lo, hi, p->unit, c0, c1, c2, c3, c4);
 		if (csv)
-			fprintf(csv, "%s,%u,%.4f,%.4f,%.4f,%s,%.4f,%.3f,%.2f,%.2f,%d\n", p->test,
-				p->size, median(p->v, p->n), lo, hi, p->unit, e[0], e[1], e[2],
-				e[3], p->n);
+			fprintf(csv,
+				"%s,%u,%.4f,%.4f,%.4f,%s,%.4f,%.3f,%.2f,%.2f,%d,%.3f,%.3f,%.3f\n",
+				p->test, p->size, median(p->v, p->n), lo, hi, p->unit, e[0], e[1],
+				e[2], e[3], p->n, e[4], e[5], e[6]);
 	}
 }
 
@@ -664,7 +703,7 @@ static int run(int argc, char **argv)
 	for (int rep = 0; rep < reps; rep++)
 		for (int i = 0; i < nsizes; i++) {
 			uint32_t sz = sizes[i];
-			double e1[4] = { 0 }, e2[4] = { 0 }, e3[4] = { 0 };
+			double e1[NEX] = { 0 }, e2[NEX] = { 0 }, e3[NEX] = { 0 };
 			int n = sz >= 65536 ? rtts / 10 : rtts;
 			if (sz <= b.ring / 2 && on(tests, "ivc-msg"))
 				add("ivc-msg", "GB/s", sz, ivc_msg_tput(&b, sz, e1), e1);

@@ -149,8 +149,8 @@ static void row(const char *test, const char *unit, uint32_t size, double *v, in
 	}
 	qsort(v, (size_t)n, sizeof *v, cmpd);
 	med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	printf("%s,%u,%.4f,%.4f,%.4f,%s,0,0,%.2f,%.2f,%d\n", test, size, med, lo, hi, unit, p99,
-	       p999, n);
+	printf("%s,%u,%.4f,%.4f,%.4f,%s,0,0,%.2f,%.2f,%d,0,0,0\n", test, size, med, lo, hi, unit,
+	       p99, p999, n);
 }
 
 static int run(int argc, char **argv)
