@@ -13,7 +13,7 @@ help:
 	@echo "make build     build into $(BUILD)"
 	@echo "make install   install (PREFIX=$(PREFIX), DESTDIR honoured)"
 	@echo "make xen-check libIVC on a real Xen 4.17 booted in QEMU (tests/xen-lab)"
-	@echo "make xen-perf  libIVC against libxenvchan in that lab, 3 boots pooled (build/default/xen-perf)"
+	@echo "make xen-perf  libIVC against libxenvchan in that lab, 3 boots pooled ($(BUILD)/xen-perf)"
 	@echo "make fuzz      long libFuzzer runs, FUZZ_SECONDS=600 each: ring core, parsers,"
 	@echo "               sim xenstored, rendezvous policy, guest xs_frame (corpora in build/fuzz)"
 	@echo "make bench     benchmark sweep in sim against its baselines (results in build/bench/)"

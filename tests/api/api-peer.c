@@ -1112,7 +1112,7 @@ static void sc_lingerspin(void)
 	CHECK_EQ(ivc_stats(c, &st), 0);
 	/* Between tries a pause, longer each time, lets passing load end. */
 	for (int try = 1; lingerspin_phase(c, 0, 32768, buf, &st, large_spun) == 'r'; try++)
-		usleep((useconds_t)try * 200000);
+		nanosleep(&(struct timespec){ try / 5, try % 5 * 200000000L }, NULL);
 	lingerspin_phase(c, 1, 4096, buf, &st, small_no_spin);
 	if (server)
 		CHECK_EQ(ivc_chan_set_spin(c, 1000), 0);

@@ -83,8 +83,10 @@ __attribute__((noreturn)) static void die(const char *what, long err)
 static struct ivc_stats stats(struct ivc_chan *c)
 {
 	struct ivc_stats st;
+	int err = ivc_stats(c, &st);
 
-	ivc_stats(c, &st);
+	if (err)
+		die("ivc_stats", err);
 	return st;
 }
 

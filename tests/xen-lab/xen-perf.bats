@@ -44,6 +44,7 @@ boot() {
 		row 0 memcpy 4096 9
 		echo "# 4096 bytes, libIVC / libxenvchan, median of 3 rounds: ..."
 		echo "1 passed, 0 failed"
+		echo "run.sh: status 0; lab up 50.1 s (dom0 ready 6.70 s after its kernel started)"
 	} >"$D/boot$n.log"
 }
 
@@ -84,7 +85,20 @@ boot() {
 	[[ "$output" == *"round trip 0.90x (0.80x - 1.10x, ahead in 2 of 3)"* ]]
 }
 
-@test "errors: no directory, no boot logs" {
+@test "each boot's status: ok, failed, did not finish" {
+	boot 1 2 1 90
+	boot 2 2 1 90
+	boot 3 2 1 90
+	sed -i 's/^1 passed, 0 failed$/1 passed, 1 failed/' "$D/boot2.log"
+	sed -i '/passed, 0 failed$/d' "$D/boot3.log"
+	run sh "$XP" --summary "$D"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"- boot 1: ok"* ]]
+	[[ "$output" == *"- boot 2: failed"* ]]
+	[[ "$output" == *"- boot 3: did not finish"* ]]
+}
+
+@test "errors: no directory, no boot logs, a gap in their numbers" {
 	run sh "$XP" --summary "$D/none"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"usage: xen-perf.sh --summary OUT_DIR"* ]]
@@ -92,13 +106,28 @@ boot() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"no boot logs"* ]]
 	[ ! -e "$D/results.md" ]
+	boot 1 2 1 90
+	boot 3 2 1 90
+	run sh "$XP" --summary "$D"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"no boot2.log"* ]]
+	[ ! -e "$D/results.md" ]
+	# the rounds setting is the lab's, not the summary's
+	rm "$D/boot3.log"
+	IVC_XEN_PERF_ROUNDS=abc run sh "$XP" --summary "$D"
+	[ "$status" -eq 0 ]
 }
 
-@test "a bad IVC_XEN_PERF_BOOTS is refused before any lab starts" {
+@test "a bad IVC_XEN_PERF_BOOTS or _ROUNDS is refused before any lab starts" {
 	IVC_XEN_PERF_BOOTS=0 run sh "$XP" "$D"
 	[ "$status" -eq 2 ]
+	[[ "$output" == *"IVC_XEN_PERF_BOOTS"* ]]
 	IVC_XEN_PERF_BOOTS=x IVC_XEN_PERF_ROUNDS=3 run sh "$XP" "$D"
 	[ "$status" -eq 2 ]
 	IVC_XEN_PERF_ROUNDS=-1 run sh "$XP" "$D"
 	[ "$status" -eq 2 ]
+	[[ "$output" == *"IVC_XEN_PERF_ROUNDS"* ]]
+	IVC_XEN_PERF_ROUNDS=1000 run sh "$XP" "$D"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"1 to 999"* ]]
 }
