@@ -1001,7 +1001,6 @@ static char lingerspin_phase(struct ivc_chan *c, int phase, size_t len, uint8_t 
 	enum { N = 200 };
 	struct ivc_stats now;
 	char v = 'n';
-
 	int64_t t0 = now_us();
 
 	if (!server) /* once: filling a message costs more than the pause */

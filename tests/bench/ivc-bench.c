@@ -90,11 +90,6 @@ static struct ivc_stats stats(struct ivc_chan *c)
 	return st;
 }
 
-static uint64_t notify_tx(struct ivc_chan *c)
-{
-	return stats(c).notify_tx;
-}
-
 /* Blocking calls on both channels spin for spin_us before they sleep
  * (spin-then-block, done by the library: ivc_chan_set_spin). */
 static void set_spin(struct ivc_chan *m, struct ivc_chan *s, uint32_t spin_us)
@@ -110,7 +105,7 @@ static void set_spin(struct ivc_chan *m, struct ivc_chan *s, uint32_t spin_us)
 static void serve_cmd(struct ivc_chan *m, struct ivc_chan *s, const struct cmd *k, uint8_t *buf,
 		      size_t cap)
 {
-	uint64_t c0 = cpu_ns(), n0 = notify_tx(m) + notify_tx(s);
+	uint64_t c0 = cpu_ns();
 	struct ivc_stats m0 = stats(m), s0 = stats(s), m1, s1;
 	struct reply rp = { 0 };
 	ssize_t r;
@@ -142,9 +137,9 @@ static void serve_cmd(struct ivc_chan *m, struct ivc_chan *s, const struct cmd *
 		break;
 	}
 	rp.cpu_ns = cpu_ns() - c0;
-	rp.notify_tx = notify_tx(m) + notify_tx(s) - n0;
 	m1 = stats(m);
 	s1 = stats(s);
+	rp.notify_tx = m1.notify_tx - m0.notify_tx + s1.notify_tx - s0.notify_tx;
 	rp.waits = m1.waits - m0.waits + s1.waits - s0.waits;
 	rp.lingers = m1.lingers - m0.lingers + s1.lingers - s0.lingers;
 	if ((r = ivc_send(m, &rp, sizeof rp, -1)) < 0)
@@ -457,7 +452,7 @@ static double ivc_msg_tput(struct bench *b, uint32_t size, double ex[NEX])
 	memset(b->buf, 3, size);
 	w0 = stats(b->m);
 	c0 = cpu_ns();
-	n0 = notify_tx(b->m);
+	n0 = w0.notify_tx;
 	t0 = now_ns();
 	until = t0 + b->ms * 1000000;
 	/* (one clock read per 32 small messages was a third of the time
@@ -479,7 +474,7 @@ static double ivc_msg_tput(struct bench *b, uint32_t size, double ex[NEX])
 	if (rp.bytes != bytes)
 		die("sink: byte count differs", -EPROTO);
 	ex[0] = (double)(cpu_ns() - c0 + rp.cpu_ns) / (double)bytes;
-	ex[1] = (double)(notify_tx(b->m) - n0 + rp.notify_tx) / ((double)bytes / 1048576.0);
+	ex[1] = (double)(stats(b->m).notify_tx - n0 + rp.notify_tx) / ((double)bytes / 1048576.0);
 	sleeps(&w0, &w1, &rp, bytes, ex);
 	return (double)bytes / (double)(t1 - t0);
 }
@@ -496,7 +491,7 @@ static double ivc_stream_tput(struct bench *b, uint32_t size, double ex[NEX])
 	memset(b->buf, 5, size);
 	w0 = stats(b->s);
 	c0 = cpu_ns();
-	n0 = notify_tx(b->s);
+	n0 = w0.notify_tx;
 	t0 = now_ns();
 	while (bytes < total) {
 		size_t n = total - bytes < size ? (size_t)(total - bytes) : size;
@@ -511,7 +506,7 @@ static double ivc_stream_tput(struct bench *b, uint32_t size, double ex[NEX])
 	t1 = now_ns();
 	w1 = stats(b->s); /* the reply came on b->m */
 	ex[0] = (double)(cpu_ns() - c0 + rp.cpu_ns) / (double)bytes;
-	ex[1] = (double)(notify_tx(b->s) - n0 + rp.notify_tx) / ((double)bytes / 1048576.0);
+	ex[1] = (double)(w1.notify_tx - n0 + rp.notify_tx) / ((double)bytes / 1048576.0);
 	sleeps(&w0, &w1, &rp, bytes, ex);
 	return (double)bytes / (double)(t1 - t0);
 }
