@@ -210,6 +210,11 @@ int ivc_core_peer(struct ivc_core *c);
  * cannot fire when a whole domain dies). From now on the peer is DEAD. */
 void ivc_core_set_peer_dead(struct ivc_core *c);
 
+/* Side 0, also after its close: whether side 1 may still map the area,
+ * i.e. its live byte is still set (its unmap-notify clears it once its
+ * last mapping, the control area's, is gone). ctrl must still be ours. */
+bool ivc_core_peer_maps(const struct ivc_wire_ctrl *ctrl);
+
 /* Orderly close: no more data will be sent. The caller must signal the
  * peer afterwards, unconditionally, then unmap/ungrant. */
 void ivc_core_close(struct ivc_core *c);

@@ -468,6 +468,11 @@ static int set_peer_final(struct ivc_core *c, int st)
 	return st;
 }
 
+bool ivc_core_peer_maps(const struct ivc_wire_ctrl *ctrl)
+{
+	return load_peer_byte(&ctrl->side[1].live) != IVC_WIRE_LIVE_DOWN;
+}
+
 int ivc_core_peer(struct ivc_core *c)
 {
 	const struct ivc_wire_side *s = &c->ctrl->side[c->side ^ 1u];

@@ -69,6 +69,11 @@ struct ivc_plat_ops {
 	/* Ends access as soon as the peer unmaps (gntalloc's behaviour);
 	 * always succeeds and frees the handle. */
 	void (*unshare_defer)(struct ivc_plat *p, struct ivc_plat_share *s);
+	/* True where ending access to a page the peer still maps leaves it to
+	 * a slow path (Linux frees such grants ten a second): the library
+	 * then holds the share until the peer has unmapped (chan.c). The sim
+	 * host ends such a grant the moment the peer unmaps: false there. */
+	bool hold_mapped;
 
 	/* Map npages granted by `domid` contiguously. -EPERM: granted to
 	 * someone else or read-only asked writable; -EINVAL: unknown ref. */

@@ -56,8 +56,132 @@ static int offer_error(int err)
 	return err == -ENOMEM || err == -ENOSPC ? err : -EIO;
 }
 
-int ivc__chan_offer(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t client,
-		    struct ivc_chan **out, uint32_t *ctrl_refs, uint32_t *nctrl)
+/* ---- grants the peer still maps at close (spec 6.6) ----------------------
+ *
+ * Side 0 may end access only once the peer has unmapped. On Linux,
+ * gntalloc takes a release it cannot do yet onto the kernel's deferred
+ * list, and that list frees ten grants a second: a dom0 service whose
+ * clients unmap just after it closes (the usual order) ran out of grant
+ * references after about 60 channels of 1 MiB rings (Xen lab, both with
+ * libIVC and libxenvchan). Where the platform says so (hold_mapped), the
+ * share is held here instead, with the channel's port, and released once
+ * the peer's live byte says it unmapped, its domain is gone, or the
+ * context closes. The peer's unmap signals that port (spec 6.1 item 3),
+ * now owned by ctx->held_obj: whoever pumps the event reaps (wait.c), and
+ * so do the next channel's offer and close. At most HELD_MAX are held: a
+ * peer that keeps its mappings holds no more of ours than that; the rest
+ * go to the kernel's list as before. */
+#define HELD_MAX 64u
+
+struct ivc_held {
+	struct ivc_held *next;
+	struct ivc_plat_share *share;
+	const struct ivc_wire_ctrl *ctrl; /* in the share: valid until released */
+	uint32_t peer, port;
+};
+
+static void held_release(struct ivc_ctx *ctx, struct ivc_held *h)
+{
+	if (ctx->ops->unshare(ctx->plat, h->share) == -EBUSY)
+		ctx->ops->unshare_defer(ctx->plat, h->share);
+	if (h->port) {
+		ivc__port_disown(ctx, h->port);
+		ctx->ops->evtchn_unbind(ctx->plat, h->port);
+	}
+	free(h);
+}
+
+/* Whether h may go now: the peer unmapped, or its domain is gone (Xen
+ * then unmapped for it, and nobody clears the live byte). */
+static bool held_done(struct ivc_ctx *ctx, const struct ivc_held *h)
+{
+	return !ivc_core_peer_maps(h->ctrl) || ctx->ops->domain_alive(ctx->plat, h->peer) == 0;
+}
+
+/* Releases what may go (everything if `all`); the number still held. */
+static unsigned held_reap(struct ivc_ctx *ctx, bool all)
+{
+	struct ivc_held *go = NULL, **pp;
+	unsigned left;
+
+	ivc__lock(ctx);
+	pp = &ctx->held;
+	while (*pp) {
+		struct ivc_held *h = *pp;
+		if (all || held_done(ctx, h)) {
+			*pp = h->next;
+			h->next = go;
+			go = h;
+			ctx->nheld--;
+		} else
+			pp = &h->next;
+	}
+	left = ctx->nheld;
+	ivc__unlock(ctx);
+	while (go) {
+		struct ivc_held *h = go;
+		go = h->next;
+		held_release(ctx, h);
+	}
+	return left;
+}
+
+void ivc__held_reap(struct ivc_ctx *ctx)
+{
+	held_reap(ctx, false);
+}
+
+/* True if c's share and port are now held (the caller releases them
+ * otherwise). Looks at the live byte again once the port is ours: an
+ * unmap before that signalled the channel, not us. */
+static bool held_add(struct ivc_chan *c)
+{
+	struct ivc_ctx *ctx = c->ctx;
+	struct ivc_held *h;
+	bool held = false;
+
+	if (!ctx->ops->hold_mapped || c->core.side != 0 || !c->core.ctrl ||
+	    !ivc_core_peer_maps(c->core.ctrl) || !(h = calloc(1, sizeof *h)))
+		return false;
+	*h = (struct ivc_held){
+		.share = c->share, .ctrl = c->core.ctrl, .peer = c->peer, .port = c->port
+	};
+	ivc__lock(ctx);
+	if (ctx->nheld < HELD_MAX) {
+		h->next = ctx->held;
+		ctx->held = h;
+		ctx->nheld++;
+		if (c->port && c->port < ctx->nport)
+			ctx->port[c->port] = &ctx->held_obj;
+		held = true;
+	}
+	ivc__unlock(ctx);
+	if (!held) {
+		free(h);
+		return false;
+	}
+	held_reap(ctx, false);
+	return true;
+}
+
+/* At ivc_close: waits up to HELD_WAIT_MS for the peers to unmap, then
+ * leaves the rest to the platform. */
+#define HELD_WAIT_MS 2000
+
+void ivc__held_close(struct ivc_ctx *ctx)
+{
+	int64_t until;
+
+	if (!ctx->held)
+		return;
+	until = ctx->ops->now_ns() + (int64_t)HELD_WAIT_MS * 1000000;
+	while (held_reap(ctx, false) && ctx->ops->nap && ctx->ops->now_ns() < until)
+		ctx->ops->nap(10000);
+	held_reap(ctx, true);
+}
+
+static int chan_offer(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t client,
+		      struct ivc_chan **out, uint32_t *ctrl_refs, uint32_t *nctrl)
 {
 	const struct ivc_plat_ops *ops = ctx->ops;
 	const struct ivc_core_params *p = &spec->params;
@@ -99,6 +223,13 @@ int ivc__chan_offer(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t 
 	free(grefs);
 	*out = c;
 	return 0;
+}
+
+int ivc__chan_offer(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t client,
+		    struct ivc_chan **out, uint32_t *ctrl_refs, uint32_t *nctrl)
+{
+	held_reap(ctx, false); /* closed channels' grants, before new ones are taken */
+	return chan_offer(ctx, spec, client, out, ctrl_refs, nctrl);
 }
 
 /* The header must say what the rendezvous said: mode and directions (both
@@ -214,6 +345,7 @@ int ivc__chan_release(struct ivc_chan *c, bool orderly)
 	int err = 0, r;
 
 	chan_unlink(c);
+	held_reap(c->ctx, false);
 	if (orderly && c->core.ctrl) {
 		ivc_core_close(&c->core);
 		/* The peer may be asleep: wake it whatever it asked for. */
@@ -227,6 +359,10 @@ int ivc__chan_release(struct ivc_chan *c, bool orderly)
 			err = r;
 	if (c->ctrl_map && (r = ops->unmap(p, c->ctrl_map)) && !err)
 		err = r;
+	if (c->share && held_add(c)) {
+		free(c); /* share and port now held */
+		return err;
+	}
 	if (c->share && ops->unshare(p, c->share) == -EBUSY)
 		/* The peer still maps it: Xen ends access once it unmaps. */
 		ops->unshare_defer(p, c->share);

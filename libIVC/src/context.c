@@ -85,6 +85,7 @@ int ivc_open(struct ivc_ctx **out, const char *platform)
 		return err;
 	}
 	ctx->any.kind = OBJ_OTHER;
+	ctx->held_obj.kind = OBJ_OTHER;
 	ctx->stale.kind = OBJ_OTHER;
 	ctx->area.kind = OBJ_OTHER;
 	ctx->domid = ctx->ops->domid(ctx->plat);
@@ -105,6 +106,7 @@ void ivc_close(struct ivc_ctx *ctx)
 	if (!ctx)
 		return;
 	ivc__bg_stop(ctx);
+	ivc__held_close(ctx);
 	if (ctx->ws)
 		ctx->ops->waitset_free(ctx->ws);
 	if (ctx->ready_note)

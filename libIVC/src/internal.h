@@ -78,9 +78,13 @@ struct ivc_ctx {
 	struct ivc_obj any;                 /* its count moves when one is queued */
 	struct ivc_plat_note *ready_note;   /* ivc_fd's: set while ready */
 	struct ivc_plat_waitset *ws;        /* ivc_fd */
-	struct ivc_chan *chans;             /* every channel, for ivc_wait */
-	struct ivc_obj *notes;              /* every object with a note */
-	struct ivc_obj stale;               /* owns watch slots that would not go */
+	struct ivc_held *held;              /* grants the peer still maps (chan.c) */
+	unsigned nheld;
+	struct ivc_obj held_obj; /* owns their ports: the peer's unmap signals */
+	uint64_t held_seen;      /* held_obj.events when last reaped */
+	struct ivc_chan *chans;  /* every channel, for ivc_wait */
+	struct ivc_obj *notes;   /* every object with a note */
+	struct ivc_obj stale;    /* owns watch slots that would not go */
 	/* Brokered mode: one watch on our area (token "b"); each event goes
 	 * to the owner of the key its path names (routes), or to `area`. */
 	struct ivc_route **routes; /* ROUTE_BUCKETS chains */
@@ -307,6 +311,10 @@ int ivc__chan_attach(struct ivc_ctx *ctx, const struct chan_spec *spec, uint32_t
 		     const uint32_t *ctrl_refs, uint32_t nctrl, uint32_t port,
 		     struct ivc_chan **out);
 int ivc__chan_release(struct ivc_chan *c, bool orderly);
+/* Releases the grants held for peers that still mapped them (chan.c):
+ * those whose peers have unmapped since, or all at ivc_close. */
+void ivc__held_reap(struct ivc_ctx *ctx);
+void ivc__held_close(struct ivc_ctx *ctx);
 
 /* offers.c: a listener's offers waiting for their clients. */
 #define IVC_ATTACH_MS 5000 /* a client that has not attached by then is dropped */

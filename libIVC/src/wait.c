@@ -333,6 +333,12 @@ static int poll_once(struct ivc_ctx *ctx, int ms)
 	ivc__lock(ctx);
 	ctx->polling = false;
 	pump(ctx);
+	if (ctx->held_obj.events != ctx->held_seen) { /* a peer unmapped: reap */
+		ctx->held_seen = ctx->held_obj.events;
+		ivc__unlock(ctx);
+		ivc__held_reap(ctx);
+		ivc__lock(ctx);
+	}
 	ctx->ops->cond_broadcast(ctx->plat); /* whatever moved */
 	if (r < 0 && !ctx->dead) {           /* cannot wait any more: as if gone */
 		ctx->dead = r;

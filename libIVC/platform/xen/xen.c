@@ -986,6 +986,7 @@ const struct ivc_plat_ops ivc_plat_xen = {
 	.share_notify = xen_share_notify,
 	.unshare = xen_unshare,
 	.unshare_defer = xen_unshare_defer,
+	.hold_mapped = true,
 	.map = xen_map,
 	.map_notify = xen_map_notify,
 	.unmap = xen_unmap,
