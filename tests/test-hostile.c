@@ -219,6 +219,15 @@ static void named_cases(void)
 	w->side[1].attached = 0;
 	TH_EQ(ivc_core_peer(&a.core), IVC_CORE_PEER_DEAD);
 
+	/* Side 0 holds its grants at close while side 1's live byte says it
+	 * maps them (chan.c): any value but 0, a hostile one included. */
+	open_pair(IVC_WIRE_MODE_MESSAGE, 100);
+	TH_CHECK(ivc_core_peer_maps(w));
+	w->side[1].live = 0xff;
+	TH_CHECK(ivc_core_peer_maps(w));
+	w->side[1].live = 0;
+	TH_CHECK(!ivc_core_peer_maps(w));
+
 	/* Request counters are harmless: at most one signal per operation. */
 	open_pair(IVC_WIRE_MODE_MESSAGE, 100);
 	int signals = 0;
