@@ -132,8 +132,8 @@ void ivc__held_reap(struct ivc_ctx *ctx)
 }
 
 /* True if c's share and port are now held (the caller releases them
- * otherwise). Looks at the live byte again once the port is ours: an
- * unmap before that signalled the channel, not us. */
+ * otherwise, and reaps after: an unmap before the port was ours
+ * signalled the channel, not us). */
 static bool held_add(struct ivc_chan *c)
 {
 	struct ivc_ctx *ctx = c->ctx;
@@ -156,12 +156,9 @@ static bool held_add(struct ivc_chan *c)
 		held = true;
 	}
 	ivc__unlock(ctx);
-	if (!held) {
+	if (!held)
 		free(h);
-		return false;
-	}
-	held_reap(ctx, false);
-	return true;
+	return held;
 }
 
 /* At ivc_close: waits up to HELD_WAIT_MS for the peers to unmap, then
@@ -340,12 +337,13 @@ static void chan_unlink(struct ivc_chan *c)
 /* Releases everything; 0 or the first error met. */
 int ivc__chan_release(struct ivc_chan *c, bool orderly)
 {
-	const struct ivc_plat_ops *ops = c->ctx->ops;
-	struct ivc_plat *p = c->ctx->plat;
+	struct ivc_ctx *ctx = c->ctx;
+	const struct ivc_plat_ops *ops = ctx->ops;
+	struct ivc_plat *p = ctx->plat;
 	int err = 0, r;
+	bool held;
 
 	chan_unlink(c);
-	held_reap(c->ctx, false);
 	if (orderly && c->core.ctrl) {
 		ivc_core_close(&c->core);
 		/* The peer may be asleep: wake it whatever it asked for. */
@@ -359,19 +357,17 @@ int ivc__chan_release(struct ivc_chan *c, bool orderly)
 			err = r;
 	if (c->ctrl_map && (r = ops->unmap(p, c->ctrl_map)) && !err)
 		err = r;
-	if (c->share && held_add(c)) {
-		free(c); /* share and port now held */
-		return err;
-	}
-	if (c->share && ops->unshare(p, c->share) == -EBUSY)
+	held = c->share && held_add(c); /* then the share and port are held */
+	if (c->share && !held && ops->unshare(p, c->share) == -EBUSY)
 		/* The peer still maps it: Xen ends access once it unmaps. */
 		ops->unshare_defer(p, c->share);
-	if (c->port) {
-		ivc__port_disown(c->ctx, c->port);
+	if (c->port && !held) {
+		ivc__port_disown(ctx, c->port);
 		if ((r = ops->evtchn_unbind(p, c->port)) && !err)
 			err = r;
 	}
 	free(c);
+	held_reap(ctx, false); /* ours if the peer unmapped meanwhile, and older ones */
 	return err;
 }
 

@@ -213,9 +213,9 @@ if lab-domu -m 256 -t 600 -f "$IB" churn "$cmd" >"$T/churn.c" 2>&1; then
 	kill $cp 2>/dev/null
 	wait $cp
 	sr=$?
-	[ "$sr" = 0 ] && ! grep -q '^@@fail' "$T/churn.c" || { show "$T/churn.c"; show "$T/churn.s"; }
 	nf=$(grep -c '^@@fail' "$T/churn.c")
 	grep -q '^@@end' "$T/churn.c" || nf=ended-early
+	[ "$sr/$nf" = 0/0 ] || { show "$T/churn.c"; show "$T/churn.s"; }
 	check "dom0 service, $CHURN clients with 4 MiB rings one after another: all served (server status $sr, clients failed: $nf)" \
 		[ "$sr/$nf" = 0/0 ]
 	xl dmesg -c >/dev/null
