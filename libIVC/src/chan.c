@@ -91,24 +91,45 @@ static void held_release(struct ivc_ctx *ctx, struct ivc_held *h)
 	free(h);
 }
 
-/* Whether h may go now: the peer unmapped, or its domain is gone (Xen
- * then unmapped for it, and nobody clears the live byte). */
-static bool held_done(struct ivc_ctx *ctx, const struct ivc_held *h)
+static bool has_peer(const uint32_t *v, unsigned n, uint32_t peer)
 {
-	return !ivc_core_peer_maps(h->ctrl) || ctx->ops->domain_alive(ctx->plat, h->peer) == 0;
+	for (unsigned i = 0; i < n; i++)
+		if (v[i] == peer)
+			return true;
+	return false;
+}
+
+/* Into dead: the peers, still mapping, whose domain is gone (Xen then
+ * unmapped for them, and nobody clears the live byte). Asked outside the
+ * lock, once per domain: each is a hypercall. */
+static unsigned held_dead(struct ivc_ctx *ctx, uint32_t *dead)
+{
+	uint32_t peer[HELD_MAX];
+	unsigned n = 0, nd = 0;
+
+	ivc__lock(ctx);
+	for (const struct ivc_held *h = ctx->held; h && n < HELD_MAX; h = h->next)
+		if (ivc_core_peer_maps(h->ctrl) && !has_peer(peer, n, h->peer))
+			peer[n++] = h->peer;
+	ivc__unlock(ctx);
+	for (unsigned i = 0; i < n; i++)
+		if (ctx->ops->domain_alive(ctx->plat, peer[i]) == 0)
+			dead[nd++] = peer[i];
+	return nd;
 }
 
 /* Releases what may go (everything if `all`); the number still held. */
 static unsigned held_reap(struct ivc_ctx *ctx, bool all)
 {
 	struct ivc_held *go = NULL, **pp;
-	unsigned left;
+	uint32_t dead[HELD_MAX];
+	unsigned left, nd = all ? 0 : held_dead(ctx, dead);
 
 	ivc__lock(ctx);
 	pp = &ctx->held;
 	while (*pp) {
 		struct ivc_held *h = *pp;
-		if (all || held_done(ctx, h)) {
+		if (all || !ivc_core_peer_maps(h->ctrl) || has_peer(dead, nd, h->peer)) {
 			*pp = h->next;
 			h->next = go;
 			go = h;
