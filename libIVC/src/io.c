@@ -207,8 +207,9 @@ static bool linger(struct ivc_chan *c, bool tx, int timeout_ms)
 
 /* Runs a core operation, sleeping while it says -EAGAIN. The calls below
  * try the core once themselves first: most calls go through at once, and
- * this costs a good part of a small message's time. */
-static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
+ * this costs a good part of a small message's time. `tried`: theirs said
+ * -EAGAIN just now, so the first look here is skipped. */
+static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms, bool tried)
 {
 	bool tx = op == OP_SEND || op == OP_SENDV || op == OP_WRITE || op == OP_RESERVE;
 	/* A stream writer can use any room; a message needs all of it. */
@@ -219,8 +220,8 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 
 	if (!c)
 		return -EINVAL;
-	for (;;) {
-		long r = core_op(c, op, io);
+	for (;; tried = false) {
+		long r = tried ? -EAGAIN : core_op(c, op, io);
 		uint64_t seen;
 		int w;
 
@@ -241,9 +242,7 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms)
 		/* Note what has arrived first: whatever arrives after this point
 		 * moves the count and sets the descriptor, so no wake-up is
 		 * lost between the look below and the sleep. */
-		ivc__obj_clear_fd(c->ctx, &c->obj);
-		seen = ivc__obj_seq(c->ctx, &c->obj);
-		ivc__peer_watch_check(c); /* a death found: the wait below says ready */
+		seen = ivc__chan_arm(c); /* a death found: the wait below says ready */
 		w = ivc_core_prepare_wait(&c->core, ev, need);
 		if (w < 0)
 			return w;
@@ -281,7 +280,7 @@ int ivc_send(struct ivc_chan *c, const void *buf, size_t len, int timeout_ms)
 		return (int)done(c, true, 0, r);
 	if (r == -EAGAIN) {
 		struct io io = { .cbuf = buf, .len = len };
-		return (int)run(c, OP_SEND, &io, timeout_ms);
+		return (int)run(c, OP_SEND, &io, timeout_ms, true);
 	}
 	return (int)finish(c, true, r);
 }
@@ -298,7 +297,7 @@ int ivc_sendv(struct ivc_chan *c, const struct iovec *iov, int iovcnt, int timeo
 		io.len += iov[i].iov_len; /* what a blocked sender waits for */
 	}
 	io.nseg = (unsigned)iovcnt;
-	return (int)run(c, OP_SENDV, &io, timeout_ms);
+	return (int)run(c, OP_SENDV, &io, timeout_ms, false);
 }
 
 ssize_t ivc_recv(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
@@ -313,7 +312,7 @@ ssize_t ivc_recv(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
 		return done(c, false, r, now);
 	if (r == -EAGAIN) {
 		struct io io = { .buf = buf, .len = cap };
-		return run(c, OP_RECV, &io, timeout_ms);
+		return run(c, OP_RECV, &io, timeout_ms, true);
 	}
 	return finish(c, false, r);
 }
@@ -332,7 +331,7 @@ ssize_t ivc_write(struct ivc_chan *c, const void *buf, size_t len, int timeout_m
 		return done(c, true, r, now);
 	if (r == -EAGAIN) {
 		struct io io = { .cbuf = buf, .len = len };
-		return run(c, OP_WRITE, &io, timeout_ms);
+		return run(c, OP_WRITE, &io, timeout_ms, true);
 	}
 	return finish(c, true, r);
 }
@@ -381,7 +380,7 @@ ssize_t ivc_read(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
 	r = c ? ivc_core_read(&c->core, buf, first) : -EINVAL;
 	if (r == -EAGAIN) {
 		struct io io = { .buf = buf, .len = first };
-		r = run(c, OP_READ, &io, timeout_ms);
+		r = run(c, OP_READ, &io, timeout_ms, true);
 	} else if (c)
 		r = finish(c, false, r);
 	if (r == (long)first && cap > first)
@@ -393,7 +392,7 @@ int ivc_reserve(struct ivc_chan *c, size_t len, struct iovec iov[2], int timeout
 {
 	struct ivc_core_span sp[2];
 	struct io io = { .len = len, .span = sp };
-	long r = run(c, OP_RESERVE, &io, timeout_ms);
+	long r = run(c, OP_RESERVE, &io, timeout_ms, false);
 
 	if (r == 0)
 		for (int i = 0; i < 2; i++)
@@ -416,7 +415,7 @@ ssize_t ivc_peek(struct ivc_chan *c, struct iovec iov[2], int timeout_ms)
 {
 	struct ivc_core_span sp[2];
 	struct io io = { .span = sp };
-	long r = run(c, OP_PEEK, &io, timeout_ms);
+	long r = run(c, OP_PEEK, &io, timeout_ms, false);
 
 	if (r >= 0)
 		for (int i = 0; i < 2; i++)

@@ -349,10 +349,12 @@ static int poll_once(struct ivc_ctx *ctx, int ms)
 
 /* Waits until o's count is no longer `seen`, or ms pass (ms >= 0) from
  * `now` (the clock when the caller looked): 0 (the caller looks again
- * either way), or the platform's error. The clock is read again only
+ * either way), or the platform's error; *moved (if not NULL): whether
+ * the count moved. The clock is read again only
  * when something else woke us: on some guests each read is a system
  * call. */
-static int wait_obj_from(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms, int64_t now)
+static int wait_obj_from(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms, int64_t now,
+			 bool *moved)
 {
 	int64_t until = now + ms, left = ms;
 	int err = 0;
@@ -376,13 +378,15 @@ static int wait_obj_from(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, 
 	}
 	/* Leaving as a follower may leave nobody polling: let another try. */
 	ctx->ops->cond_broadcast(ctx->plat);
+	if (moved)
+		*moved = o->events + o->fired != seen;
 	ivc__unlock(ctx);
 	return err;
 }
 
 int ivc__wait_obj(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms)
 {
-	return wait_obj_from(ctx, o, seen, ms, ivc__now_ms(ctx));
+	return wait_obj_from(ctx, o, seen, ms, ivc__now_ms(ctx), NULL);
 }
 
 /* ---- owners ------------------------------------------------------------ */
@@ -600,22 +604,45 @@ static bool port_reverted(struct ivc_chan *c)
  * peer's side line still says up, the peer's domain died. The rendezvous
  * is read before the shared state, so an orderly close (closed flag set,
  * then the rendezvous state removed) is reported as a close. */
-void ivc__peer_watch_check(struct ivc_chan *c)
+static void peer_fired(struct ivc_chan *c, uint64_t fired)
 {
 	const struct ivc_rdv_ops *rdv = c->ctx->rdv;
-	uint64_t fired;
 
-	if (!rdv->peer_watched(c))
-		return;
-	ivc__lock(c->ctx);
-	fired = c->obj.fired;
-	ivc__unlock(c->ctx);
-	if (fired == c->fired_seen)
+	if (fired == c->fired_seen || !rdv->peer_watched(c))
 		return;
 	c->fired_seen = fired;
 	if (ivc_core_peer(&c->core) == IVC_CORE_PEER_UP && rdv->peer_gone(c) &&
 	    ivc_core_peer(&c->core) == IVC_CORE_PEER_UP) /* read after the rendezvous */
 		ivc_core_set_peer_dead(&c->core);
+}
+
+void ivc__peer_watch_check(struct ivc_chan *c)
+{
+	uint64_t fired;
+
+	ivc__lock(c->ctx);
+	fired = c->obj.fired;
+	ivc__unlock(c->ctx);
+	peer_fired(c, fired);
+}
+
+/* Before a channel sleeps, in one lock section: its descriptor cleared
+ * (whatever arrives after this sets it again, so no wake-up is lost
+ * between the caller's look and the sleep), the count to wait on, and
+ * the peer watch's (ivc__peer_watch_check). */
+uint64_t ivc__chan_arm(struct ivc_chan *c)
+{
+	struct ivc_ctx *ctx = c->ctx;
+	uint64_t seen, fired;
+
+	ivc__lock(ctx);
+	if (c->obj.note)
+		ctx->ops->note_clear(c->obj.note);
+	seen = c->obj.events + c->obj.fired;
+	fired = c->obj.fired;
+	ivc__unlock(ctx);
+	peer_fired(c, fired);
+	return seen;
 }
 
 /* The peer's domain is gone although no unmap-notify told us (a whole
@@ -649,8 +676,13 @@ void ivc__check_peer_domain(struct ivc_chan *c)
 /* Sleeps without a deadline need the clock only for the liveness tick:
  * after a sleep in which nothing came for the channel (the tick may be
  * due) and every CLOCKLESS-th sleep; the others skip it (a system call of
- * 20-40 us in a PV domain, one per round trip and side). */
-#define CLOCKLESS 8u
+ * 20-40 us in a PV domain, one per round trip and side). A sleep ended by
+ * the channel's own event had a live peer (a dead domain signals
+ * nothing; its watch event ends the sleep as an event, and the peer
+ * watch is read before each sleep), so a dead peer's channel reads the
+ * clock at its first quiet sleep: CLOCKLESS only bounds how long a
+ * channel that keeps getting events goes unchecked. */
+#define CLOCKLESS 64u
 
 static bool clockless(struct ivc_chan *c, int64_t deadline)
 {
@@ -668,6 +700,7 @@ static bool clockless(struct ivc_chan *c, int64_t deadline)
 int ivc__chan_sleep(struct ivc_chan *c, uint64_t seen, int64_t deadline)
 {
 	int64_t now, ms;
+	bool moved = true;
 	int err;
 
 	if (clockless(c, deadline)) {
@@ -689,8 +722,8 @@ int ivc__chan_sleep(struct ivc_chan *c, uint64_t seen, int64_t deadline)
 		}
 	}
 	c->waits++;
-	err = wait_obj_from(c->ctx, &c->obj, seen, ms > LIVENESS_MS ? LIVENESS_MS : (int)ms, now);
-	/* Nothing came: the tick may be due by the next sleep. */
-	c->quiet = ivc__obj_seq(c->ctx, &c->obj) == seen;
+	err = wait_obj_from(c->ctx, &c->obj, seen, ms > LIVENESS_MS ? LIVENESS_MS : (int)ms, now,
+			    &moved);
+	c->quiet = !moved; /* nothing came: the tick may be due by the next sleep */
 	return err;
 }

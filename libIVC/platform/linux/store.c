@@ -15,6 +15,7 @@ _Static_assert(IVC_PLAT_PERM_NONE == XS_PERM_NONE && IVC_PLAT_PERM_READ == XS_PE
 
 struct ivc_plat_store {
 	struct xs_handle *xs;
+	int fd;        /* xs_fileno's, which takes a lock at every call */
 	bool borrowed; /* the platform's own connection: it closes it */
 };
 
@@ -32,12 +33,15 @@ static int store_new(struct xs_handle *xs, bool borrowed, struct ivc_plat_store 
 
 	/* libxenstore makes its watch pipe on first use: now, so that a
 	 * context's descriptors are the same from its start. */
-	if (xs_fileno(xs) < 0)
+	int fd = xs_fileno(xs);
+
+	if (fd < 0)
 		return errno ? -errno : -EIO;
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
 	s->xs = xs;
+	s->fd = fd;
 	s->borrowed = borrowed;
 	*out = s;
 	return 0;
@@ -75,7 +79,7 @@ void ivc_linux_store_close(struct ivc_plat_store *s)
 
 int ivc_linux_store_fd(const struct ivc_plat_store *s)
 {
-	return xs_fileno(s->xs);
+	return s->fd; /* the watch pipe's, made once (store_new) */
 }
 
 int ivc_linux_store_read(struct ivc_plat_store *s, uint32_t txn, const char *path, char **val)
