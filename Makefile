@@ -13,7 +13,7 @@ help:
 	@echo "make build     build into $(BUILD)"
 	@echo "make install   install (PREFIX=$(PREFIX), DESTDIR honoured)"
 	@echo "make xen-check libIVC on a real Xen 4.17 booted in QEMU (tests/xen-lab)"
-	@echo "make xen-perf  libIVC against libxenvchan in that lab, 3 boots pooled ($(BUILD)/xen-perf)"
+	@echo "make xen-perf  libIVC against libxenvchan in that lab, 9 boots pooled ($(BUILD)/xen-perf)"
 	@echo "make fuzz      long libFuzzer runs, FUZZ_SECONDS=600 each: ring core, parsers,"
 	@echo "               sim xenstored, rendezvous policy, guest xs_frame (corpora in build/fuzz)"
 	@echo "make bench     benchmark sweep in sim against its baselines (results in build/bench/)"
@@ -58,7 +58,7 @@ xen-check: build
 	tests/xen-lab/xen-check.sh $(BUILD)
 
 # libIVC against libxenvchan in the lab, in several boots, pooled:
-# docs/performance.md. IVC_XEN_PERF_BOOTS (3) and IVC_XEN_PERF_ROUNDS (9).
+# docs/performance.md. IVC_XEN_PERF_BOOTS (9) and IVC_XEN_PERF_ROUNDS (9).
 xen-perf: build
 	tests/xen-lab/xen-perf.sh $(BUILD)
 

@@ -10,7 +10,7 @@
 #                                            BUILD_DIR/xen-perf)
 #        xen-perf.sh --summary OUT_DIR      results.md again from the
 #                                           boot logs there, no lab
-#   IVC_XEN_PERF_BOOTS   boots (default 3)
+#   IVC_XEN_PERF_BOOTS   boots (default 9: a boot takes about 3 minutes)
 #   IVC_XEN_PERF_ROUNDS  rounds per boot (default 9, at most 999)
 #   IVC_XEN_LAB_CACHE    image cache (default build/xen-lab)
 # Writes OUT_DIR/bootN.log (each boot's checks; those of an earlier run
@@ -91,7 +91,7 @@ fi
 
 B=${1:-build/default}
 cache=${IVC_XEN_LAB_CACHE:-$repo/build/xen-lab}
-boots=${IVC_XEN_PERF_BOOTS:-3}
+boots=${IVC_XEN_PERF_BOOTS:-9}
 nr=${IVC_XEN_PERF_ROUNDS:-9}
 case "$boots" in *[!0-9]* | 0* | "") die "IVC_XEN_PERF_BOOTS: a number from 1, not '$boots'" ;; esac
 case "$nr" in *[!0-9]* | 0* | "") die "IVC_XEN_PERF_ROUNDS: a number from 1 to 999, not '$nr'" ;; esac
