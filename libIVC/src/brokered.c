@@ -431,8 +431,7 @@ static int broker_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 		uint64_t seen;
 		int err, ms;
 
-		ivc__obj_clear_fd(l->ctx, &l->obj);
-		seen = ivc__obj_seq(l->ctx, &l->obj);
+		seen = ivc__obj_arm(l->ctx, &l->obj, NULL);
 		/* Clients already attached are handed out even when the
 		 * daemon has dropped the service meanwhile. */
 		err = take_clients(l);

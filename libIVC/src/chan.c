@@ -123,8 +123,11 @@ static unsigned held_reap(struct ivc_ctx *ctx, bool all)
 {
 	struct ivc_held *go = NULL, **pp;
 	uint32_t dead[HELD_MAX];
-	unsigned left, nd = all ? 0 : held_dead(ctx, dead);
+	unsigned left, nd;
 
+	if (!ctx->ops->hold_mapped)
+		return 0; /* nothing is ever held (held_add) */
+	nd = all ? 0 : held_dead(ctx, dead);
 	ivc__lock(ctx);
 	pp = &ctx->held;
 	while (*pp) {

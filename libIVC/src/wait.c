@@ -577,13 +577,22 @@ int ivc__obj_fd(struct ivc_ctx *ctx, struct ivc_obj *o)
 	return err ? err : ctx->ops->note_fd(o->note);
 }
 
-/* Before looking at o's state: whatever arrives after this sets it. */
-void ivc__obj_clear_fd(struct ivc_ctx *ctx, struct ivc_obj *o)
+/* Before looking at o's state and waiting, in one lock section: its
+ * descriptor cleared (whatever arrives after this sets it again, so no
+ * wake-up is lost between the look and the wait), and the count to wait
+ * on; *fired (if not NULL): its watch events' part of it. */
+uint64_t ivc__obj_arm(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t *fired)
 {
+	uint64_t seen;
+
 	ivc__lock(ctx);
 	if (o->note)
 		ctx->ops->note_clear(o->note);
+	seen = o->events + o->fired;
+	if (fired)
+		*fired = o->fired;
 	ivc__unlock(ctx);
+	return seen;
 }
 
 /* ---- channels: signalling, sleeping, a peer that died ----------------- */
@@ -620,27 +629,20 @@ void ivc__peer_watch_check(struct ivc_chan *c)
 {
 	uint64_t fired;
 
+	if (!c->ctx->rdv->peer_watched(c))
+		return;
 	ivc__lock(c->ctx);
 	fired = c->obj.fired;
 	ivc__unlock(c->ctx);
 	peer_fired(c, fired);
 }
 
-/* Before a channel sleeps, in one lock section: its descriptor cleared
- * (whatever arrives after this sets it again, so no wake-up is lost
- * between the caller's look and the sleep), the count to wait on, and
- * the peer watch's (ivc__peer_watch_check). */
+/* Before a channel sleeps: ivc__obj_arm, and the peer watch looked at
+ * (ivc__peer_watch_check) with the count read in the same lock section. */
 uint64_t ivc__chan_arm(struct ivc_chan *c)
 {
-	struct ivc_ctx *ctx = c->ctx;
-	uint64_t seen, fired;
+	uint64_t fired, seen = ivc__obj_arm(c->ctx, &c->obj, &fired);
 
-	ivc__lock(ctx);
-	if (c->obj.note)
-		ctx->ops->note_clear(c->obj.note);
-	seen = c->obj.events + c->obj.fired;
-	fired = c->obj.fired;
-	ivc__unlock(ctx);
 	peer_fired(c, fired);
 	return seen;
 }
