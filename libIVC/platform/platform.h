@@ -141,7 +141,8 @@ struct ivc_plat_ops {
 	int (*store_unwatch)(struct ivc_plat_store *s, const char *path, const char *token);
 	/* Pops one watch event that has arrived: 1 with its token in
 	 * token[tsize] and the path that changed in path[psize] (each cut to
-	 * fit), 0 if none, or an error. */
+	 * fit), 0 if none, or an error. It may say 0 for an event that a
+	 * wait will end for (xen: one its helper has not seen yet). */
 	int (*store_event)(struct ivc_plat_store *s, char *token, size_t tsize, char *path,
 			   size_t psize);
 

@@ -100,12 +100,13 @@ struct ivc_ctx {
 		bool heard;   /* a notice event came since the last read */
 	} gone[8];
 	unsigned gone_next;
-	uint64_t bseq;    /* counts brokered ends made, for `gone` */
-	int64_t tick_ms;  /* ivc_wait's last liveness tick */
-	bool no_alive;    /* the platform may not ask (a domU) */
-	bool polling;     /* a thread waits on the platform */
-	bool bg, bg_stop; /* the pump thread (descriptors) */
-	int dead;         /* the platform's error once its event device is gone */
+	uint64_t bseq;     /* counts brokered ends made, for `gone` */
+	int64_t tick_ms;   /* ivc_wait's last liveness tick */
+	bool no_alive;     /* the platform may not ask (a domU) */
+	bool polling;      /* a thread waits on the platform */
+	unsigned sleepers; /* threads on the lock's condition */
+	bool bg, bg_stop;  /* the pump thread (descriptors) */
+	int dead;          /* the platform's error once its event device is gone */
 };
 
 /* The context's lock: the platform's, held by the pump and around the

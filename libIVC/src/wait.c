@@ -53,11 +53,30 @@ static void obj_wake(struct ivc_ctx *ctx, struct ivc_obj *o)
 		ivc__obj_queue(ctx, o);
 }
 
+/* The lock's condition, with its sleepers counted: a broadcast that
+ * nobody sleeps on (two per channel sleep in a program with one thread
+ * per context) is not made. Both under the lock. */
+static int cond_sleep(struct ivc_ctx *ctx, int ms)
+{
+	int err;
+
+	ctx->sleepers++;
+	err = ctx->ops->cond_wait(ctx->plat, ms);
+	ctx->sleepers--;
+	return err;
+}
+
+static void broadcast(struct ivc_ctx *ctx)
+{
+	if (ctx->sleepers)
+		ctx->ops->cond_broadcast(ctx->plat);
+}
+
 /* Someone other than the poller moved a count: the sleepers look again,
  * and so does the poller, which may have missed the events just taken. */
 void ivc__kick_waiters(struct ivc_ctx *ctx)
 {
-	ctx->ops->cond_broadcast(ctx->plat);
+	broadcast(ctx);
 	if (ctx->polling)
 		ctx->ops->wake(ctx->plat);
 }
@@ -339,8 +358,8 @@ static int poll_once(struct ivc_ctx *ctx, int ms)
 		ivc__held_reap(ctx);
 		ivc__lock(ctx);
 	}
-	ctx->ops->cond_broadcast(ctx->plat); /* whatever moved */
-	if (r < 0 && !ctx->dead) {           /* cannot wait any more: as if gone */
+	broadcast(ctx);            /* whatever moved */
+	if (r < 0 && !ctx->dead) { /* cannot wait any more: as if gone */
 		ctx->dead = r;
 		all_notes(ctx);
 	}
@@ -368,7 +387,7 @@ static int wait_obj_from(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, 
 		if (o->events + o->fired != seen || left <= 0)
 			break;
 		if (ctx->polling)
-			err = ctx->ops->cond_wait(ctx->plat, (int)left);
+			err = cond_sleep(ctx, (int)left);
 		else
 			err = poll_once(ctx, (int)left);
 		if (err)
@@ -377,7 +396,7 @@ static int wait_obj_from(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, 
 			left = until - ivc__now_ms(ctx);
 	}
 	/* Leaving as a follower may leave nobody polling: let another try. */
-	ctx->ops->cond_broadcast(ctx->plat);
+	broadcast(ctx);
 	if (moved)
 		*moved = o->events + o->fired != seen;
 	ivc__unlock(ctx);
@@ -520,11 +539,11 @@ static void bg_main(void *arg)
 	ivc__lock(ctx);
 	while (!ctx->bg_stop && !ctx->dead) {
 		if (ctx->polling)
-			ctx->ops->cond_wait(ctx->plat, -1);
+			cond_sleep(ctx, -1);
 		else if (poll_once(ctx, -1) < 0)
 			break;
 	}
-	ctx->ops->cond_broadcast(ctx->plat);
+	broadcast(ctx);
 	ivc__unlock(ctx);
 }
 
@@ -546,7 +565,7 @@ void ivc__bg_stop(struct ivc_ctx *ctx)
 		return;
 	ivc__lock(ctx);
 	ctx->bg_stop = true;
-	ctx->ops->cond_broadcast(ctx->plat);
+	broadcast(ctx);
 	ivc__unlock(ctx);
 	ctx->ops->wake(ctx->plat);
 	ctx->ops->thread_join(ctx->plat);

@@ -31,7 +31,8 @@ void ivc_linux_base_destroy(struct ivc_linux_base *b);
 int ivc_linux_store_open(struct ivc_plat *p, struct ivc_plat_store **out);
 void ivc_linux_store_close(struct ivc_plat_store *s);
 struct xs_handle;
-int ivc_linux_store_wrap(struct xs_handle *xs, struct ivc_plat_store **out);
+int ivc_linux_store_wrap(struct xs_handle *xs, void *owner, struct ivc_plat_store **out);
+void *ivc_linux_store_owner(const struct ivc_plat_store *s);
 int ivc_linux_store_fd(const struct ivc_plat_store *s);
 int ivc_linux_store_read(struct ivc_plat_store *s, uint32_t txn, const char *path, char **val);
 int ivc_linux_store_write(struct ivc_plat_store *s, uint32_t txn, const char *path,
@@ -76,8 +77,8 @@ int64_t ivc_linux_wall_ms(void);
 uint64_t ivc_linux_seed(void);
 
 /* The entries of a Linux platform's ops table that are the same for both
- * (wait and wake too, where the platform has no better way:
- * ivc_linux_wait, ivc_linux_wake). */
+ * (wait, wake and store_event too, where the platform has no better way:
+ * ivc_linux_wait, ivc_linux_wake, ivc_linux_store_event). */
 #define IVC_LINUX_COMMON_OPS                                                                       \
 	.store_read = ivc_linux_store_read, .store_write = ivc_linux_store_write,                  \
 	.store_mkdir = ivc_linux_store_mkdir, .store_rm = ivc_linux_store_rm,                      \
@@ -85,14 +86,13 @@ uint64_t ivc_linux_seed(void);
 	.store_set_perms = ivc_linux_store_set_perms,                                              \
 	.store_txn_start = ivc_linux_store_txn_start, .store_txn_end = ivc_linux_store_txn_end,    \
 	.store_watch = ivc_linux_store_watch, .store_unwatch = ivc_linux_store_unwatch,            \
-	.store_event = ivc_linux_store_event, .lock = ivc_linux_lock, .unlock = ivc_linux_unlock,  \
-	.cond_wait = ivc_linux_cond_wait, .cond_broadcast = ivc_linux_cond_broadcast,              \
-	.note_new = ivc_linux_note_new, .note_free = ivc_linux_note_free,                          \
-	.note_fd = ivc_linux_note_fd, .note_set = ivc_linux_note_set,                              \
-	.note_clear = ivc_linux_note_clear, .waitset_new = ivc_linux_waitset_new,                  \
-	.waitset_free = ivc_linux_waitset_free, .waitset_fd = ivc_linux_waitset_fd,                \
-	.thread_start = ivc_linux_thread_start, .thread_join = ivc_linux_thread_join,              \
-	.now_ns = ivc_linux_now_ns, .nap = ivc_linux_nap, .wall_ms = ivc_linux_wall_ms,            \
-	.seed = ivc_linux_seed
+	.lock = ivc_linux_lock, .unlock = ivc_linux_unlock, .cond_wait = ivc_linux_cond_wait,      \
+	.cond_broadcast = ivc_linux_cond_broadcast, .note_new = ivc_linux_note_new,                \
+	.note_free = ivc_linux_note_free, .note_fd = ivc_linux_note_fd,                            \
+	.note_set = ivc_linux_note_set, .note_clear = ivc_linux_note_clear,                        \
+	.waitset_new = ivc_linux_waitset_new, .waitset_free = ivc_linux_waitset_free,              \
+	.waitset_fd = ivc_linux_waitset_fd, .thread_start = ivc_linux_thread_start,                \
+	.thread_join = ivc_linux_thread_join, .now_ns = ivc_linux_now_ns, .nap = ivc_linux_nap,    \
+	.wall_ms = ivc_linux_wall_ms, .seed = ivc_linux_seed
 
 #endif

@@ -17,6 +17,7 @@ struct ivc_plat_store {
 	struct xs_handle *xs;
 	int fd;        /* xs_fileno's, which takes a lock at every call */
 	bool borrowed; /* the platform's own connection: it closes it */
+	void *owner;   /* the platform that wrapped it (xen), or NULL */
 };
 
 /* libxenstore reports failures in errno; 0 is never a failure. */
@@ -25,9 +26,9 @@ static int fail(void)
 	return errno ? -errno : -EIO;
 }
 
-/* A store on connection xs; borrowed: the platform's own, which it
- * closes itself. */
-static int store_new(struct xs_handle *xs, bool borrowed, struct ivc_plat_store **out)
+/* A store on connection xs; with an owner, the connection is that
+ * platform's own, which it closes itself. */
+static int store_new(struct xs_handle *xs, void *owner, struct ivc_plat_store **out)
 {
 	struct ivc_plat_store *s;
 
@@ -42,7 +43,8 @@ static int store_new(struct xs_handle *xs, bool borrowed, struct ivc_plat_store 
 		return -ENOMEM;
 	s->xs = xs;
 	s->fd = fd;
-	s->borrowed = borrowed;
+	s->borrowed = owner != NULL;
+	s->owner = owner;
 	*out = s;
 	return 0;
 }
@@ -57,15 +59,20 @@ int ivc_linux_store_open(struct ivc_plat *p, struct ivc_plat_store **out)
 	xs = xs_open(0);
 	if (!xs)
 		return errno ? -errno : -ENOENT;
-	err = store_new(xs, false, out);
+	err = store_new(xs, NULL, out);
 	if (err)
 		xs_close(xs);
 	return err;
 }
 
-int ivc_linux_store_wrap(struct xs_handle *xs, struct ivc_plat_store **out)
+int ivc_linux_store_wrap(struct xs_handle *xs, void *owner, struct ivc_plat_store **out)
 {
-	return store_new(xs, true, out);
+	return store_new(xs, owner, out);
+}
+
+void *ivc_linux_store_owner(const struct ivc_plat_store *s)
+{
+	return s->owner;
 }
 
 void ivc_linux_store_close(struct ivc_plat_store *s)

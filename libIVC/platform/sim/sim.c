@@ -944,6 +944,7 @@ const struct ivc_plat_ops ivc_plat_sim = {
 	.wake = ivc_linux_wake,
 	.store_open = ivc_linux_store_open,
 	.store_close = ivc_linux_store_close,
+	.store_event = ivc_linux_store_event,
 	.name = "sim",
 	.open = sim_open,
 	.close = sim_close,

@@ -12,6 +12,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 /* Xen's public headers under xenctrl.h need GNU C (see xen.c); the
  * includer has its libc headers in already. */
@@ -70,22 +73,42 @@ struct ivc_plat {
 	pthread_mutex_t rd;
 	atomic_bool asleep;   /* written under rd: a thread is in the read */
 	atomic_int asleep_ms; /* its sleep's length (-1: no end) */
+	atomic_uint sleep_no; /* counts the sleeps: the helper tells them apart */
 	uint32_t got[32];     /* under rd: what the sleeper read */
 	size_t ngot;
 	bool overflow;             /* under rd: the sleeper's read said EFBIG */
 	bool loop_ok;              /* loopback bound: sleeps may block */
 	uint32_t loop_tx, loop_rx; /* notified to end a sleep; its other end */
 	struct ivc_plat_note *ctl; /* wakes the helper */
-	bool helper_on, helper_failed;
+	atomic_bool helper_on;     /* read by the pump of any thread */
+	bool helper_failed;
 	pthread_t helper;
 	atomic_bool woken, xs_rung, stop, parked;
-	atomic_int xsfd; /* the store's descriptor, for the helper */
+	atomic_bool xs_due; /* a wait took xs_rung, or polled the store itself */
+	atomic_int xsfd;    /* the store's descriptor, for the helper */
 };
+
+/* The event device's read and unmask (a write of the port) as bare
+ * system calls. read() and write() are cancellation points: in a process
+ * with threads (the helper's) each wraps the call in two atomic updates
+ * of the thread's state, about 1% of a dom0 server's time in a lab round
+ * trip; and a thread cancelled inside would keep the poller's role. */
+static inline ssize_t ivc_xen_dev_read(const struct ivc_plat *p, uint32_t *ports, size_t n)
+{
+	return syscall(SYS_read, p->b.evfd, ports, n * sizeof *ports);
+}
+
+static inline int ivc_xen_dev_unmask(const struct ivc_plat *p, uint32_t port)
+{
+	return syscall(SYS_write, p->b.evfd, &port, sizeof port) == sizeof port ? 0 : -1;
+}
 
 /* sleep.c */
 void ivc_xen_loop_setup(struct ivc_plat *p);
 void ivc_xen_helper_stop(struct ivc_plat *p);
 int ivc_xen_wait(struct ivc_plat *p, struct ivc_plat_store *s, int ms);
 void ivc_xen_wake(struct ivc_plat *p);
+int ivc_xen_store_event(struct ivc_plat_store *s, char *token, size_t tsize, char *path,
+			size_t psize);
 
 #endif

@@ -20,8 +20,9 @@
  * 20-40 us in a PV domain, about a tenth of a round trip in the lab. What
  * else must end such a sleep arrives as an event on a loopback channel of
  * our own: wake() rings it, and a helper thread that polls the XenStore
- * connection and keeps the time rings it on a watch event and every
- * TICK_MS (sleeps that have an end only). Shorter sleeps poll as before.
+ * connection and keeps the time rings it on a watch event and at the last
+ * tick (every TICK_MS) before the sleep's end. Shorter sleeps poll as
+ * before.
  * Where the loopback cannot be bound, every sleep polls, and the device
  * stays non-blocking.
  */
@@ -77,13 +78,39 @@ static bool helper_park(struct ivc_plat *p)
 	return false;
 }
 
+/* Whether the sleep in progress must end at this tick (now): the next
+ * one might come after its end. The sleeper reads no clock, so a sleep
+ * first seen at this tick is taken to have begun at the last (`prev`):
+ * no later than it did, so that it ends early, never late (the caller
+ * sleeps again for what is left). A listener's sleep of a second is rung
+ * once, not at each of 20 ticks: an idle process stays asleep. */
+struct seen_sleep {
+	unsigned no;
+	int64_t start;
+};
+
+static bool sleep_due(struct ivc_plat *p, int64_t now, int64_t prev, struct seen_sleep *s)
+{
+	unsigned no = atomic_load(&p->sleep_no);
+	int ms = atomic_load(&p->asleep_ms);
+
+	if (!atomic_load(&p->asleep) || ms < 0)
+		return false;
+	if (no != s->no) {
+		s->no = no;
+		s->start = prev;
+	}
+	return now + TICK_MS > s->start + ms;
+}
+
 /* Rings for a XenStore event (then leaves the connection alone until the
- * sleeper has taken it: a sleep clears xs_rung and pokes us), and every
- * TICK_MS for a sleep that has an end. */
+ * sleeper has taken it: a sleep clears xs_rung and pokes us), and at the
+ * last tick before the end of a sleep that has one. */
 static void *helper_main(void *arg)
 {
 	struct ivc_plat *p = arg;
-	int64_t now = mono_ms(), tick = now + TICK_MS;
+	int64_t now = mono_ms(), tick = now + TICK_MS, prev = now;
+	struct seen_sleep seen = { atomic_load(&p->sleep_no) - 1, now };
 	unsigned idle = 0;
 
 	while (!atomic_load(&p->stop)) {
@@ -103,13 +130,16 @@ static void *helper_main(void *arg)
 			ring_if_asleep(p);
 		}
 		if (park) {
-			tick = now + TICK_MS; /* poked awake: tick from now on */
+			/* Poked awake: tick from now on. `prev` stays before the
+			 * sleep that poked us. */
+			tick = now + TICK_MS;
 			idle = 0;
 		} else if (now >= tick) {
 			tick = now + TICK_MS;
 			idle = timed_sleep(p) ? 0 : idle + 1;
-			if (atomic_load(&p->asleep_ms) >= 0)
+			if (sleep_due(p, now, prev, &seen))
 				ring_if_asleep(p);
+			prev = now;
 		}
 	}
 	return NULL;
@@ -140,6 +170,17 @@ void ivc_xen_helper_stop(struct ivc_plat *p)
 	p->ctl = NULL;
 }
 
+/* A XenStore event the helper saw: the pump looks for it now (xs_due),
+ * and the helper watches the connection again. */
+static bool took_rung(struct ivc_plat *p)
+{
+	if (!atomic_exchange(&p->xs_rung, false))
+		return false;
+	atomic_store(&p->xs_due, true);
+	ivc_linux_note_set(p->ctl);
+	return true;
+}
+
 /* The sleep itself. Whoever ends it (wake(), the helper) sets its flag
  * and then looks at `asleep`; we set `asleep` and then look at the flags
  * (all sequentially consistent): one of the two sees the other. */
@@ -150,12 +191,11 @@ static int block_wait(struct ivc_plat *p, int ms)
 	int err = 0;
 	bool go;
 
-	if (atomic_exchange(&p->xs_rung, false)) {
-		ivc_linux_note_set(p->ctl); /* the pump has taken the event: watch again */
+	if (took_rung(p))
 		return 1;
-	}
 	pthread_mutex_lock(&p->rd);
 	atomic_store(&p->asleep_ms, ms);
+	atomic_store(&p->sleep_no, atomic_load(&p->sleep_no) + 1); /* one sleeper at a time */
 	atomic_store(&p->asleep, true);
 	go = !atomic_exchange(&p->woken, false) && !atomic_load(&p->xs_rung) && !p->ngot &&
 	     !p->overflow;
@@ -163,7 +203,7 @@ static int block_wait(struct ivc_plat *p, int ms)
 	if (go && ms >= 0 && atomic_load(&p->parked))
 		ivc_linux_note_set(p->ctl); /* our sleep has an end: the helper must tick */
 	if (go)
-		r = read(p->b.evfd, buf, sizeof buf);
+		r = ivc_xen_dev_read(p, buf, sizeof buf / sizeof buf[0]);
 	if (r < 0)
 		err = errno;
 	pthread_mutex_lock(&p->rd);
@@ -182,9 +222,34 @@ static int block_wait(struct ivc_plat *p, int ms)
 
 int ivc_xen_wait(struct ivc_plat *p, struct ivc_plat_store *s, int ms)
 {
-	if (!p->loop_ok || (ms >= 0 && ms < TICK_MS) || !helper_up(p, s))
-		return ivc_linux_wait(p, s, ms);
-	return block_wait(p, ms);
+	int r;
+
+	if (p->loop_ok && (ms < 0 || ms >= TICK_MS) && helper_up(p, s))
+		return block_wait(p, ms);
+	r = ivc_linux_wait(p, s, ms); /* it polls the store itself */
+	atomic_store(&p->xs_due, true);
+	return r;
+}
+
+/* The pump asks at every wake-up, and libxenstore's check takes its
+ * lock and registers a cancellation handler (under emulation a good part
+ * of the library's own time in a round trip). While the helper watches
+ * the connection (xs_rung clear), an event queued there makes it ring,
+ * and the next wait takes that (xs_due): until then there is nothing the
+ * pump must see, and an event it does not see yet keeps the connection
+ * readable for the helper. */
+int ivc_xen_store_event(struct ivc_plat_store *s, char *token, size_t tsize, char *path,
+			size_t psize)
+{
+	struct ivc_plat *p = ivc_linux_store_owner(s);
+	int r;
+
+	if (p && p->helper_on && !atomic_load(&p->xs_rung) && !atomic_load(&p->xs_due))
+		return 0;
+	r = ivc_linux_store_event(s, token, tsize, path, psize);
+	if (r == 0 && p)
+		atomic_store(&p->xs_due, false); /* all taken */
+	return r;
 }
 
 void ivc_xen_wake(struct ivc_plat *p)

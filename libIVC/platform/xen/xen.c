@@ -668,9 +668,13 @@ static int xen_evtchn_bind(struct ivc_plat *p, uint32_t remote, uint32_t remote_
 	return bound(p, xenevtchn_bind_interdomain(p->xce, remote, remote_port), port);
 }
 
+/* The device's ioctl, as xenevtchn_notify makes it: once per message at
+ * most, and under emulation every call and return costs. */
 static int xen_evtchn_notify(struct ivc_plat *p, uint32_t port)
 {
-	return xenevtchn_notify(p->xce, port) < 0 ? evt_errno() : 0;
+	struct ioctl_evtchn_notify n = { .port = port };
+
+	return ioctl(p->b.evfd, IOCTL_EVTCHN_NOTIFY, &n) < 0 ? evt_errno() : 0;
 }
 
 static int xen_evtchn_unbind(struct ivc_plat *p, uint32_t port)
@@ -729,7 +733,7 @@ static int read_ahead(struct ivc_plat *p)
 	ssize_t r;
 
 	do
-		r = read(p->b.evfd, p->ahead, sizeof p->ahead);
+		r = ivc_xen_dev_read(p, p->ahead, sizeof p->ahead / sizeof p->ahead[0]);
 	while (r < 0 && errno == EINTR);
 	if (r == 0) /* the device reads whole ports or fails */
 		return -EPROTO;
@@ -773,7 +777,7 @@ static int xen_evtchn_pending(struct ivc_plat *p, uint32_t *port)
 			*port = p->nreplay ? p->replay[--p->nreplay] : p->ahead[--p->nahead];
 			if (!p->loop_ok || (*port != p->loop_tx && *port != p->loop_rx))
 				return 0;
-			xenevtchn_unmask(p->xce, *port); /* ours: it ended a sleep */
+			ivc_xen_dev_unmask(p, *port); /* ours: it ended a sleep */
 			continue;
 		}
 		if (p->drained) {
@@ -795,7 +799,7 @@ static int xen_evtchn_pending(struct ivc_plat *p, uint32_t *port)
 
 static int xen_evtchn_unmask(struct ivc_plat *p, uint32_t port)
 {
-	return xenevtchn_unmask(p->xce, port) < 0 ? neg_errno() : 0;
+	return ivc_xen_dev_unmask(p, port) < 0 ? neg_errno() : 0;
 }
 
 static int xen_evtchn_status(struct ivc_plat *p, uint32_t port, uint32_t *state, uint32_t *remote,
@@ -859,7 +863,7 @@ static int xen_domain_alive(struct ivc_plat *p, uint32_t domid)
 /* The context's store is the platform's own connection. */
 static int xen_store_open(struct ivc_plat *p, struct ivc_plat_store **out)
 {
-	return ivc_linux_store_wrap(p->xs, out);
+	return ivc_linux_store_wrap(p->xs, p, out);
 }
 
 /* ---- monitoring: dom0 reads a granted page by its own rights ------- */
@@ -978,6 +982,7 @@ const struct ivc_plat_ops ivc_plat_xen = {
 	.wake = ivc_xen_wake,
 	.store_open = xen_store_open,
 	.store_close = ivc_linux_store_close,
+	.store_event = ivc_xen_store_event,
 	.name = "xen",
 	.open = xen_open,
 	.close = xen_close,
