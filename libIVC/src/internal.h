@@ -365,6 +365,8 @@ void ivc__bg_stop(struct ivc_ctx *ctx);
 int ivc__ctx_dead(struct ivc_ctx *ctx);
 void ivc__check_peer_domain(struct ivc_chan *c);
 void ivc__peer_watch_check(struct ivc_chan *c);
+/* ivc__chan_arm returns with the context's lock held; ivc__chan_sleep
+ * takes it so, and returns without it. */
 uint64_t ivc__chan_arm(struct ivc_chan *c);
 int ivc__chan_sleep(struct ivc_chan *c, uint64_t seen, int64_t deadline);
 

@@ -241,9 +241,12 @@ static long run(struct ivc_chan *c, enum op op, struct io *io, int timeout_ms, b
 			continue;
 		/* Note what has arrived first: whatever arrives after this point
 		 * moves the count and sets the descriptor, so no wake-up is
-		 * lost between the look below and the sleep. */
+		 * lost between the look below and the sleep. The lock it
+		 * takes is held until the sleep (or let go here). */
 		seen = ivc__chan_arm(c); /* a death found: the wait below says ready */
 		w = ivc_core_prepare_wait(&c->core, ev, need);
+		if (w != 1 || timeout_ms == 0)
+			ivc__unlock(c->ctx);
 		if (w < 0)
 			return w;
 		if (w == 0)

@@ -369,16 +369,16 @@ static int poll_once(struct ivc_ctx *ctx, int ms)
 /* Waits until o's count is no longer `seen`, or ms pass (ms >= 0) from
  * `now` (the clock when the caller looked): 0 (the caller looks again
  * either way), or the platform's error; *moved (if not NULL): whether
- * the count moved. The clock is read again only
+ * the count moved. Called under the lock; returns without it. The clock
+ * is read again only
  * when something else woke us: on some guests each read is a system
  * call. */
-static int wait_obj_from(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms, int64_t now,
+static int wait_obj_held(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms, int64_t now,
 			 bool *moved)
 {
 	int64_t until = now + ms, left = ms;
 	int err = 0;
 
-	ivc__lock(ctx);
 	for (;;) {
 		if (ctx->dead) {
 			err = ctx->dead;
@@ -405,7 +405,10 @@ static int wait_obj_from(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, 
 
 int ivc__wait_obj(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms)
 {
-	return wait_obj_from(ctx, o, seen, ms, ivc__now_ms(ctx), NULL);
+	int64_t now = ivc__now_ms(ctx);
+
+	ivc__lock(ctx);
+	return wait_obj_held(ctx, o, seen, ms, now, NULL);
 }
 
 /* ---- owners ------------------------------------------------------------ */
@@ -656,13 +659,26 @@ void ivc__peer_watch_check(struct ivc_chan *c)
 	peer_fired(c, fired);
 }
 
-/* Before a channel sleeps: ivc__obj_arm, and the peer watch looked at
- * (ivc__peer_watch_check) with the count read in the same lock section. */
+/* Before a channel looks at its ring and sleeps: what ivc__obj_arm does,
+ * and the peer watch looked at (ivc__peer_watch_check) with the count
+ * read in the same lock section. Returns with the lock held, so that the
+ * look and the sleep after it take no lock section of their own; it is
+ * let go only when the watch fired (reading the rendezvous). */
 uint64_t ivc__chan_arm(struct ivc_chan *c)
 {
-	uint64_t fired, seen = ivc__obj_arm(c->ctx, &c->obj, &fired);
+	struct ivc_ctx *ctx = c->ctx;
+	uint64_t seen;
 
-	peer_fired(c, fired);
+	ivc__lock(ctx);
+	if (c->obj.note)
+		ctx->ops->note_clear(c->obj.note);
+	seen = c->obj.events + c->obj.fired;
+	if (c->obj.fired != c->fired_seen && ctx->rdv->peer_watched(c)) {
+		uint64_t fired = c->obj.fired;
+		ivc__unlock(ctx);
+		peer_fired(c, fired);
+		ivc__lock(ctx);
+	}
 	return seen;
 }
 
@@ -717,7 +733,8 @@ static bool clockless(struct ivc_chan *c, int64_t deadline)
 
 /* Sleeps until an event (the count moved from `seen`), the deadline, or a
  * liveness tick. 0: look again; -ETIMEDOUT: deadline passed. At most one
- * clock read per sleep. */
+ * clock read per sleep. Called under the lock (ivc__chan_arm's); returns
+ * without it. */
 int ivc__chan_sleep(struct ivc_chan *c, uint64_t seen, int64_t deadline)
 {
 	int64_t now, ms;
@@ -732,6 +749,8 @@ int ivc__chan_sleep(struct ivc_chan *c, uint64_t seen, int64_t deadline)
 	} else {
 		now = ivc__now_ms(c->ctx);
 		ms = deadline < 0 ? LIVENESS_MS : deadline - now;
+		if (ms <= 0 || now - c->checked_ms >= LIVENESS_MS)
+			ivc__unlock(c->ctx);
 		if (ms <= 0)
 			return -ETIMEDOUT;
 		/* Every LIVENESS_MS a sleep gives way to the check, also when
@@ -743,7 +762,7 @@ int ivc__chan_sleep(struct ivc_chan *c, uint64_t seen, int64_t deadline)
 		}
 	}
 	c->waits++;
-	err = wait_obj_from(c->ctx, &c->obj, seen, ms > LIVENESS_MS ? LIVENESS_MS : (int)ms, now,
+	err = wait_obj_held(c->ctx, &c->obj, seen, ms > LIVENESS_MS ? LIVENESS_MS : (int)ms, now,
 			    &moved);
 	c->quiet = !moved; /* nothing came: the tick may be due by the next sleep */
 	return err;
