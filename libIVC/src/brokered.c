@@ -431,7 +431,7 @@ static int broker_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 		uint64_t seen;
 		int err, ms;
 
-		seen = ivc__obj_arm(l->ctx, &l->obj, NULL);
+		seen = ivc__obj_arm(l->ctx, &l->obj);
 		/* Clients already attached are handed out even when the
 		 * daemon has dropped the service meanwhile. */
 		err = take_clients(l);

@@ -607,7 +607,7 @@ static int direct_accept(struct ivc_listener *l, int64_t deadline, int timeout_m
 
 		/* Note what has arrived first, so that the listener's fd only
 		 * polls readable again for what arrives after this point. */
-		seen = ivc__obj_arm(l->ctx, &l->obj, NULL);
+		seen = ivc__obj_arm(l->ctx, &l->obj);
 		refusals_expire(l, false);
 		err = take_requests(l);
 		if (err)

@@ -360,7 +360,7 @@ void ivc__obj_kind(struct ivc_ctx *ctx, struct ivc_obj *o, enum obj_kind kind,
 void ivc__kick_waiters(struct ivc_ctx *ctx); /* under the lock */
 void ivc__obj_forget(struct ivc_ctx *ctx, struct ivc_obj *o);
 int ivc__obj_fd(struct ivc_ctx *ctx, struct ivc_obj *o);
-uint64_t ivc__obj_arm(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t *fired);
+uint64_t ivc__obj_arm(struct ivc_ctx *ctx, struct ivc_obj *o);
 void ivc__bg_stop(struct ivc_ctx *ctx);
 int ivc__ctx_dead(struct ivc_ctx *ctx);
 void ivc__check_peer_domain(struct ivc_chan *c);

@@ -602,17 +602,20 @@ int ivc__obj_fd(struct ivc_ctx *ctx, struct ivc_obj *o)
 /* Before looking at o's state and waiting, in one lock section: its
  * descriptor cleared (whatever arrives after this sets it again, so no
  * wake-up is lost between the look and the wait), and the count to wait
- * on; *fired (if not NULL): its watch events' part of it. */
-uint64_t ivc__obj_arm(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t *fired)
+ * on. arm_held: the same, under the lock. */
+static uint64_t arm_held(struct ivc_ctx *ctx, struct ivc_obj *o)
+{
+	if (o->note)
+		ctx->ops->note_clear(o->note);
+	return o->events + o->fired;
+}
+
+uint64_t ivc__obj_arm(struct ivc_ctx *ctx, struct ivc_obj *o)
 {
 	uint64_t seen;
 
 	ivc__lock(ctx);
-	if (o->note)
-		ctx->ops->note_clear(o->note);
-	seen = o->events + o->fired;
-	if (fired)
-		*fired = o->fired;
+	seen = arm_held(ctx, o);
 	ivc__unlock(ctx);
 	return seen;
 }
@@ -635,14 +638,17 @@ static bool port_reverted(struct ivc_chan *c)
  * peer's side line still says up, the peer's domain died. The rendezvous
  * is read before the shared state, so an orderly close (closed flag set,
  * then the rendezvous state removed) is reported as a close. */
+static bool peer_fire_new(const struct ivc_chan *c, uint64_t fired)
+{
+	return fired != c->fired_seen && c->ctx->rdv->peer_watched(c);
+}
+
 static void peer_fired(struct ivc_chan *c, uint64_t fired)
 {
-	const struct ivc_rdv_ops *rdv = c->ctx->rdv;
-
-	if (fired == c->fired_seen || !rdv->peer_watched(c))
+	if (!peer_fire_new(c, fired))
 		return;
 	c->fired_seen = fired;
-	if (ivc_core_peer(&c->core) == IVC_CORE_PEER_UP && rdv->peer_gone(c) &&
+	if (ivc_core_peer(&c->core) == IVC_CORE_PEER_UP && c->ctx->rdv->peer_gone(c) &&
 	    ivc_core_peer(&c->core) == IVC_CORE_PEER_UP) /* read after the rendezvous */
 		ivc_core_set_peer_dead(&c->core);
 }
@@ -670,10 +676,8 @@ uint64_t ivc__chan_arm(struct ivc_chan *c)
 	uint64_t seen;
 
 	ivc__lock(ctx);
-	if (c->obj.note)
-		ctx->ops->note_clear(c->obj.note);
-	seen = c->obj.events + c->obj.fired;
-	if (c->obj.fired != c->fired_seen && ctx->rdv->peer_watched(c)) {
+	seen = arm_held(ctx, &c->obj);
+	if (peer_fire_new(c, c->obj.fired)) {
 		uint64_t fired = c->obj.fired;
 		ivc__unlock(ctx);
 		peer_fired(c, fired);
@@ -749,14 +753,13 @@ int ivc__chan_sleep(struct ivc_chan *c, uint64_t seen, int64_t deadline)
 	} else {
 		now = ivc__now_ms(c->ctx);
 		ms = deadline < 0 ? LIVENESS_MS : deadline - now;
-		if (ms <= 0 || now - c->checked_ms >= LIVENESS_MS)
-			ivc__unlock(c->ctx);
-		if (ms <= 0)
-			return -ETIMEDOUT;
 		/* Every LIVENESS_MS a sleep gives way to the check, also when
 		 * events keep coming (they must not starve it); the caller
 		 * looks again. */
-		if (now - c->checked_ms >= LIVENESS_MS) {
+		if (ms <= 0 || now - c->checked_ms >= LIVENESS_MS) {
+			ivc__unlock(c->ctx);
+			if (ms <= 0)
+				return -ETIMEDOUT;
 			ivc__check_peer_domain(c);
 			return 0;
 		}

@@ -91,11 +91,13 @@ struct seen_sleep {
 
 static bool sleep_due(struct ivc_plat *p, int64_t now, int64_t prev, struct seen_sleep *s)
 {
-	unsigned no = atomic_load(&p->sleep_no);
-	int ms = atomic_load(&p->asleep_ms);
+	unsigned no;
+	int ms;
 
-	if (!atomic_load(&p->asleep) || ms < 0)
+	if (!timed_sleep(p))
 		return false;
+	no = atomic_load(&p->sleep_no);
+	ms = atomic_load(&p->asleep_ms);
 	if (no != s->no) {
 		s->no = no;
 		s->start = prev;
@@ -241,13 +243,13 @@ int ivc_xen_wait(struct ivc_plat *p, struct ivc_plat_store *s, int ms)
 int ivc_xen_store_event(struct ivc_plat_store *s, char *token, size_t tsize, char *path,
 			size_t psize)
 {
-	struct ivc_plat *p = ivc_linux_store_owner(s);
+	struct ivc_plat *p = ivc_linux_store_owner(s); /* always: xen_store_open */
 	int r;
 
-	if (p && p->helper_on && !atomic_load(&p->xs_rung) && !atomic_load(&p->xs_due))
+	if (p->helper_on && !atomic_load(&p->xs_rung) && !atomic_load(&p->xs_due))
 		return 0;
 	r = ivc_linux_store_event(s, token, tsize, path, psize);
-	if (r == 0 && p)
+	if (r == 0)
 		atomic_store(&p->xs_due, false); /* all taken */
 	return r;
 }
