@@ -78,7 +78,9 @@ struct ivc_ctx {
 	struct ivc_obj any;                 /* its count moves when one is queued */
 	struct ivc_plat_note *ready_note;   /* ivc_fd's: set while ready */
 	struct ivc_plat_waitset *ws;        /* ivc_fd */
-	struct ivc_held *held;              /* grants the peer still maps (chan.c) */
+	uint32_t unmask[16];                /* masked till the next wait (wait.c) */
+	unsigned nunmask;
+	struct ivc_held *held; /* grants the peer still maps (chan.c) */
 	unsigned nheld;
 	struct ivc_obj held_obj; /* owns their ports: the peer's unmap signals */
 	uint64_t held_seen;      /* held_obj.events when last reaped */
@@ -336,7 +338,8 @@ struct ivc_chan *ivc__offers_check(struct ivc_offers *o, void (*on_attach)(struc
 void ivc__offers_close(struct ivc_offers *o);
 
 /* wait.c: the pump, waiting, owners of ports and watches. */
-void ivc__pump(struct ivc_ctx *ctx); /* under the lock */
+void ivc__pump(struct ivc_ctx *ctx);          /* under the lock */
+void ivc__unmask_queued(struct ivc_ctx *ctx); /* under the lock: before a wait on the device */
 uint64_t ivc__obj_seq(struct ivc_ctx *ctx, const struct ivc_obj *o);
 int ivc__wait_obj(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms);
 int ivc__port_own(struct ivc_ctx *ctx, uint32_t port, struct ivc_obj *o);

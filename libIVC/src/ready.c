@@ -144,6 +144,8 @@ int ivc_fd(struct ivc_ctx *ctx)
 		}
 		if (!err && ctx->ready)
 			ctx->ops->note_set(ctx->ready_note);
+		if (!err)
+			ivc__unmask_queued(ctx); /* the program may wait on the device now */
 	}
 	ivc__unlock(ctx);
 	return err ? err : ctx->ops->waitset_fd(ctx->ws);

@@ -277,8 +277,39 @@ static bool gone_notice(struct ivc_ctx *ctx, const char *path)
 	return true;
 }
 
+/* A port read from the device stays masked until unmasked, and the
+ * unmask is a system call (20-40 us in a PV domain under emulation) that
+ * nothing needs before a thread waits on the device again. So the poller
+ * leaves it to its next wait (unmask_queued), after the answer the event
+ * brought has gone out, not before: its peer is waiting for that. An
+ * event meanwhile stays pending in Xen and comes at the unmask. Whoever
+ * polls next makes it: the poller looping, or a follower the poller's
+ * leaving wakes. Not for a pump outside the poller (the poller may be
+ * asleep on the device and not see the port again), nor while ivc_fd's
+ * descriptor exists (the program waits on the device itself). Under the
+ * lock. */
+static void unmask_later(struct ivc_ctx *ctx, uint32_t port, bool poller)
+{
+	unsigned i = 0;
+
+	if (!poller || ctx->ws || ctx->nunmask == sizeof ctx->unmask / sizeof ctx->unmask[0]) {
+		ctx->ops->evtchn_unmask(ctx->plat, port);
+		return;
+	}
+	while (i < ctx->nunmask && ctx->unmask[i] != port)
+		i++;
+	if (i == ctx->nunmask)
+		ctx->unmask[ctx->nunmask++] = port;
+}
+
+void ivc__unmask_queued(struct ivc_ctx *ctx)
+{
+	while (ctx->nunmask)
+		ctx->ops->evtchn_unmask(ctx->plat, ctx->unmask[--ctx->nunmask]);
+}
+
 /* Hands out what has arrived; true if any count moved. */
-static bool pump(struct ivc_ctx *ctx)
+static bool pump(struct ivc_ctx *ctx, bool poller)
 {
 	const struct ivc_plat_ops *ops = ctx->ops;
 	uint32_t port, n;
@@ -287,7 +318,7 @@ static bool pump(struct ivc_ctx *ctx)
 	int r;
 
 	while ((r = ops->evtchn_pending(ctx->plat, &port)) == 0) {
-		ops->evtchn_unmask(ctx->plat, port);
+		unmask_later(ctx, port, poller);
 		if (port < ctx->nport && ctx->port[port]) {
 			deliver(ctx, ctx->port[port], false);
 			moved = true;
@@ -315,7 +346,7 @@ static bool pump(struct ivc_ctx *ctx)
 /* A pump outside the poller: whoever waits for what it took looks again. */
 void ivc__pump(struct ivc_ctx *ctx)
 {
-	if (pump(ctx))
+	if (pump(ctx, false))
 		ivc__kick_waiters(ctx);
 }
 
@@ -346,12 +377,13 @@ static int poll_once(struct ivc_ctx *ctx, int ms)
 {
 	int r;
 
+	ivc__unmask_queued(ctx);
 	ctx->polling = true;
 	ivc__unlock(ctx);
 	r = ctx->ops->wait(ctx->plat, ctx->xs, ms);
 	ivc__lock(ctx);
 	ctx->polling = false;
-	pump(ctx);
+	pump(ctx, true);
 	if (ctx->held_obj.events != ctx->held_seen) { /* a peer unmapped: reap */
 		ctx->held_seen = ctx->held_obj.events;
 		ivc__unlock(ctx);
@@ -444,6 +476,9 @@ void ivc__port_disown(struct ivc_ctx *ctx, uint32_t port)
 	ivc__lock(ctx);
 	if (port < ctx->nport)
 		ctx->port[port] = NULL;
+	for (unsigned i = 0; i < ctx->nunmask; i++)
+		if (ctx->unmask[i] == port) /* it may be bound again, unmasked */
+			ctx->unmask[i--] = ctx->unmask[--ctx->nunmask];
 	ivc__unlock(ctx);
 }
 

@@ -7,7 +7,7 @@
  *   api-peer now                             (CLOCK_MONOTONIC in ms)
  *
  * Scenarios: dirmode, sizes, bulk, mismatch, inflight, timeouts, poll,
- * many, victim (see test-api.sh). Exit 0 when every expectation held.
+ * many, victim, evloop, ... (see test-api.sh). Exit 0 when every expectation held.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1662,6 +1662,59 @@ static void sc_retry(void)
 	say("done second", 0);
 }
 
+/* evloop: the client mixes blocking receives with an event loop on
+ * ivc_fd (made after the first blocking receive): every message must
+ * make the descriptor readable. A blocking wait leaves the port it took
+ * masked until the next wait (wait.c, unmask_later): a program polling
+ * ivc_fd waits on the device itself, so the mask must be gone by then,
+ * or the next message never wakes it. The listener sends one message
+ * every 30 ms and waits for the client's "done". */
+static void sc_evloop(void)
+{
+	struct ivc_type t = { "test.evloop", 1, IVC_MESSAGE };
+	struct ivc_chan *c = rendezvous("evloop", &t, IVC_INOUT, NULL);
+	enum { N = 12 };
+	uint8_t b[64];
+	int fd = -1;
+
+	for (int i = 0; server && i < N; i++) {
+		usleep(30000);
+		b[0] = (uint8_t)i;
+		CHECK_EQ(ivc_send(c, b, 1, IO_MS), 0);
+	}
+	if (server) {
+		CHECK_EQ(ivc_recv(c, b, sizeof b, IO_MS), 4);
+		CHECK_EQ(ivc_chan_close(c), 0);
+		return;
+	}
+	for (int i = 0; i < N; i++) {
+		long r;
+
+		if (i % 3 == 0) { /* blocking: the wait that may leave a mask */
+			r = ivc_recv(c, b, sizeof b, IO_MS);
+		} else {
+			struct ivc_ready rd[4];
+			struct pollfd p;
+
+			if (fd < 0 && (fd = ivc_fd(ctx)) < 0)
+				fail("ivc_fd: %s", strerror(-fd));
+			p = (struct pollfd){ fd, POLLIN, 0 };
+			while ((r = ivc_recv(c, b, sizeof b, 0)) == -EAGAIN) {
+				if (poll(&p, 1, 3000) != 1)
+					fail("message %d: ivc_fd not readable in 3 s", i);
+				while (ivc_wait(ctx, rd, 4, 0) > 0) {
+				}
+			}
+		}
+		CHECK_EQ(r, 1);
+		if (b[0] != (uint8_t)i)
+			fail("message %d: got %u", i, b[0]);
+	}
+	CHECK_EQ(ivc_send(c, "done", 4, IO_MS), 0);
+	CHECK_EQ(ivc_recv(c, b, sizeof b, IO_MS), -EPIPE);
+	CHECK_EQ(ivc_chan_close(c), 0);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -1674,6 +1727,7 @@ static const struct {
 	{ "retry", sc_retry },       { "duplex", sc_duplex },
 	{ "spin", sc_spin },         { "linger", sc_linger },
 	{ "bigread", sc_bigread },   { "lingerspin", sc_lingerspin },
+	{ "evloop", sc_evloop },
 };
 
 /* A scenario that has not ended after IVC_TEST_LIMIT_S seconds fails by

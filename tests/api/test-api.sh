@@ -5,7 +5,7 @@
 # usage: test-api.sh IVC_SIM API_PEER GROUP [BULK_BYTES]
 #   GROUP: dirmode sizes bulk mismatch inflight timeouts ghost dom0-client
 #          bigwrite many kill poller destroy anytime watch-quota hoststop
-#          hostile scale threads spin linger lingerspin bigread, or all
+#          hostile scale threads spin linger lingerspin bigread evloop, or all
 set -u
 SIM=$1
 PEER=$2
@@ -76,6 +76,7 @@ group_lingerspin() { pair "after a large message a reader spins before it naps, 
 group_bigread() { pair "a read of a full 1 MiB ring: all of it at once, published in pieces, the writer woken" bigread; }
 group_threads() { pair "threads blocked on channels of one context: no lost wake-up" threads; }
 group_duplex() { pair "a sender that also receives, timeout-0 calls and poll() only: no wake-up lost" duplex; }
+group_evloop() { pair "blocking receives mixed with an ivc_fd event loop: every message wakes the loop" evloop; }
 group_bigwrite() { pair "stream write larger than the ring: timeouts honoured, then delivered" bigwrite; }
 
 # A client in dom0 (a domU's ends go with its domain): its presence node
@@ -468,7 +469,7 @@ group_hostile() {
 }
 
 ALL="dirmode sizes bulk mismatch inflight timeouts ghost dom0-client bigwrite duplex many kill poller destroy
-anytime watch-quota hoststop hostile scale threads spin linger lingerspin bigread"
+anytime watch-quota hoststop hostile scale threads spin linger lingerspin bigread evloop"
 [ "$GROUP" = all ] && groups=$ALL || groups=$GROUP
 for g in $groups; do
 	case " $(echo $ALL) " in

@@ -137,7 +137,7 @@ check "test-xen-plat in dom0 (grants and event channels against Xen)" [ $rc = 0 
 
 # ---- 2. the API between two processes of dom0 ------------------------------
 section "dom0 <-> dom0"
-SCEN="dirmode sizes bulk:$BULK:message bulk:$BULK:stream mismatch inflight timeouts"
+SCEN="dirmode sizes bulk:$BULK:message bulk:$BULK:stream mismatch inflight timeouts evloop"
 desc() { echo "$1" | sed 's/^bulk:\([0-9]*\):\(.*\)/bulk, \2 mode, \1 bytes each way/'; }
 args() { echo "$1" | tr : ' '; }
 for s in $SCEN; do
