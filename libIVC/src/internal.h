@@ -26,6 +26,7 @@
 #ifndef IVC_INTERNAL_H
 #define IVC_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,7 +81,8 @@ struct ivc_ctx {
 	struct ivc_plat_waitset *ws;        /* ivc_fd */
 	uint32_t unmask[16];                /* masked till the next wait (wait.c) */
 	unsigned nunmask;
-	struct ivc_held *held; /* grants the peer still maps (chan.c) */
+	atomic_bool unmask_due; /* nunmask > 0; read without the lock */
+	struct ivc_held *held;  /* grants the peer still maps (chan.c) */
 	unsigned nheld;
 	struct ivc_obj held_obj; /* owns their ports: the peer's unmap signals */
 	uint64_t held_seen;      /* held_obj.events when last reaped */
@@ -340,6 +342,15 @@ void ivc__offers_close(struct ivc_offers *o);
 /* wait.c: the pump, waiting, owners of ports and watches. */
 void ivc__pump(struct ivc_ctx *ctx);          /* under the lock */
 void ivc__unmask_queued(struct ivc_ctx *ctx); /* under the lock: before a wait on the device */
+void ivc__unmask_now(struct ivc_ctx *ctx);    /* not under it */
+
+/* A receive that found its data waiting: the ports the last wake-up left
+ * masked are unmasked now (wait.c, unmask_later). */
+static inline void ivc__unmask_soon(struct ivc_ctx *ctx)
+{
+	if (atomic_load_explicit(&ctx->unmask_due, memory_order_relaxed))
+		ivc__unmask_now(ctx);
+}
 uint64_t ivc__obj_seq(struct ivc_ctx *ctx, const struct ivc_obj *o);
 int ivc__wait_obj(struct ivc_ctx *ctx, struct ivc_obj *o, uint64_t seen, int ms);
 int ivc__port_own(struct ivc_ctx *ctx, uint32_t port, struct ivc_obj *o);

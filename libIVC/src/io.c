@@ -155,6 +155,8 @@ static inline long done(struct ivc_chan *c, bool tx, long r, bool signal)
 	want(c, tx, 0, false);
 	if (signal)
 		c->ctx->ops->evtchn_notify(c->ctx->plat, c->port);
+	if (tx) /* after the signal: an answer's peer is on its way */
+		ivc__unmask_soon(c->ctx);
 	return r;
 }
 
@@ -311,8 +313,10 @@ ssize_t ivc_recv(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
 	if (!c)
 		return -EINVAL;
 	r = ivc_core_recv_check(&c->core, buf, cap, &now);
-	if (r >= 0)
+	if (r >= 0) {
+		ivc__unmask_soon(c->ctx);
 		return done(c, false, r, now);
+	}
 	if (r == -EAGAIN) {
 		struct io io = { .buf = buf, .len = cap };
 		return run(c, OP_RECV, &io, timeout_ms, true);
@@ -384,8 +388,11 @@ ssize_t ivc_read(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
 	if (r == -EAGAIN) {
 		struct io io = { .buf = buf, .len = first };
 		r = run(c, OP_READ, &io, timeout_ms, true);
-	} else if (c)
+	} else if (c) {
+		if (r > 0)
+			ivc__unmask_soon(c->ctx);
 		r = finish(c, false, r);
+	}
 	if (r == (long)first && cap > first)
 		r += read_rest(c, (uint8_t *)buf + r, cap - first);
 	return r == -EPIPE ? 0 : r; /* end of stream reads as 0, as read(2) */
