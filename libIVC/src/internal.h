@@ -79,7 +79,7 @@ struct ivc_ctx {
 	struct ivc_obj any;                 /* its count moves when one is queued */
 	struct ivc_plat_note *ready_note;   /* ivc_fd's: set while ready */
 	struct ivc_plat_waitset *ws;        /* ivc_fd */
-	uint32_t unmask[16];                /* masked till the next wait (wait.c) */
+	uint32_t unmask[16];                /* left masked by a wake-up (wait.c) */
 	unsigned nunmask;
 	atomic_bool unmask_due; /* nunmask > 0; read without the lock */
 	struct ivc_held *held;  /* grants the peer still maps (chan.c) */
@@ -344,8 +344,9 @@ void ivc__pump(struct ivc_ctx *ctx);          /* under the lock */
 void ivc__unmask_queued(struct ivc_ctx *ctx); /* under the lock: before a wait on the device */
 void ivc__unmask_now(struct ivc_ctx *ctx);    /* not under it */
 
-/* A receive that found its data waiting: the ports the last wake-up left
- * masked are unmasked now (wait.c, unmask_later). */
+/* After a send's signal, or a receive that found its data waiting: the
+ * ports the last wake-up left masked are unmasked now (wait.c,
+ * unmask_later). */
 static inline void ivc__unmask_soon(struct ivc_ctx *ctx)
 {
 	if (atomic_load_explicit(&ctx->unmask_due, memory_order_relaxed))
