@@ -240,7 +240,8 @@ struct ivc_stats {
 	uint64_t spin_lost;    /* spins that ran out, then asked for a wake-up */
 	uint64_t lingers;      /* naps of a stream reader before it asked (ivc_stats(3)) */
 	uint64_t linger_spins; /* its spins first, after a large piece (ivc_stats(3)) */
-	uint64_t reserved[4];  /* zero */
+	uint64_t nap_ns;       /* how long its naps take, on average (0: none timed) */
+	uint64_t reserved[3];  /* zero */
 };
 
 int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st);

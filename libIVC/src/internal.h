@@ -168,6 +168,7 @@ struct ivc_chan {
 	 * that takes much and sends nothing is a stream's (io.c, linger). */
 	size_t rx_run;
 	size_t rx_last; /* bytes of the last piece received (io.c, linger) */
+	int64_t nap_ns; /* how long its naps take, on average (io.c, nap) */
 };
 
 struct ivc_listener {
