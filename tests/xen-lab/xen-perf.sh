@@ -10,7 +10,7 @@
 #                                            BUILD_DIR/xen-perf)
 #        xen-perf.sh --summary OUT_DIR      results.md again from the
 #                                           boot logs there, no lab
-#   IVC_XEN_PERF_BOOTS   boots (default 9: a boot takes about 3 minutes)
+#   IVC_XEN_PERF_BOOTS   boots (default 9: a boot takes about 2 minutes)
 #   IVC_XEN_PERF_ROUNDS  rounds per boot (default 9, at most 999)
 #   IVC_XEN_LAB_CACHE    image cache (default build/xen-lab)
 # Writes OUT_DIR/bootN.log (each boot's checks; those of an earlier run
