@@ -508,7 +508,7 @@ int ivc_stats(const struct ivc_chan *c, struct ivc_stats *st)
 		.spin_lost = c->spin_lost,
 		.lingers = c->lingers,
 		.linger_spins = c->linger_spins,
-		.nap_ns = c->nap_ns > 0 ? (uint64_t)c->nap_ns : 0,
+		.nap_ns = (uint64_t)c->nap_ns, /* a monotonic clock's differences */
 	};
 	return 0;
 }

@@ -982,9 +982,11 @@ static void sc_linger(void)
  * short (nap_ns at most 150 us); 32 KiB ones to a reader with a spin of
  * its own set, which takes that instead; and 4 KiB ones again, to a
  * reader whose naps a timer slack of 1 ms has made slow, which must
- * spin. A loaded machine can hold the writer off past every spin: the
- * first and last phases are run again, up to 8 times in all, after a
- * pause growing from 0.2 s, until their spins find the messages. */
+ * spin. A loaded machine can hold the writer off past every spin, or the
+ * reader till the writer has sent all: a phase is run again, up to 8
+ * times in all, after a pause growing from 0.2 s, until its spins find
+ * the messages (the first and last) or its reader met an empty ring (the
+ * second); the last one first reruns at once till a slow nap is timed. */
 static void busy_us(int64_t us)
 {
 	int64_t end = now_us() + us;
