@@ -150,7 +150,8 @@ struct ivc_plat_ops {
 	 * when a port of p is pending, a watch event of s has arrived or
 	 * wake() was called; 0 when ms pass (-1: no limit); or an error.
 	 * It may also end sooner (xen: a sleep of 50 ms or more ends at its
-	 * helper's next tick), never later: callers look, then wait again.
+	 * helper's next tick; sim: at its timer's, while the timer runs),
+	 * never later: callers look, then wait again.
 	 * wake() may be called from any thread. */
 	int (*wait)(struct ivc_plat *p, struct ivc_plat_store *s, int ms);
 	void (*wake)(struct ivc_plat *p);

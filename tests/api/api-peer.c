@@ -1192,6 +1192,70 @@ static void sc_lingerspin(void)
 	free(buf);
 }
 
+/* idle: a receiver that slept through a busy ping-pong (on sim, each
+ * sleep then needs no timer: a tick bounds it, sim.c) and is then left
+ * idle wakes only for its liveness checks, not at each tick besides.
+ * Each check (every 50 ms) costs its thread three voluntary context
+ * switches in sim: the sleep's end and two questions to the host (port
+ * status, domain alive), each a round trip. Measured over 3 s: 175-odd;
+ * with the ticks left on, 240-odd. */
+static long own_switches(void)
+{
+	char line[128];
+	long v = -1;
+	FILE *f = fopen("/proc/thread-self/status", "r");
+
+	if (!f)
+		fail("/proc/thread-self/status: %s", strerror(errno));
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static void sc_idle(void)
+{
+	struct ivc_type t = { "test.idle", 1, IVC_MESSAGE };
+	struct ivc_chan *c = rendezvous("idle", &t, IVC_INOUT, NULL);
+	enum { N = 500, IDLE_MS = 3000, MAX_WAKES = IDLE_MS / 50 * 7 / 2 };
+	uint8_t buf[64];
+	long w0, w1;
+	int64_t t0;
+
+	if (server) {
+		for (int i = 0; i < N; i++) {
+			CHECK_EQ(ivc_recv(c, buf, sizeof buf, IO_MS), 64);
+			CHECK_EQ(ivc_send(c, buf, 64, IO_MS), 0);
+		}
+		w0 = own_switches();
+		t0 = now_ms();
+		CHECK_EQ(ivc_recv(c, buf, sizeof buf, IO_MS), 4);
+		w1 = own_switches();
+		printf("idle: woke %ld times in %lld ms of waiting\n", w1 - w0,
+		       (long long)(now_ms() - t0));
+		fflush(stdout);
+		if (now_ms() - t0 < IDLE_MS / 2)
+			fail("the wait ended too soon to count");
+		if (w1 - w0 > MAX_WAKES)
+			fail("an idle receiver woke more than %d times in %d ms", MAX_WAKES,
+			     IDLE_MS);
+		CHECK_EQ(ivc_recv(c, buf, sizeof buf, IO_MS), -EPIPE);
+		CHECK_EQ(ivc_chan_close(c), 0);
+		return;
+	}
+	for (int i = 0; i < N; i++) {
+		memset(buf, i & 0xff, sizeof buf);
+		CHECK_EQ(ivc_send(c, buf, 64, IO_MS), 0);
+		CHECK_EQ(ivc_recv(c, buf, sizeof buf, IO_MS), 64);
+		if (buf[0] != (uint8_t)i || buf[63] != (uint8_t)i)
+			fail("echo %d: wrong bytes", i);
+	}
+	usleep(IDLE_MS * 1000);
+	CHECK_EQ(ivc_send(c, "wake", 4, IO_MS), 0);
+	CHECK_EQ(ivc_chan_close(c), 0);
+}
+
 /* bigread: one ivc_read larger than 64 KiB of a full 1 MiB ring returns
  * all that is there, in order, and publishes its progress piece by piece
  * (ivc_read(3), NOTES: rx_msgs counts each piece), so that the writer,
@@ -1799,7 +1863,7 @@ static const struct {
 	{ "retry", sc_retry },       { "duplex", sc_duplex },
 	{ "spin", sc_spin },         { "linger", sc_linger },
 	{ "bigread", sc_bigread },   { "lingerspin", sc_lingerspin },
-	{ "evloop", sc_evloop },
+	{ "evloop", sc_evloop },     { "idle", sc_idle },
 };
 
 /* A scenario that has not ended after IVC_TEST_LIMIT_S seconds fails by

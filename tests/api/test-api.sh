@@ -5,7 +5,7 @@
 # usage: test-api.sh IVC_SIM API_PEER GROUP [BULK_BYTES]
 #   GROUP: dirmode sizes bulk mismatch inflight timeouts ghost dom0-client
 #          bigwrite many kill poller destroy anytime watch-quota hoststop
-#          hostile scale threads spin linger lingerspin bigread evloop, or all
+#          hostile scale threads spin linger lingerspin bigread evloop idle, or all
 set -u
 SIM=$1
 PEER=$2
@@ -73,6 +73,7 @@ group_ghost() {
 group_spin() { pair "spin-then-block: spins find the ring ready and spare sleeps, both ways" spin; }
 group_linger() { pair "a stream reader naps before it asks for a signal; answering or spinning, never" linger; }
 group_lingerspin() { pair "after a large message a reader spins before it naps, and finds the next one" lingerspin; }
+group_idle() { pair "a receiver left idle after a busy ping-pong wakes only for its liveness checks" idle; }
 group_bigread() { pair "a read of a full 1 MiB ring: all of it at once, published in pieces, the writer woken" bigread; }
 group_threads() { pair "threads blocked on channels of one context: no lost wake-up" threads; }
 group_duplex() { pair "a sender that also receives, timeout-0 calls and poll() only: no wake-up lost" duplex; }
@@ -469,7 +470,7 @@ group_hostile() {
 }
 
 ALL="dirmode sizes bulk mismatch inflight timeouts ghost dom0-client bigwrite duplex many kill poller destroy
-anytime watch-quota hoststop hostile scale threads spin linger lingerspin bigread evloop"
+anytime watch-quota hoststop hostile scale threads spin linger lingerspin bigread evloop idle"
 [ "$GROUP" = all ] && groups=$ALL || groups=$GROUP
 for g in $groups; do
 	case " $(echo $ALL) " in

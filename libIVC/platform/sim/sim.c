@@ -33,6 +33,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -41,11 +42,11 @@
 
 #define PAGE 4096u
 #define GEN_BYTES (SIMD_MAX_PORTS * 4u)
-#define WORDS (SIMD_MAX_PORTS / 64)               /* of pending bits */
-#define AHEAD 64u                                 /* ports from the socket, not yet handed out */
-#define EV_BATCH 8                                /* epoll events per look */
-#define PEERS 64                                  /* peer handles whose doorbells we keep */
-enum { KEY_SOCK, KEY_BELL, KEY_WAKE, KEY_STORE }; /* epoll data */
+#define WORDS (SIMD_MAX_PORTS / 64) /* of pending bits */
+#define AHEAD 64u                   /* ports from the socket, not yet handed out */
+#define EV_BATCH 8                  /* epoll events per look */
+#define PEERS 64                    /* peer handles whose doorbells we keep */
+enum { KEY_SOCK, KEY_BELL, KEY_WAKE, KEY_STORE, KEY_TICK }; /* epoll data */
 
 /* A port of ours, as the fast path knows it (under mu). */
 struct sim_port {
@@ -79,6 +80,8 @@ struct ivc_plat {
 	_Atomic uint64_t *bits; /* our pending bits, set by peers */
 	int wep;                /* the epoll set sleeps use */
 	int wep_store;          /* the store's fd in it, -1 none yet */
+	int tick;               /* a timerfd in it (sim_wait), -1 none */
+	bool ticking;           /* armed: sleeps of TICK_MS or more need no timer */
 	const uint32_t *gen;    /* the host's generations, read-only */
 	struct sim_port *port;  /* [SIMD_MAX_PORTS], under mu as all below */
 	struct sim_peer peers[PEERS];
@@ -191,7 +194,15 @@ static int evt_open(struct ivc_plat *p)
 		if (!(err = ep_add(ep, p->sock, KEY_SOCK)))
 			err = ep_add(ep, p->bell, KEY_BELL);
 	}
-	return err ? err : ep_add(p->wep, p->b.wakefd, KEY_WAKE);
+	if (!err)
+		err = ep_add(p->wep, p->b.wakefd, KEY_WAKE);
+	/* Without it every sleep has a timer of its own, as before. */
+	p->tick = err ? -1 : timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (p->tick >= 0 && ep_add(p->wep, p->tick, KEY_TICK)) {
+		close(p->tick);
+		p->tick = -1;
+	}
+	return err;
 }
 
 static void port_forget(struct ivc_plat *p, uint32_t port);
@@ -213,6 +224,8 @@ static void sim_close(struct ivc_plat *p)
 		close(p->sock);
 	if (p->wep >= 0)
 		close(p->wep);
+	if (p->tick >= 0)
+		close(p->tick);
 	if (p->b.evfd >= 0)
 		close(p->b.evfd);
 	if (p->fd >= 0)
@@ -234,7 +247,7 @@ static int sim_open(struct ivc_plat **out)
 
 	if (!p)
 		return -ENOMEM;
-	p->fd = p->sock = p->bell = p->wep = p->wep_store = -1;
+	p->fd = p->sock = p->bell = p->wep = p->wep_store = p->tick = -1;
 	err = ivc_linux_base_init(&p->b);
 	if (err) {
 		free(p);
@@ -786,13 +799,51 @@ static int look(struct ivc_plat *p)
 	return n < 0 ? -errno : take(p, ev, n);
 }
 
+/* A sleep with a timeout arms and cancels a kernel timer each time: 0.7
+ * us of a 5 us round trip between two processes on one CPU (against a
+ * blocking read of an eventfd: 4.6 us). So while sleeps end by events (a
+ * busy channel), the timerfd in the set ticks every TICK_MS and a sleep
+ * of TICK_MS or more has no timeout: the tick ends it in time, maybe
+ * sooner, as the wait operation allows. The first sleep that nothing but
+ * a tick or its timeout ended stops it: an idle process is woken only at
+ * its sleeps' ends, as before. One thread sleeps at a time: `ticking` is
+ * its own. */
+#define TICK_MS 50
+
+static void tick_set(struct ivc_plat *p, bool on)
+{
+	struct itimerspec t = { 0 };
+
+	if (on)
+		t.it_value.tv_nsec = t.it_interval.tv_nsec = TICK_MS * 1000000L;
+	if (!timerfd_settime(p->tick, 0, &t, NULL))
+		p->ticking = on;
+}
+
+/* The ticks among n events, read so the timer is quiet until the next. */
+static int ticks_take(struct ivc_plat *p, const struct epoll_event *ev, int n)
+{
+	uint64_t v;
+	int t = 0;
+
+	for (int i = 0; i < n; i++)
+		if (ev[i].data.u64 == KEY_TICK) {
+			t++;
+			if (read(p->tick, &v, sizeof v) < 0) {
+				/* EAGAIN: disarmed since it fired */
+			}
+		}
+	return t;
+}
+
 /* The library's sleep (not under its lock): 1 when something came, 0
- * after ms, or an error. The store is the context's, for its life: it
- * joins the set at the first sleep. */
+ * after ms (or at a tick), or an error. The store is the context's, for
+ * its life: it joins the set at the first sleep. */
 static int sim_wait(struct ivc_plat *p, struct ivc_plat_store *s, int ms)
 {
 	struct epoll_event ev[EV_BATCH];
 	int n, err, sfd = s ? ivc_linux_store_fd(s) : -1;
+	bool came;
 
 	if (sfd != p->wep_store) {
 		if (p->wep_store >= 0)
@@ -802,13 +853,16 @@ static int sim_wait(struct ivc_plat *p, struct ivc_plat_store *s, int ms)
 			return err;
 		p->wep_store = sfd;
 	}
-	n = epoll_wait(p->wep, ev, EV_BATCH, ms);
+	n = epoll_wait(p->wep, ev, EV_BATCH, p->ticking && (ms < 0 || ms >= TICK_MS) ? -1 : ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	came = n > ticks_take(p, ev, n);
+	if (p->tick >= 0 && came != p->ticking)
+		tick_set(p, came);
 	pthread_mutex_lock(&p->mu);
 	err = take(p, ev, n);
 	pthread_mutex_unlock(&p->mu);
-	return err ? err : n > 0;
+	return err ? err : came;
 }
 
 static int do_evtchn_pending(struct ivc_plat *p, uint32_t *port)
