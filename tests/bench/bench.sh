@@ -3,7 +3,17 @@
 # in dom1, `ivc-bench run 1` in dom2 (libIVC and its baselines in the same
 # run), then results.md (the table), results.csv and results.png (gnuplot)
 # in OUTDIR. Extra arguments go to `ivc-bench run` (see ivc-bench(1)).
-# usage: bench.sh BUILD_DIR OUTDIR [ivc-bench run options]
+#
+# Placement (IVC_BENCH_PLACE): a round trip that sleeps costs 5 us with
+# both processes on one CPU and 30-45 us across two on this kind of
+# machine (an idle CPU's wake-up), and the scheduler picks either from run
+# to run. So the two sides are pinned, and the baselines' two processes
+# the same way (--peer-cpu):
+#   cross (the default with 2 CPUs or more): server on the second CPU we
+#         may use, client on the first; then the round trips once more
+#         with both on the first (results-1cpu.*, and a second table);
+#   same: everything on the first CPU;
+#   free: nothing pinned (the default with one CPU).
 set -eu
 B=$(cd "$1" && pwd)
 OUT=$2
@@ -20,21 +30,70 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
-"$SIM" start --owner $$ >/dev/null
-"$SIM" run --domid 1 -- "$BENCH" serve >"$OUT/serve.log" 2>&1 &
-"$SIM" run --domid 2 -- "$BENCH" run 1 --csv "$IVC_SIM_DIR/results.csv" "$@" >"$OUT/results.md.tmp" 2>"$OUT/run.log" || {
-	cat "$OUT/run.log" "$OUT/serve.log" >&2
-	exit 1
+# The CPUs this shell may use, in order (Cpus_allowed_list: "0-3,6").
+cpus=$(awk '/^Cpus_allowed_list/ { n = split($2, r, ","); for (i = 1; i <= n; i++) {
+	m = split(r[i], b, "-"); for (c = b[1]; c <= (m > 1 ? b[2] : b[1]); c++) print c } }' /proc/self/status)
+c0=$(echo "$cpus" | sed -n 1p)
+c1=$(echo "$cpus" | sed -n 2p)
+PLACE=${IVC_BENCH_PLACE:-$([ -n "$c1" ] && echo cross || echo free)}
+case $PLACE in
+cross) [ -n "$c1" ] || { echo "bench.sh: cross placement needs two CPUs" >&2; exit 2; } ;;
+same | free) ;;
+*) echo "bench.sh: IVC_BENCH_PLACE is cross, same or free, not \"$PLACE\"" >&2; exit 2 ;;
+esac
+# pair PLACE CSV OUT [run options]: one server and one run.
+pair() {
+	case $1 in
+	cross) sp="taskset -c $c1" rp="--cpu $c0 --peer-cpu $c1" ;;
+	same) sp="taskset -c $c0" rp="--cpu $c0 --peer-cpu $c0" ;;
+	*) sp= rp= ;;
+	esac
+	csv=$2 out=$3
+	shift 3
+	# shellcheck disable=SC2086 # sp and rp are words
+	"$SIM" run --domid 1 -- $sp "$BENCH" serve >>"$OUT/serve.log" 2>&1 &
+	# shellcheck disable=SC2086
+	"$SIM" run --domid 2 -- "$BENCH" run 1 --csv "$csv" $rp "$@" >"$out" 2>>"$OUT/run.log" || {
+		cat "$OUT/run.log" "$OUT/serve.log" >&2
+		exit 1
+	}
+	wait
 }
-wait
+: >"$OUT/serve.log"
+: >"$OUT/run.log"
+"$SIM" start --owner $$ >/dev/null
+pair "$PLACE" "$IVC_SIM_DIR/results.csv" "$OUT/results.md.tmp" "$@"
+rm -f "$OUT/results-1cpu.csv"
+# (not when --tests leaves out ivc-rtt)
+case " $* " in
+*" --tests "*) case " $* " in *ivc-rtt*) once=1 ;; *) once= ;; esac ;;
+*) once=1 ;;
+esac
+if [ "$PLACE" = cross ] && [ -n "$once" ]; then
+	pair same "$IVC_SIM_DIR/results-1cpu.csv" "$OUT/results-1cpu.md.tmp" "$@" \
+		--tests ivc-rtt,eventfd-rtt --sizes 64
+	cp "$IVC_SIM_DIR/results-1cpu.csv" "$OUT/results-1cpu.csv"
+fi
 cp "$IVC_SIM_DIR/results.csv" "$OUT/results.csv"
+case $PLACE in
+cross) where="server on CPU $c1, client on CPU $c0 (each baseline's second process on CPU $c1)" ;;
+same) where="server, client and every baseline process on CPU $c0" ;;
+*) where="not pinned: the scheduler placed both sides" ;;
+esac
 {
 	echo "# ivc-bench, sim, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs"
 	echo
-	echo "Arguments: ${*:-(defaults)}. Medians over the repetitions; min and max show the spread."
+	echo "Arguments: ${*:-(defaults)}. Placement: $where. Medians over the repetitions; min and max show the spread."
 	cat "$OUT/results.md.tmp"
+	if [ -f "$OUT/results-1cpu.md.tmp" ]; then
+		echo
+		echo "## Round trips with both sides on CPU $c0"
+		echo
+		echo "The same arguments, then --tests ivc-rtt,eventfd-rtt --sizes 64 (results-1cpu.csv)."
+		cat "$OUT/results-1cpu.md.tmp"
+	fi
 } >"$OUT/results.md"
-rm -f "$OUT/results.md.tmp"
+rm -f "$OUT/results.md.tmp" "$OUT/results-1cpu.md.tmp"
 # The plot is a view of the table: a sweep it cannot draw (one size, or
 # only some tests: --tests) still has its results.
 png=
@@ -46,4 +105,4 @@ else
 	rm -f "$OUT/results.png"
 	echo "bench.sh: no plot (gnuplot could not draw these results: $OUT/plot.log)" >&2
 fi
-echo "bench.sh: results in $OUT (results.md, results.csv$png)"
+echo "bench.sh: results in $OUT (results.md, results.csv$png$([ -f "$OUT/results-1cpu.csv" ] && echo ", results-1cpu.csv"))"

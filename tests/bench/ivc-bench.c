@@ -212,6 +212,8 @@ struct point {
 };
 
 static struct point pts[256];
+/* --peer-cpu: where the baselines' second process runs (-1: anywhere) */
+static int peer_cpu = -1;
 static int npts;
 
 static int cmpd(const void *a, const void *b)
@@ -228,6 +230,13 @@ static double median(double *v, int n)
 	memcpy(t, v, (size_t)n * sizeof *t);
 	qsort(t, (size_t)n, sizeof *t, cmpd);
 	return n ? (n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2) : 0;
+}
+
+/* The median of n samples (upper, as the p99 takes): sorts v. */
+static double median_of(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmpd);
+	return v[n / 2];
 }
 
 static struct point *point(const char *test, const char *unit, uint32_t size)
@@ -286,6 +295,27 @@ static double bl_memcpy(uint32_t size, int64_t ms)
 	return (double)bytes / (double)(t - t0);
 }
 
+/* Pins this process to CPU n; dies if it cannot. */
+static void pin(int n, const char *what)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(n, &set);
+	if (sched_setaffinity(0, sizeof set, &set))
+		die(what, -errno);
+}
+
+/* The baselines' second process, placed as the server is (--peer-cpu). */
+static pid_t fork_peer(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0 && peer_cpu >= 0)
+		pin(peer_cpu, "--peer-cpu");
+	return pid;
+}
+
 /* A writer process sends for ms, the reader counts: GB/s at the reader.
  * fds: a connected pair (socketpair or pipe). */
 static double bl_stream(int rfd, int wfd, uint32_t size, int64_t ms)
@@ -298,7 +328,7 @@ static double bl_stream(int rfd, int wfd, uint32_t size, int64_t ms)
 	if (!buf)
 		die("memory", -ENOMEM);
 	memset(buf, 7, size);
-	pid = fork();
+	pid = fork_peer();
 	if (pid == 0) {
 		int64_t until = now_ns() + ms * 1000000;
 		close(rfd);
@@ -345,53 +375,98 @@ static double bl_pipe(uint32_t size, int64_t ms)
 	return bl_stream(p[0], p[1], size, ms);
 }
 
-/* Round trips between two processes, in microseconds (median of n):
- * a spinning shared cache line, or eventfds (the blocking floor). */
-static double bl_pingpong(bool spin, int n)
+/* Round trips between two processes spinning on a shared cache line, in
+ * microseconds (median of n): the latency floor. */
+static double bl_spin_rtt(int n)
 {
 	_Atomic uint64_t *line =
 	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int ab = eventfd(0, 0), ba = eventfd(0, 0);
 	double *rt = malloc((size_t)n * sizeof *rt);
 	pid_t pid;
 
-	if (line == MAP_FAILED || ab < 0 || ba < 0 || !rt)
+	if (line == MAP_FAILED || !rt)
 		die("ping-pong set-up", -errno);
 	atomic_store(line, 0);
-	pid = fork();
+	pid = fork_peer();
 	if (pid == 0) {
-		uint64_t v;
 		for (int i = 0; i < n; i++) {
-			if (spin) {
-				while (atomic_load_explicit(line, memory_order_acquire) !=
-				       2u * i + 1)
-					;
-				atomic_store_explicit(line, 2u * i + 2, memory_order_release);
-			} else if (read(ab, &v, sizeof v) != sizeof v ||
-				   write(ba, &v, sizeof v) != sizeof v)
-				_exit(1);
+			while (atomic_load_explicit(line, memory_order_acquire) != 2u * i + 1)
+				;
+			atomic_store_explicit(line, 2u * i + 2, memory_order_release);
 		}
 		_exit(0);
 	}
 	for (int i = 0; i < n; i++) {
 		int64_t t0 = now_ns();
-		uint64_t v = 1;
-		if (spin) {
-			atomic_store_explicit(line, 2u * i + 1, memory_order_release);
-			while (atomic_load_explicit(line, memory_order_acquire) != 2u * i + 2)
-				;
-		} else if (write(ab, &v, sizeof v) != sizeof v ||
-			   read(ba, &v, sizeof v) != sizeof v)
-			die("eventfd ping-pong", -errno);
+		atomic_store_explicit(line, 2u * i + 1, memory_order_release);
+		while (atomic_load_explicit(line, memory_order_acquire) != 2u * i + 2)
+			;
 		rt[i] = (double)(now_ns() - t0) / 1000.0;
 	}
 	waitpid(pid, NULL, 0);
-	qsort(rt, (size_t)n, sizeof *rt, cmpd);
-	double med = rt[n / 2];
+	double med = median_of(rt, n);
 	free(rt);
 	munmap((void *)line, 4096);
-	close(ab);
-	close(ba);
+	return med;
+}
+
+/* Round trips between two processes blocking on eventfds (the floor for
+ * one that sleeps), in blocks: the answering child is kept between them
+ * (blocked in read, it takes no CPU). */
+struct efd {
+	int ab, ba;
+	pid_t pid;
+};
+
+static void efd_start(struct efd *e, int n)
+{
+	e->ab = eventfd(0, 0);
+	e->ba = eventfd(0, 0);
+	if (e->ab < 0 || e->ba < 0)
+		die("eventfd", -errno);
+	e->pid = fork_peer();
+	if (e->pid == 0) {
+		uint64_t v;
+		for (int i = 0; i < n; i++)
+			if (read(e->ab, &v, sizeof v) != sizeof v ||
+			    write(e->ba, &v, sizeof v) != sizeof v)
+				_exit(1);
+		_exit(0);
+	}
+	if (e->pid < 0)
+		die("fork", -errno);
+}
+
+static void efd_block(struct efd *e, int k, double *rt)
+{
+	for (int i = 0; i < k; i++) {
+		int64_t t0 = now_ns();
+		uint64_t v = 1;
+		if (write(e->ab, &v, sizeof v) != sizeof v || read(e->ba, &v, sizeof v) != sizeof v)
+			die("eventfd ping-pong", -errno);
+		rt[i] = (double)(now_ns() - t0) / 1000.0;
+	}
+}
+
+static void efd_stop(struct efd *e)
+{
+	waitpid(e->pid, NULL, 0);
+	close(e->ab);
+	close(e->ba);
+}
+
+static double bl_eventfd_rtt(int n)
+{
+	double *rt = malloc((size_t)n * sizeof *rt);
+	struct efd e;
+
+	if (!rt)
+		die("memory", -ENOMEM);
+	efd_start(&e, n);
+	efd_block(&e, n, rt);
+	efd_stop(&e);
+	double med = median_of(rt, n);
+	free(rt);
 	return med;
 }
 
@@ -511,17 +586,14 @@ static double ivc_stream_tput(struct bench *b, uint32_t size, double ex[NEX])
 	return (double)bytes / (double)(t1 - t0);
 }
 
-/* Ping-pong: the median round trip in us; p99, p99.9 in ex[2], ex[3]. */
-static double ivc_rtt(struct bench *b, uint32_t size, int n, double ex[NEX])
+/* k round trips of size-byte messages, each in us into rt[]. */
+static void ivc_rtt_block(struct bench *b, uint32_t size, int k, double *rt)
 {
-	double *rt = malloc((size_t)n * sizeof *rt);
 	long r;
 
-	if (!rt)
-		die("memory", -ENOMEM);
-	command(b, (struct cmd){ .op = OP_ECHO, .count = (uint64_t)n });
+	command(b, (struct cmd){ .op = OP_ECHO, .count = (uint64_t)k });
 	memset(b->buf, 9, size);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < k; i++) {
 		int64_t t0 = now_ns();
 		if ((r = ivc_send(b->m, b->buf, size, -1)) < 0)
 			die("send", r);
@@ -530,11 +602,59 @@ static double ivc_rtt(struct bench *b, uint32_t size, int n, double ex[NEX])
 		rt[i] = (double)(now_ns() - t0) / 1000.0;
 	}
 	await_reply(b);
-	qsort(rt, (size_t)n, sizeof *rt, cmpd);
-	double med = rt[n / 2];
+}
+
+/* The median of n round trips; p99, p99.9 in ex[2], ex[3]. Sorts rt. */
+static double rtt_stats(double *rt, int n, double ex[NEX])
+{
+	double med = median_of(rt, n);
+
 	ex[2] = rt[(int)((double)n * 0.99)];
 	ex[3] = rt[(int)((double)n * 0.999)];
+	return med;
+}
+
+/* Ping-pong: the median round trip in us; p99, p99.9 in ex[2], ex[3]. */
+static double ivc_rtt(struct bench *b, uint32_t size, int n, double ex[NEX])
+{
+	double *rt = malloc((size_t)n * sizeof *rt);
+
+	if (!rt)
+		die("memory", -ENOMEM);
+	ivc_rtt_block(b, size, n, rt);
+	double med = rtt_stats(rt, n, ex);
 	free(rt);
+	return med;
+}
+
+/* ivc-rtt and eventfd-rtt in RTT_BLOCKS alternating blocks (the order
+ * flipping each time), n round trips each; eventfd-rtt's median in *efd.
+ * Across two CPUs a round trip that sleeps costs mostly the host's
+ * wake-up of an idle CPU, which drifts within a run (eventfd-rtt 30 us
+ * after spin-rtt, 41-53 us after ivc-rtt in the same hour): measured
+ * apart, the two met different drifts, 0.8x-1.3x for the same library. */
+#define RTT_BLOCKS 10
+static double rtt_pair(struct bench *b, uint32_t size, int n, double ex[NEX], double *efd)
+{
+	int per = n / RTT_BLOCKS;
+	double *rt = malloc((size_t)n * sizeof *rt), *et = malloc((size_t)n * sizeof *et);
+	struct efd e;
+
+	if (!rt || !et)
+		die("memory", -ENOMEM);
+	efd_start(&e, per * RTT_BLOCKS);
+	for (int k = 0; k < RTT_BLOCKS; k++) {
+		if (k % 2)
+			efd_block(&e, per, et + k * per);
+		ivc_rtt_block(b, size, per, rt + k * per);
+		if (k % 2 == 0)
+			efd_block(&e, per, et + k * per);
+	}
+	efd_stop(&e);
+	*efd = median_of(et, per * RTT_BLOCKS);
+	double med = rtt_stats(rt, per * RTT_BLOCKS, ex);
+	free(rt);
+	free(et);
 	return med;
 }
 
@@ -546,7 +666,8 @@ static void usage(void)
 		"usage: ivc-bench serve [--name NAME] [--ring BYTES] [--clients N]\n"
 		"       ivc-bench run PEER_DOMID [--name NAME] [--ring BYTES] [--sizes S,S,...]\n"
 		"                 [--reps N] [--ms MS] [--rtts N] [--stream-bytes N]\n"
-		"                 [--spin-us US] [--csv FILE] [--cpu N] [--tests T,T,...]\n");
+		"                 [--spin-us US] [--csv FILE] [--cpu N] [--peer-cpu N]\n"
+		"                 [--tests T,T,...]\n");
 	exit(2);
 }
 
@@ -674,13 +795,11 @@ static int run(int argc, char **argv)
 			csvpath = v;
 		else if (!strcmp(a, "--tests"))
 			tests = check_tests(v);
-		else if (!strcmp(a, "--cpu")) {
-			cpu_set_t set;
-			CPU_ZERO(&set);
-			CPU_SET(atoi(v), &set);
-			if (sched_setaffinity(0, sizeof set, &set))
-				die("--cpu", -errno);
-		} else
+		else if (!strcmp(a, "--cpu"))
+			pin(atoi(v), "--cpu");
+		else if (!strcmp(a, "--peer-cpu"))
+			peer_cpu = atoi(v);
+		else
 			usage();
 	}
 	if (reps < 1 || reps > MAX_REPS || rtts < 10 || b.ms < 1)
@@ -706,7 +825,13 @@ static int run(int argc, char **argv)
 				add("ivc-msg", "GB/s", sz, ivc_msg_tput(&b, sz, e1), e1);
 			if (sz <= b.ring / 2 && on(tests, "ivc-stream"))
 				add("ivc-stream", "GB/s", sz, ivc_stream_tput(&b, sz, e2), e2);
-			if (sz <= b.ring / 2 && on(tests, "ivc-rtt"))
+			/* At the first size, eventfd-rtt in turns with ivc-rtt. */
+			bool pair = i == 0 && sz <= b.ring / 2 && n >= RTT_BLOCKS &&
+				    on(tests, "ivc-rtt") && on(tests, "eventfd-rtt");
+			double efd = 0;
+			if (pair)
+				add("ivc-rtt", "us", sz, rtt_pair(&b, sz, n, e3, &efd), e3);
+			else if (sz <= b.ring / 2 && on(tests, "ivc-rtt"))
 				add("ivc-rtt", "us", sz, ivc_rtt(&b, sz, n, e3), e3);
 			if (on(tests, "memcpy"))
 				add("memcpy", "GB/s", sz, bl_memcpy(sz, b.ms), NULL);
@@ -715,9 +840,10 @@ static int run(int argc, char **argv)
 			if (on(tests, "pipe"))
 				add("pipe", "GB/s", sz, bl_pipe(sz, b.ms), NULL);
 			if (i == 0 && on(tests, "spin-rtt"))
-				add("spin-rtt", "us", 8, bl_pingpong(true, rtts), NULL);
+				add("spin-rtt", "us", 8, bl_spin_rtt(rtts), NULL);
 			if (i == 0 && on(tests, "eventfd-rtt"))
-				add("eventfd-rtt", "us", 8, bl_pingpong(false, rtts), NULL);
+				add("eventfd-rtt", "us", 8, pair ? efd : bl_eventfd_rtt(rtts),
+				    NULL);
 			fprintf(stderr, "ivc-bench: repetition %d, %u bytes done\n", rep + 1, sz);
 		}
 	command(&b, (struct cmd){ .op = OP_QUIT });
