@@ -46,7 +46,7 @@ pair() {
 	case $1 in
 	cross) sp="taskset -c $c1" rp="--cpu $c0 --peer-cpu $c1" ;;
 	same) sp="taskset -c $c0" rp="--cpu $c0 --peer-cpu $c0" ;;
-	*) sp= rp= ;;
+	*) sp='' rp='' ;;
 	esac
 	csv=$2 out=$3
 	shift 3
