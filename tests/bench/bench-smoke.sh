@@ -16,7 +16,7 @@ check() {
 rc=$?
 [ $rc = 0 ] || sed 's/^/# /' "$out/bench.out" "$out/run.log" "$out/serve.log" 2>/dev/null
 check "bench.sh ran (status $rc)" [ $rc = 0 ]
-for t in ivc-msg ivc-stream ivc-rtt memcpy unix pipe; do
+for t in ivc-msg ivc-stream ivc-rtt memcpy ring unix pipe; do
 	n=$(awk -F, -v t="$t" '$1 == t && $11 == 2 && $3 > 0' "$out/results.csv" 2>/dev/null | wc -l)
 	check "results.csv: $t has a positive median of 2 repetitions for 3 sizes ($n)" [ "$n" = 3 ]
 done
@@ -24,6 +24,14 @@ for t in spin-rtt eventfd-rtt; do
 	check "results.csv: $t" sh -c "awk -F, '\$1 == \"$t\" && \$3 > 0' '$out/results.csv' | grep -q ."
 done
 check "results.md: the table" grep -q '^| ivc-msg | 64 |' "$out/results.md"
+# The ratios, per repetition: libIVC over each baseline, a row per size.
+for r in "ivc-msg / unix" "ivc-msg / memcpy" "ivc-stream / unix" "ivc-msg / ring"; do
+	n=$(grep -c "^| $r | [0-9]* | [0-9.]* | [0-9.]* | [0-9.]* |\$" "$out/results.md")
+	check "results.md: ratio $r for 3 sizes ($n)" [ "$n" = 3 ]
+done
+for r in "ivc-rtt / eventfd-rtt" "ivc-rtt / spin-rtt"; do
+	check "results.md: ratio $r at 64 bytes" grep -q "^| $r | 64 | [0-9.]* |" "$out/results.md"
+done
 # Every row has the header's 14 columns; the sleeps per MiB of ivc-msg
 # and ivc-stream are numbers (how many depends on the machine).
 check "results.csv: 14 columns in every line" \

@@ -316,6 +316,83 @@ static pid_t fork_peer(void)
 	return pid;
 }
 
+/* A plain shared-memory ring between two processes, as libIVC's is
+ * placed: this process writes messages of the size for ms, a forked one
+ * copies them out, both spinning, no framing, no checks, no sleeps. What
+ * any two-copy ring could do here; its cross-CPU copies drift with the
+ * machine (3-40 GB/s at 64 KiB on one shared host in an hour). GB/s
+ * taken out by the reader. */
+struct ring_ctl {
+	_Alignas(64) _Atomic uint64_t prod;
+	_Alignas(64) _Atomic uint64_t cons;
+	_Alignas(64) _Atomic int stop;
+};
+
+static void ring_copy(uint8_t *dst, const uint8_t *src, size_t n, int dir, uint8_t *ring,
+		      uint64_t pos, size_t rsize)
+{
+	size_t off = (size_t)(pos % rsize), first = n < rsize - off ? n : rsize - off;
+
+	if (dir) { /* into the ring */
+		memcpy(ring + off, src, first);
+		memcpy(ring, src + first, n - first);
+	} else {
+		memcpy(dst, ring + off, first);
+		memcpy(dst + first, ring, n - first);
+	}
+}
+
+static double bl_ring(uint32_t size, size_t rsize, int64_t ms)
+{
+	struct ring_ctl *c =
+	    mmap(NULL, sizeof *c, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint8_t *ring =
+	    mmap(NULL, rsize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint8_t *buf = malloc(size);
+	uint64_t p = 0, c0, c1;
+	int64_t t0, t1;
+	pid_t pid;
+
+	if (c == MAP_FAILED || ring == MAP_FAILED || !buf || size > rsize)
+		die("ring set-up", -ENOMEM);
+	memset(ring, 0, rsize);
+	memset(buf, 7, size);
+	pid = fork_peer();
+	if (pid == 0) {
+		uint64_t at = 0, end;
+		for (;;) {
+			while ((end = atomic_load_explicit(&c->prod, memory_order_acquire)) == at)
+				if (atomic_load_explicit(&c->stop, memory_order_relaxed))
+					_exit(0);
+			for (; at < end; at += size) {
+				ring_copy(buf, NULL, size, 0, ring, at, rsize);
+				atomic_store_explicit(&c->cons, at + size, memory_order_release);
+			}
+		}
+	}
+	if (pid < 0)
+		die("fork", -errno);
+	c0 = atomic_load(&c->cons);
+	t0 = now_ns();
+	do
+		for (int i = 0; i < 16; i++) {
+			while (p + size - atomic_load_explicit(&c->cons, memory_order_acquire) >
+			       rsize)
+				;
+			ring_copy(NULL, buf, size, 1, ring, p, rsize);
+			p += size;
+			atomic_store_explicit(&c->prod, p, memory_order_release);
+		}
+	while ((t1 = now_ns()) - t0 < ms * 1000000);
+	c1 = atomic_load(&c->cons);
+	atomic_store(&c->stop, 1);
+	waitpid(pid, NULL, 0);
+	free(buf);
+	munmap(ring, rsize);
+	munmap(c, sizeof *c);
+	return (double)(c1 - c0) / (double)(t1 - t0);
+}
+
 /* A writer process sends for ms, the reader counts: GB/s at the reader.
  * fds: a connected pair (socketpair or pipe). */
 static double bl_stream(int rfd, int wfd, uint32_t size, int64_t ms)
@@ -672,7 +749,7 @@ static void usage(void)
 }
 
 /* The test names ivc-bench knows, for --tests. */
-static const char *const test_names[] = { "ivc-msg", "ivc-stream", "ivc-rtt",  "memcpy",
+static const char *const test_names[] = { "ivc-msg", "ivc-stream", "ivc-rtt",  "memcpy",     "ring",
 					  "unix",    "pipe",       "spin-rtt", "eventfd-rtt" };
 
 /* Whether `name` is in the comma-separated `list` (NULL: every test). */
@@ -756,6 +833,58 @@ static void print_results(FILE *csv)
 	}
 }
 
+/* Ratios of libIVC to its baselines: taken within each repetition (the
+ * two rows measured a second or so apart), then the median over the
+ * repetitions, so that a machine whose speed drifts during a run moves
+ * both sides of each ratio alike. Round trips at the first size only,
+ * against the baselines' one row. */
+static const struct {
+	const char *num, *den;
+	bool first;
+} ratio_defs[] = {
+	{ "ivc-msg", "unix", false },       { "ivc-msg", "memcpy", false },
+	{ "ivc-stream", "unix", false },    { "ivc-msg", "ring", false },
+	{ "ivc-rtt", "eventfd-rtt", true }, { "ivc-rtt", "spin-rtt", true },
+};
+
+static struct point *find(const char *test, uint32_t size, bool any_size)
+{
+	for (int i = 0; i < npts; i++)
+		if (!strcmp(pts[i].test, test) && (any_size || pts[i].size == size))
+			return &pts[i];
+	return NULL;
+}
+
+static void print_ratios(void)
+{
+	bool head = false;
+
+	for (size_t d = 0; d < sizeof ratio_defs / sizeof *ratio_defs; d++)
+		for (int i = 0; i < npts; i++) {
+			struct point *p = &pts[i], *q;
+			double r[MAX_REPS], lo, hi;
+			if (strcmp(p->test, ratio_defs[d].num) ||
+			    (ratio_defs[d].first && p != find(p->test, 0, true)))
+				continue;
+			q = find(ratio_defs[d].den, p->size, ratio_defs[d].first);
+			if (!q || q->n != p->n || !p->n)
+				continue;
+			for (int k = 0; k < p->n; k++)
+				r[k] = q->v[k] > 0 ? p->v[k] / q->v[k] : 0;
+			lo = hi = r[0];
+			for (int k = 1; k < p->n; k++) {
+				lo = r[k] < lo ? r[k] : lo;
+				hi = r[k] > hi ? r[k] : hi;
+			}
+			if (!head)
+				printf("\n| ratio, per repetition | size | median | min | max |\n"
+				       "|---|---:|---:|---:|---:|\n");
+			head = true;
+			printf("| %s / %s | %u | %.2f | %.2f | %.2f |\n", p->test, q->test, p->size,
+			       median(r, p->n), lo, hi);
+		}
+}
+
 static int run(int argc, char **argv)
 {
 	uint32_t sizes[MAX_SIZES] = { 64, 512, 4096, 65536, 1048576 };
@@ -835,6 +964,8 @@ static int run(int argc, char **argv)
 				add("ivc-rtt", "us", sz, ivc_rtt(&b, sz, n, e3), e3);
 			if (on(tests, "memcpy"))
 				add("memcpy", "GB/s", sz, bl_memcpy(sz, b.ms), NULL);
+			if (sz <= b.ring && on(tests, "ring"))
+				add("ring", "GB/s", sz, bl_ring(sz, b.ring, b.ms), NULL);
 			if (on(tests, "unix"))
 				add("unix", "GB/s", sz, bl_unix(sz, b.ms), NULL);
 			if (on(tests, "pipe"))
@@ -854,6 +985,7 @@ static int run(int argc, char **argv)
 	if (csvpath && !csv)
 		die(csvpath, -errno);
 	print_results(csv);
+	print_ratios();
 	if (csv)
 		fclose(csv);
 	free(b.buf);

@@ -8,7 +8,7 @@ csv=$1
 png=$2
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
-for t in ivc-msg ivc-stream memcpy unix pipe ivc-rtt; do
+for t in ivc-msg ivc-stream memcpy ring unix pipe ivc-rtt; do
 	awk -F, -v t="$t" '$1 == t { print $2, $3, $4, $5 }' "$csv" >"$d/$t.dat"
 done
 spin=$(awk -F, '$1 == "spin-rtt" { print $3 }' "$csv")
@@ -26,13 +26,16 @@ set grid
 set key left top
 set ylabel "throughput (GB/s, median; bars: min..max)"
 set title "Throughput"
+set key right bottom
 plot "$d/ivc-msg.dat" using 1:2:3:4 with yerrorlines title "libIVC message", \
      "$d/ivc-stream.dat" using 1:2:3:4 with yerrorlines title "libIVC stream", \
      "$d/memcpy.dat" using 1:2 with linespoints title "memcpy (1 thread)", \
+     "$d/ring.dat" using 1:2 with linespoints title "plain shared ring", \
      "$d/unix.dat" using 1:2 with linespoints title "AF_UNIX stream", \
      "$d/pipe.dat" using 1:2 with linespoints title "pipe"
 set ylabel "round trip (us, median)"
 set title "Ping-pong latency"
+set key left top
 plot "$d/ivc-rtt.dat" using 1:2:3:4 with yerrorlines title "libIVC", \
      ${spin:-0} with lines title "spinning cache line", \
      ${evfd:-0} with lines title "eventfd round trip"
