@@ -64,11 +64,17 @@ pair() {
 "$SIM" start --owner $$ >/dev/null
 pair "$PLACE" "$IVC_SIM_DIR/results.csv" "$OUT/results.md.tmp" "$@"
 rm -f "$OUT/results-1cpu.csv"
-# (not when --tests leaves out ivc-rtt)
+# (not when --tests leaves out ivc-rtt, nor with a spin set: on one CPU
+# a spinning side holds off the peer it waits for)
+once=1
 case " $* " in
-*" --tests "*) case " $* " in *ivc-rtt*) once=1 ;; *) once= ;; esac ;;
-*) once=1 ;;
+*" --tests "*) case " $* " in *ivc-rtt*) ;; *) once='' ;; esac ;;
 esac
+prev=''
+for a in "$@"; do
+	[ "$prev" = --spin-us ] && [ "$a" != 0 ] && once=''
+	prev=$a
+done
 if [ "$PLACE" = cross ] && [ -n "$once" ]; then
 	pair same "$IVC_SIM_DIR/results-1cpu.csv" "$OUT/results-1cpu.md.tmp" "$@" \
 		--tests ivc-rtt,eventfd-rtt --sizes 64
