@@ -53,6 +53,29 @@ check "--tests with an unknown name: usage (status $rc)" \
 "$1/tests/bench/ivc-bench" serve --clients 0 >"$out/bad.out" 2>&1
 rc=$?
 check "serve --clients 0: usage (status $rc)" [ $rc = 2 ]
+# Placement: a CPU this process may not use is refused before anything
+# forks; with two CPUs, the round trips again on one (results-1cpu.csv);
+# on one, the spinning baselines are left out; an unknown placement is
+# refused.
+"$1/tests/bench/ivc-bench" run 1 --peer-cpu "$(getconf _NPROCESSORS_CONF)" >"$out/bad.out" 2>&1
+rc=$?
+check "--peer-cpu with a CPU not ours: usage (status $rc)" \
+	[ $rc = 2 -a "$(grep -c 'is not one this process may use' "$out/bad.out")" = 1 ]
+if [ "$(nproc)" -ge 2 ]; then
+	check "two CPUs: results-1cpu.csv has ivc-rtt and eventfd-rtt" \
+		[ "$(cut -d, -f1 "$out/results-1cpu.csv" 2>/dev/null | grep -c -x -e ivc-rtt -e eventfd-rtt)" = 2 ]
+	check "two CPUs: results.md says where each side ran" grep -q '^Arguments: .*Placement: server on CPU' "$out/results.md"
+fi
+IVC_BENCH_PLACE=same "$(dirname "$0")/bench.sh" "$1" "$out/same" --reps 1 --ms 20 --sizes 64 \
+	--rtts 20 --tests ivc-rtt,eventfd-rtt,spin-rtt,ring >"$out/same.out" 2>&1
+rc=$?
+check "IVC_BENCH_PLACE=same ran (status $rc)" [ $rc = 0 ]
+check "IVC_BENCH_PLACE=same: no spinning baselines, said so" \
+	[ "$(cut -d, -f1 "$out/same/results.csv" 2>/dev/null | grep -v '^test$' | sort | tr '\n' ' ')" = "eventfd-rtt ivc-rtt " -a \
+	"$(grep -c 'spin-rtt and ring left out' "$out/same/run.log" 2>/dev/null)" = 1 ]
+IVC_BENCH_PLACE=nowhere "$(dirname "$0")/bench.sh" "$1" "$out/nowhere" >"$out/bad.out" 2>&1
+rc=$?
+check "IVC_BENCH_PLACE=nowhere: refused (status $rc)" [ $rc = 2 ]
 # serve --clients 2: two runs in turn against one server, which then exits
 # by itself (the Xen lab's alternating rounds need this).
 B=$(cd "$1" && pwd)

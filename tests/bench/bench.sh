@@ -12,7 +12,8 @@
 #   cross (the default with 2 CPUs or more): server on the second CPU we
 #         may use, client on the first; then the round trips once more
 #         with both on the first (results-1cpu.*, and a second table);
-#   same: everything on the first CPU;
+#   same: everything on the first CPU (ivc-bench then leaves out its
+#         spinning baselines, spin-rtt and ring);
 #   free: nothing pinned (the default with one CPU).
 set -eu
 B=$(cd "$1" && pwd)
@@ -31,8 +32,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 # The CPUs this shell may use, in order (Cpus_allowed_list: "0-3,6").
+# (taskset, below, is util-linux's: in every Debian system.)
 cpus=$(awk '/^Cpus_allowed_list/ { n = split($2, r, ","); for (i = 1; i <= n; i++) {
-	m = split(r[i], b, "-"); for (c = b[1]; c <= (m > 1 ? b[2] : b[1]); c++) print c } }' /proc/self/status)
+	m = split(r[i], b, "-"); lo = b[1] + 0; hi = (m > 1 ? b[2] : b[1]) + 0
+	for (c = lo; c <= hi; c++) print c } }' /proc/self/status)
 c0=$(echo "$cpus" | sed -n 1p)
 c1=$(echo "$cpus" | sed -n 2p)
 PLACE=${IVC_BENCH_PLACE:-$([ -n "$c1" ] && echo cross || echo free)}
@@ -61,11 +64,12 @@ pair() {
 }
 : >"$OUT/serve.log"
 : >"$OUT/run.log"
+rm -f "$OUT/results.md.tmp" "$OUT/results-1cpu.md.tmp" "$OUT/results-1cpu.csv"
 "$SIM" start --owner $$ >/dev/null
 pair "$PLACE" "$IVC_SIM_DIR/results.csv" "$OUT/results.md.tmp" "$@"
-rm -f "$OUT/results-1cpu.csv"
-# (not when --tests leaves out ivc-rtt, nor with a spin set: on one CPU
-# a spinning side holds off the peer it waits for)
+# (not when --tests leaves out ivc-rtt (any argument naming it counts),
+# nor with a spin set: on one CPU a spinning side holds off the peer it
+# waits for)
 once=1
 case " $* " in
 *" --tests "*) case " $* " in *ivc-rtt*) ;; *) once='' ;; esac ;;

@@ -2,9 +2,9 @@
 /*
  * ivc-bench: throughput and latency of libIVC channels, with the baselines
  * measured in the same run, on the same sizes and the same placement (two
- * processes): memcpy, an AF_UNIX stream socket pair, a pipe, a spinning
- * shared cache line (the latency floor) and an eventfd round trip (the
- * blocking floor).
+ * processes): memcpy, a plain shared ring, an AF_UNIX stream socket pair,
+ * a pipe, a spinning shared cache line (the latency floor) and an eventfd
+ * round trip (the blocking floor).
  *
  *   ivc-bench serve [--name NAME] [--ring BYTES] [--clients N]   the peer
  *   ivc-bench run PEER_DOMID [options]                 measure; see usage()
@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -212,9 +213,12 @@ struct point {
 };
 
 static struct point pts[256];
-/* --peer-cpu: where the baselines' second process runs (-1: anywhere) */
-static int peer_cpu = -1;
 static int npts;
+/* Placement: the CPUs we were given (before --cpu), --cpu and --peer-cpu
+ * (-1: not set). A baseline's second process runs on peer_cpu, or on
+ * any of `given` (not on --cpu's, as it would by inheritance). */
+static cpu_set_t given;
+static int run_cpu = -1, peer_cpu = -1;
 
 static int cmpd(const void *a, const void *b)
 {
@@ -306,14 +310,29 @@ static void pin(int n, const char *what)
 		die(what, -errno);
 }
 
-/* The baselines' second process, placed as the server is (--peer-cpu). */
+/* Whether we were placed with both sides on one CPU, where the spinning
+ * baselines (spin-rtt, ring) would wait for each other's time slice at
+ * every hand-off. */
+static bool one_cpu(void)
+{
+	return run_cpu >= 0 && peer_cpu == run_cpu;
+}
+
+/* The baselines' second process, placed as the server is (--peer-cpu).
+ * It dies with us: an eventfd's reader would wait for ever. */
 static pid_t fork_peer(void)
 {
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 
-	if (pid == 0 && peer_cpu >= 0)
+	if (pid != 0)
+		return pid;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+		_exit(1);
+	if (peer_cpu >= 0)
 		pin(peer_cpu, "--peer-cpu");
-	return pid;
+	else if (sched_setaffinity(0, sizeof given, &given))
+		_exit(1);
+	return 0;
 }
 
 /* A plain shared-memory ring between two processes, as libIVC's is
@@ -833,6 +852,20 @@ static void print_results(FILE *csv)
 	}
 }
 
+/* A CPU number of ours (in `given`), or usage: a child pinned to one we
+ * may not use would die, and its parent wait for ever. */
+static int cpu_arg(const char *v)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (*v < '0' || *v > '9' || *end || n >= CPU_SETSIZE || !CPU_ISSET((int)n, &given)) {
+		fprintf(stderr, "ivc-bench: CPU \"%s\" is not one this process may use\n", v);
+		usage();
+	}
+	return (int)n;
+}
+
 /* Ratios of libIVC to its baselines: taken within each repetition (the
  * two rows measured a second or so apart), then the median over the
  * repetitions, so that a machine whose speed drifts during a run moves
@@ -869,10 +902,14 @@ static void print_ratios(void)
 			q = find(ratio_defs[d].den, p->size, ratio_defs[d].first);
 			if (!q || q->n != p->n || !p->n)
 				continue;
+			int m = 0;
 			for (int k = 0; k < p->n; k++)
-				r[k] = q->v[k] > 0 ? p->v[k] / q->v[k] : 0;
+				if (q->v[k] > 0) /* a baseline that moved nothing: no ratio */
+					r[m++] = p->v[k] / q->v[k];
+			if (!m)
+				continue;
 			lo = hi = r[0];
-			for (int k = 1; k < p->n; k++) {
+			for (int k = 1; k < m; k++) {
 				lo = r[k] < lo ? r[k] : lo;
 				hi = r[k] > hi ? r[k] : hi;
 			}
@@ -881,7 +918,7 @@ static void print_ratios(void)
 				       "|---|---:|---:|---:|---:|\n");
 			head = true;
 			printf("| %s / %s | %u | %.2f | %.2f | %.2f |\n", p->test, q->test, p->size,
-			       median(r, p->n), lo, hi);
+			       median(r, m), lo, hi);
 		}
 }
 
@@ -898,6 +935,8 @@ static int run(int argc, char **argv)
 
 	if (argc < 3)
 		usage();
+	if (sched_getaffinity(0, sizeof given, &given))
+		die("sched_getaffinity", -errno);
 	peer = (uint32_t)strtoul(argv[2], NULL, 10);
 	for (int i = 3; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -925,14 +964,19 @@ static int run(int argc, char **argv)
 		else if (!strcmp(a, "--tests"))
 			tests = check_tests(v);
 		else if (!strcmp(a, "--cpu"))
-			pin(atoi(v), "--cpu");
+			run_cpu = cpu_arg(v);
 		else if (!strcmp(a, "--peer-cpu"))
-			peer_cpu = atoi(v);
+			peer_cpu = cpu_arg(v);
 		else
 			usage();
 	}
 	if (reps < 1 || reps > MAX_REPS || rtts < 10 || b.ms < 1)
 		usage();
+	if (run_cpu >= 0)
+		pin(run_cpu, "--cpu");
+	if (one_cpu() && (on(tests, "spin-rtt") || on(tests, "ring")))
+		fprintf(stderr, "ivc-bench: spin-rtt and ring left out: on one CPU, each side "
+				"would wait for the other's time slice\n");
 	b.buf = malloc(b.ring);
 	if (!b.buf)
 		die("memory", -ENOMEM);
@@ -964,13 +1008,13 @@ static int run(int argc, char **argv)
 				add("ivc-rtt", "us", sz, ivc_rtt(&b, sz, n, e3), e3);
 			if (on(tests, "memcpy"))
 				add("memcpy", "GB/s", sz, bl_memcpy(sz, b.ms), NULL);
-			if (sz <= b.ring && on(tests, "ring"))
+			if (sz <= b.ring && !one_cpu() && on(tests, "ring"))
 				add("ring", "GB/s", sz, bl_ring(sz, b.ring, b.ms), NULL);
 			if (on(tests, "unix"))
 				add("unix", "GB/s", sz, bl_unix(sz, b.ms), NULL);
 			if (on(tests, "pipe"))
 				add("pipe", "GB/s", sz, bl_pipe(sz, b.ms), NULL);
-			if (i == 0 && on(tests, "spin-rtt"))
+			if (i == 0 && !one_cpu() && on(tests, "spin-rtt"))
 				add("spin-rtt", "us", 8, bl_spin_rtt(rtts), NULL);
 			if (i == 0 && on(tests, "eventfd-rtt"))
 				add("eventfd-rtt", "us", 8, pair ? efd : bl_eventfd_rtt(rtts),

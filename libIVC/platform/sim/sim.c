@@ -805,9 +805,11 @@ static int look(struct ivc_plat *p)
  * busy channel), the timerfd in the set ticks every TICK_MS and a sleep
  * of TICK_MS or more has no timeout: the tick ends it in time, maybe
  * sooner, as the wait operation allows. The first sleep that nothing but
- * a tick or its timeout ended stops it: an idle process is woken only at
- * its sleeps' ends, as before. One thread sleeps at a time: `ticking` is
- * its own. */
+ * a tick or its timeout ended stops it: an idle channel's sleeps (50 ms,
+ * the library's LIVENESS_MS, which TICK_MS must not exceed for this to
+ * apply) end at their own ends only, as before; a longer sleep after a
+ * busy spell may end once more, at the tick. One thread sleeps at a time:
+ * `ticking` is its own. */
 #define TICK_MS 50
 
 static void tick_set(struct ivc_plat *p, bool on)
