@@ -243,13 +243,33 @@ static double median_of(double *v, int n)
 	return v[n / 2];
 }
 
-static struct point *point(const char *test, const char *unit, uint32_t size)
+/* The point of a test at a size (any_size: its first), or NULL. */
+static struct point *find(const char *test, uint32_t size, bool any_size)
 {
 	for (int i = 0; i < npts; i++)
-		if (!strcmp(pts[i].test, test) && pts[i].size == size)
+		if (!strcmp(pts[i].test, test) && (any_size || pts[i].size == size))
 			return &pts[i];
+	return NULL;
+}
+
+static struct point *point(const char *test, const char *unit, uint32_t size)
+{
+	struct point *p = find(test, size, false);
+
+	if (p)
+		return p;
 	pts[npts] = (struct point){ .test = test, .unit = unit, .size = size };
 	return &pts[npts++];
+}
+
+/* The smallest and largest of n > 0 values. */
+static void span(const double *v, int n, double *lo, double *hi)
+{
+	*lo = *hi = v[0];
+	for (int k = 1; k < n; k++) {
+		*lo = v[k] < *lo ? v[k] : *lo;
+		*hi = v[k] > *hi ? v[k] : *hi;
+	}
 }
 
 static void add(const char *test, const char *unit, uint32_t size, double v, const double *ex)
@@ -347,18 +367,21 @@ struct ring_ctl {
 	_Alignas(64) _Atomic int stop;
 };
 
-static void ring_copy(uint8_t *dst, const uint8_t *src, size_t n, int dir, uint8_t *ring,
-		      uint64_t pos, size_t rsize)
+/* Copies n bytes into the ring at pos, or out of it, across its end. */
+static void ring_in(uint8_t *ring, size_t rsize, uint64_t pos, const uint8_t *src, size_t n)
 {
 	size_t off = (size_t)(pos % rsize), first = n < rsize - off ? n : rsize - off;
 
-	if (dir) { /* into the ring */
-		memcpy(ring + off, src, first);
-		memcpy(ring, src + first, n - first);
-	} else {
-		memcpy(dst, ring + off, first);
-		memcpy(dst + first, ring, n - first);
-	}
+	memcpy(ring + off, src, first);
+	memcpy(ring, src + first, n - first);
+}
+
+static void ring_out(const uint8_t *ring, size_t rsize, uint64_t pos, uint8_t *dst, size_t n)
+{
+	size_t off = (size_t)(pos % rsize), first = n < rsize - off ? n : rsize - off;
+
+	memcpy(dst, ring + off, first);
+	memcpy(dst + first, ring, n - first);
 }
 
 static double bl_ring(uint32_t size, size_t rsize, int64_t ms)
@@ -384,7 +407,7 @@ static double bl_ring(uint32_t size, size_t rsize, int64_t ms)
 				if (atomic_load_explicit(&c->stop, memory_order_relaxed))
 					_exit(0);
 			for (; at < end; at += size) {
-				ring_copy(buf, NULL, size, 0, ring, at, rsize);
+				ring_out(ring, rsize, at, buf, size);
 				atomic_store_explicit(&c->cons, at + size, memory_order_release);
 			}
 		}
@@ -398,7 +421,7 @@ static double bl_ring(uint32_t size, size_t rsize, int64_t ms)
 			while (p + size - atomic_load_explicit(&c->cons, memory_order_acquire) >
 			       rsize)
 				;
-			ring_copy(NULL, buf, size, 1, ring, p, rsize);
+			ring_in(ring, rsize, p, buf, size);
 			p += size;
 			atomic_store_explicit(&c->prod, p, memory_order_release);
 		}
@@ -824,11 +847,8 @@ static void print_results(FILE *csv)
 			     "reader_naps_per_mib\n");
 	for (int i = 0; i < npts; i++) {
 		struct point *p = &pts[i];
-		double lo = p->v[0], hi = p->v[0], e[NEX];
-		for (int k = 1; k < p->n; k++) {
-			lo = p->v[k] < lo ? p->v[k] : lo;
-			hi = p->v[k] > hi ? p->v[k] : hi;
-		}
+		double lo, hi, e[NEX];
+		span(p->v, p->n, &lo, &hi);
 		for (int k = 0; k < NEX; k++)
 			e[k] = median(p->ex[k], p->n);
 		char c0[32] = "-", c1[32] = "-", c2[32] = "-", c3[32] = "-", c4[64] = "-";
@@ -881,14 +901,6 @@ static const struct {
 	{ "ring", "unix", false }, /* what the machine let any two-copy ring do */
 };
 
-static struct point *find(const char *test, uint32_t size, bool any_size)
-{
-	for (int i = 0; i < npts; i++)
-		if (!strcmp(pts[i].test, test) && (any_size || pts[i].size == size))
-			return &pts[i];
-	return NULL;
-}
-
 static void print_ratios(void)
 {
 	bool head = false;
@@ -909,11 +921,7 @@ static void print_ratios(void)
 					r[m++] = p->v[k] / q->v[k];
 			if (!m)
 				continue;
-			lo = hi = r[0];
-			for (int k = 1; k < m; k++) {
-				lo = r[k] < lo ? r[k] : lo;
-				hi = r[k] > hi ? r[k] : hi;
-			}
+			span(r, m, &lo, &hi);
 			if (!head)
 				printf("\n| ratio, per repetition | size | median | min | max |\n"
 				       "|---|---:|---:|---:|---:|\n");

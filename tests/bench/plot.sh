@@ -23,7 +23,6 @@ set multiplot layout 1,2
 set logscale xy
 set xlabel "message size (bytes)"
 set grid
-set key left top
 set ylabel "throughput (GB/s, median; bars: min..max)"
 set title "Throughput"
 set key right bottom
