@@ -1259,6 +1259,35 @@ static void sc_idle(void)
 	CHECK_EQ(ivc_chan_close(c), 0);
 }
 
+/* The pattern of the big stream scenarios (fill, check). */
+#define BIG_STREAM 11u
+
+/* Waits until the listener's receive ring of `ring` bytes is full. */
+static void wait_full(struct ivc_chan *c, uint32_t ring, struct ivc_stats *s)
+{
+	for (int k = 0; k < 1000; k++) {
+		CHECK_EQ(ivc_stats(c, s), 0);
+		if (s->rx_used == ring)
+			return;
+		usleep(10000);
+	}
+	fail("the ring never filled: %u bytes", s->rx_used);
+}
+
+/* Reads from `got` bytes to `len`, then checks them all. */
+static void read_to(struct ivc_chan *c, uint8_t *buf, size_t got, size_t len)
+{
+	while (got < len) {
+		ssize_t r = ivc_read(c, buf + got, len - got, IO_MS);
+
+		if (r <= 0)
+			fail("read after %zu bytes: %zd", got, r);
+		got += (size_t)r;
+	}
+	if (!check(buf, BIG_STREAM, 0, len))
+		fail("%zu bytes read, not those written", len);
+}
+
 /* bigread: one ivc_read larger than 64 KiB of a full 1 MiB ring returns
  * all that is there, in order, and publishes its progress piece by piece
  * (ivc_read(3), NOTES: rx_msgs counts each piece), so that the writer,
@@ -1271,15 +1300,13 @@ static void sc_bigread(void)
 	struct ivc_chan *c = rendezvous("bigread", &t, IVC_INOUT, server ? &o : NULL);
 	uint8_t *buf = malloc(RING + MORE);
 	struct ivc_stats s0, s1;
-	size_t got = 0;
 	ssize_t r;
 
 	if (!buf)
 		fail("memory");
 	if (!server) {
 		for (size_t off = 0; off < RING + MORE; off += W) {
-			for (size_t k = 0; k < W; k++)
-				buf[k] = (uint8_t)((off + k) * 7 + ((off + k) >> 16));
+			fill(buf, BIG_STREAM, off, W);
 			CHECK_EQ(ivc_write(c, buf, W, IO_MS), (ssize_t)W);
 		}
 		CHECK_EQ(ivc_read(c, buf, 1, IO_MS), 0); /* the listener closed */
@@ -1287,14 +1314,7 @@ static void sc_bigread(void)
 		free(buf);
 		return;
 	}
-	for (int k = 0; k < 1000; k++) { /* the ring full, the writer blocked */
-		CHECK_EQ(ivc_stats(c, &s0), 0);
-		if (s0.rx_used == RING)
-			break;
-		usleep(10000);
-	}
-	if (s0.rx_used != RING)
-		fail("the ring never filled: %u bytes", s0.rx_used);
+	wait_full(c, RING, &s0);
 	usleep(100000);
 	r = ivc_read(c, buf, RING + MORE, IO_MS);
 	CHECK_EQ(ivc_stats(c, &s1), 0);
@@ -1306,16 +1326,52 @@ static void sc_bigread(void)
 	if (s1.rx_msgs - s0.rx_msgs < PIECES)
 		fail("first read published in %llu pieces, not %d or more",
 		     (unsigned long long)(s1.rx_msgs - s0.rx_msgs), PIECES);
-	got = (size_t)r;
-	while (got < RING + MORE) {
-		r = ivc_read(c, buf + got, RING + MORE - got, IO_MS);
-		if (r <= 0)
-			fail("read after %zu bytes: %zd", got, r);
-		got += (size_t)r;
+	read_to(c, buf, (size_t)r, RING + MORE);
+	CHECK_EQ(ivc_chan_close(c), 0);
+	free(buf);
+}
+
+/* writepieces: one ivc_write larger than 64 KiB fills the ring in pieces,
+ * each published before the next is copied (ivc_write(3): tx_msgs counts
+ * each piece), so its reader can start on the first. The listener reads
+ * nothing until its 1 MiB ring is full: the write took at least the ring,
+ * in at least 16 pieces, and every byte arrives in order. */
+static void sc_writepieces(void)
+{
+	enum { RING = 1 << 20, MORE = 100 << 10, PIECES = RING / 65536 };
+	struct ivc_type t = { "test.writepieces", 1, IVC_STREAM };
+	struct ivc_opts o = { .tx_ring = 4096, .rx_ring = RING };
+	struct ivc_chan *c = rendezvous("writepieces", &t, IVC_INOUT, server ? &o : NULL);
+	uint8_t *buf = malloc(RING + MORE);
+	struct ivc_stats s0, s1;
+	size_t got = 0;
+	ssize_t r;
+
+	if (!buf)
+		fail("memory");
+	if (!server) {
+		fill(buf, BIG_STREAM, 0, RING + MORE);
+		CHECK_EQ(ivc_stats(c, &s0), 0);
+		r = ivc_write(c, buf, RING + MORE, IO_MS);
+		CHECK_EQ(ivc_stats(c, &s1), 0);
+		printf("writepieces: first write %zd bytes in %llu pieces\n", r,
+		       (unsigned long long)(s1.tx_msgs - s0.tx_msgs));
+		fflush(stdout);
+		if (r < RING || r > RING + MORE)
+			fail("first write: %zd bytes into an empty %d-byte ring", r, RING);
+		if (s1.tx_msgs - s0.tx_msgs < PIECES)
+			fail("first write published in %llu pieces, not %d or more",
+			     (unsigned long long)(s1.tx_msgs - s0.tx_msgs), PIECES);
+		for (got = (size_t)r; got < RING + MORE; got += (size_t)r)
+			if ((r = ivc_write(c, buf + got, RING + MORE - got, IO_MS)) <= 0)
+				fail("write after %zu bytes: %zd", got, r);
+		CHECK_EQ(ivc_read(c, buf, 1, IO_MS), 0); /* the listener closed */
+		CHECK_EQ(ivc_chan_close(c), 0);
+		free(buf);
+		return;
 	}
-	for (size_t i = 0; i < got; i++)
-		if (buf[i] != (uint8_t)(i * 7 + (i >> 16)))
-			fail("byte %zu wrong", i);
+	wait_full(c, RING, &s0);
+	read_to(c, buf, 0, RING + MORE);
 	CHECK_EQ(ivc_chan_close(c), 0);
 	free(buf);
 }
@@ -1858,15 +1914,25 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } plain[] = {
-	{ "dirmode", sc_dirmode },   { "sizes", sc_sizes },
-	{ "mismatch", sc_mismatch }, { "inflight", sc_inflight },
-	{ "timeouts", sc_timeouts }, { "victim", sc_victim },
-	{ "ghost", sc_ghost },       { "bigwrite", sc_bigwrite },
-	{ "poller", sc_poller },     { "threads", sc_threads },
-	{ "retry", sc_retry },       { "duplex", sc_duplex },
-	{ "spin", sc_spin },         { "linger", sc_linger },
-	{ "bigread", sc_bigread },   { "lingerspin", sc_lingerspin },
-	{ "evloop", sc_evloop },     { "idle", sc_idle },
+	{ "dirmode", sc_dirmode },
+	{ "sizes", sc_sizes },
+	{ "mismatch", sc_mismatch },
+	{ "inflight", sc_inflight },
+	{ "timeouts", sc_timeouts },
+	{ "victim", sc_victim },
+	{ "ghost", sc_ghost },
+	{ "bigwrite", sc_bigwrite },
+	{ "poller", sc_poller },
+	{ "threads", sc_threads },
+	{ "retry", sc_retry },
+	{ "duplex", sc_duplex },
+	{ "spin", sc_spin },
+	{ "linger", sc_linger },
+	{ "bigread", sc_bigread },
+	{ "writepieces", sc_writepieces },
+	{ "lingerspin", sc_lingerspin },
+	{ "evloop", sc_evloop },
+	{ "idle", sc_idle },
 };
 
 /* A scenario that has not ended after IVC_TEST_LIMIT_S seconds fails by

@@ -5,7 +5,8 @@
 # usage: test-api.sh IVC_SIM API_PEER GROUP [BULK_BYTES]
 #   GROUP: dirmode sizes bulk mismatch inflight timeouts ghost dom0-client
 #          bigwrite many kill poller destroy anytime watch-quota hoststop
-#          hostile scale threads spin linger lingerspin bigread evloop idle, or all
+#          hostile scale threads spin linger lingerspin bigread writepieces evloop idle,
+#          or all
 set -u
 SIM=$1
 PEER=$2
@@ -75,6 +76,7 @@ group_linger() { pair "a stream reader naps before it asks for a signal; answeri
 group_lingerspin() { pair "after a large message a reader spins before it naps, and finds the next one" lingerspin; }
 group_idle() { pair "a receiver left idle after a busy ping-pong wakes only for its liveness checks" idle; }
 group_bigread() { pair "a read of a full 1 MiB ring: all of it at once, published in pieces, the writer woken" bigread; }
+group_writepieces() { pair "a write of more than 1 MiB: the ring filled in 64 KiB pieces, every byte in order" writepieces; }
 group_threads() { pair "threads blocked on channels of one context: no lost wake-up" threads; }
 group_duplex() { pair "a sender that also receives, timeout-0 calls and poll() only: no wake-up lost" duplex; }
 group_evloop() { pair "blocking receives mixed with an ivc_fd event loop: every message wakes the loop" evloop; }
@@ -470,7 +472,7 @@ group_hostile() {
 }
 
 ALL="dirmode sizes bulk mismatch inflight timeouts ghost dom0-client bigwrite duplex many kill poller destroy
-anytime watch-quota hoststop hostile scale threads spin linger lingerspin bigread evloop idle"
+anytime watch-quota hoststop hostile scale threads spin linger lingerspin bigread writepieces evloop idle"
 [ "$GROUP" = all ] && groups=$ALL || groups=$GROUP
 for g in $groups; do
 	case " $(echo $ALL) " in
