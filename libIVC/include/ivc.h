@@ -229,7 +229,7 @@ void *ivc_listener_user(const struct ivc_listener *l);
  * until then; the struct's size and the offsets below never change. */
 struct ivc_stats {
 	uint64_t tx_msgs, tx_bytes; /* sent: messages (stream: writes, per 64 KiB), payload bytes */
-	uint64_t rx_msgs, rx_bytes; /* received */
+	uint64_t rx_msgs, rx_bytes; /* received (stream: reads, per 64 KiB) */
 	uint64_t notify_tx;         /* event-channel signals sent */
 	uint64_t notify_rx;         /* wake-ups received */
 	uint64_t waits;             /* times a call slept */

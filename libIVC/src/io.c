@@ -357,8 +357,8 @@ ssize_t ivc_recv(struct ivc_chan *c, void *buf, size_t cap, int timeout_ms)
  * against 4 KiB writes: 20 writer sleeps per 32 MiB, a third of the
  * speed of 4 KiB reads). A write taken whole kept its reader waiting for
  * the last byte before it could copy the first; by then the first had
- * left the writer's cache (sim, 1 MiB writes: 15-18 GB/s, 64 KiB ones
- * 22-27). */
+ * left the writer's cache (sim, 1 MiB writes: 7-14 GB/s, 64 KiB ones
+ * 19-27). */
 #define PIECE 65536u
 
 static size_t piece(size_t left)
